@@ -14,10 +14,11 @@ export interface VmSpec {
   readonly secureBoot: boolean;
   readonly tpm: boolean;
   /**
-   * Start from this cached layer instead of an empty disk (a copy-on-write child is created on
-   * top of it, so the layer is never written).
+   * The disk the VM writes to: a new copy-on-write file at `path` on top of `baseLayer` (a cached
+   * layer or a captured artifact, never written), or an empty disk of `diskGiB` without one.
+   * The runner chooses the paths because the layer cache names layers by step hash.
    */
-  readonly baseLayer?: string;
+  readonly disk: { readonly path: string; readonly baseLayer?: string };
 }
 
 export interface Media {
@@ -54,10 +55,11 @@ export interface HypervisorDriver {
   /** Hard power off. */
   powerOff(vm: VmHandle): Promise<void>;
   /**
-   * Freezes the disk as it is now into `layerPath` (for the layer cache) and continues on a new
-   * copy-on-write child; the VM keeps running.
+   * Freezes the layer the VM is writing now (consistently: guest filesystems flushed and frozen
+   * first when the VM runs) and continues writing into a new copy-on-write child at
+   * `nextLayerPath`. The frozen layer is what the layer cache keeps.
    */
-  checkpoint(vm: VmHandle, layerPath: string): Promise<void>;
+  checkpoint(vm: VmHandle, nextLayerPath: string): Promise<void>;
   /** A named snapshot of the powered-off VM (what MCS points at). */
   snapshot(vm: VmHandle, name: string): Promise<{ readonly ref: string }>;
   /** The VM's disk as a file, for the offline PVS capture. */
