@@ -1,0 +1,108 @@
+/**
+ * Secret references (`env:NAME`, `pulumi:key`) resolved at build time. A recipe never holds a
+ * secret value, and nothing here ever puts a resolved value into an error message: errors name
+ * the reference and how to provide it.
+ */
+import type { SecretRef } from "./model.ts";
+
+/** Where secret values come from. */
+export interface SecretSources {
+  /** Environment variables, for `env:NAME`. */
+  readonly env: NodeJS.ProcessEnv;
+  /**
+   * Pulumi stack secrets, for `pulumi:key`; absent when the build does not run against a stack.
+   * @default undefined (every `pulumi:` reference fails with a hint)
+   */
+  readonly pulumi?: (key: string) => string | undefined;
+}
+
+/** Resolves one reference to its value. */
+export type ResolveSecret = (ref: SecretRef) => string;
+
+/** Base class, so callers can catch every secret failure with one `instanceof`. */
+export class SecretError extends Error {
+  constructor(
+    message: string,
+    /** The reference as written in the recipe (never the value). */
+    readonly ref: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The reference is not `env:NAME` or `pulumi:key`. */
+export class InvalidSecretRefError extends SecretError {}
+
+/** The reference is well formed but no value is available for it. */
+export class SecretNotFoundError extends SecretError {}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PULUMI_KEY = /^[A-Za-z0-9_.:-]+$/;
+
+/** The mask that replaces a secret value in logged text. */
+export const REDACTED = "[redacted]";
+
+/** Resolves `env:NAME` or `pulumi:key`; an empty value counts as missing. */
+export function resolveSecret(ref: SecretRef, sources: SecretSources): string {
+  const colon = ref.indexOf(":");
+  const scheme = colon < 0 ? "" : ref.slice(0, colon);
+  const name = colon < 0 ? "" : ref.slice(colon + 1);
+  if (scheme === "env" && ENV_NAME.test(name)) {
+    const value = sources.env[name];
+    if (value === undefined || value === "") {
+      throw new SecretNotFoundError(
+        `secret ${ref} is not set: export the environment variable ${name} before the build (e.g. in the CI job's secret variables)`,
+        ref,
+      );
+    }
+    return value;
+  }
+  if (scheme === "pulumi" && PULUMI_KEY.test(name)) {
+    if (!sources.pulumi) {
+      throw new SecretNotFoundError(
+        `secret ${ref} needs a Pulumi stack, but this build runs without one: build with a stack, or use env:NAME instead`,
+        ref,
+      );
+    }
+    const value = sources.pulumi(name);
+    if (value === undefined || value === "") {
+      throw new SecretNotFoundError(
+        `secret ${ref} is not in the stack configuration: run \`pulumi config set --secret ${name} <value>\` for the stack`,
+        ref,
+      );
+    }
+    return value;
+  }
+  throw new InvalidSecretRefError(
+    `secret reference ${JSON.stringify(ref)} is not valid: write env:NAME (an environment variable) or pulumi:key (a Pulumi stack secret)`,
+    ref,
+  );
+}
+
+/** A resolver that remembers every value it handed out, so the build can redact them from logs. */
+export function createSecretResolver(sources: SecretSources): ResolveSecret & { readonly resolved: ReadonlySet<string> } {
+  const resolved = new Set<string>();
+  const resolve = (ref: SecretRef): string => {
+    const value = resolveSecret(ref, sources);
+    resolved.add(value);
+    return value;
+  };
+  return Object.assign(resolve, { resolved: resolved as ReadonlySet<string> });
+}
+
+/**
+ * Replaces every occurrence of each secret in `text` with {@link REDACTED}. Longer secrets win
+ * where they overlap, so a secret that contains another is masked whole, not left half visible.
+ */
+export function redact(text: string, secrets: Iterable<string>): string {
+  const ordered = [...new Set(secrets)].filter((secret) => secret.length > 0).sort((a, b) => b.length - a.length);
+  if (ordered.length === 0) return text;
+  // One pass over the text, so the mask itself is never rewritten by a later, shorter secret.
+  const pattern = new RegExp(ordered.map(escapeRegExp).join("|"), "g");
+  return text.replace(pattern, REDACTED);
+}
+
+function escapeRegExp(literal: string): string {
+  return literal.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import {
+  InvalidSecretRefError,
+  REDACTED,
+  SecretNotFoundError,
+  createSecretResolver,
+  redact,
+  resolveSecret,
+  type SecretSources,
+} from "../../src/recipe/secrets.ts";
+
+const VALUE = "s3cr3t-VALUE-do-not-print";
+const PULUMI: Readonly<Record<string, string>> = { "win:productKey": VALUE, empty: "" };
+const WITH_STACK: SecretSources = { env: { WIN_KEY: VALUE, EMPTY: "" }, pulumi: (key) => PULUMI[key] };
+const WITHOUT_STACK: SecretSources = { env: { WIN_KEY: VALUE } };
+
+describe("resolveSecret", () => {
+  const RESOLVES = [
+    { ref: "env:WIN_KEY", sources: WITH_STACK },
+    { ref: "pulumi:win:productKey", sources: WITH_STACK },
+  ];
+  for (const { ref, sources } of RESOLVES) {
+    test(`resolves ${ref}`, () => assert.equal(resolveSecret(ref, sources), VALUE));
+  }
+
+  const FAILS = [
+    { ref: "env:MISSING", sources: WITH_STACK, error: SecretNotFoundError, hint: /export the environment variable MISSING/ },
+    { ref: "env:EMPTY", sources: WITH_STACK, error: SecretNotFoundError, hint: /export the environment variable EMPTY/ },
+    { ref: "pulumi:nope", sources: WITH_STACK, error: SecretNotFoundError, hint: /pulumi config set --secret nope/ },
+    { ref: "pulumi:empty", sources: WITH_STACK, error: SecretNotFoundError, hint: /pulumi config set --secret empty/ },
+    { ref: "pulumi:win:productKey", sources: WITHOUT_STACK, error: SecretNotFoundError, hint: /needs a Pulumi stack.*env:NAME/ },
+    { ref: "WIN_KEY", sources: WITH_STACK, error: InvalidSecretRefError, hint: /env:NAME.*pulumi:key/ },
+    { ref: "vault:WIN_KEY", sources: WITH_STACK, error: InvalidSecretRefError, hint: /env:NAME.*pulumi:key/ },
+    { ref: "env:1BAD", sources: WITH_STACK, error: InvalidSecretRefError, hint: /env:NAME/ },
+  ];
+  for (const { ref, sources, error, hint } of FAILS) {
+    test(`${ref} fails with ${error.name}, naming the reference and the fix but never a value`, () => {
+      assert.throws(
+        () => resolveSecret(ref, sources),
+        (thrown: Error) => {
+          assert.ok(thrown instanceof error);
+          assert.equal((thrown as SecretNotFoundError).ref, ref);
+          assert.ok(thrown.message.includes(ref), thrown.message);
+          assert.match(thrown.message, hint);
+          assert.ok(!thrown.message.includes(VALUE));
+          return true;
+        },
+      );
+    });
+  }
+});
+
+describe("createSecretResolver", () => {
+  test("remembers each resolved value for redaction", () => {
+    const resolve = createSecretResolver(WITH_STACK);
+    assert.equal(resolve("env:WIN_KEY"), VALUE);
+    assert.deepEqual([...resolve.resolved], [VALUE]);
+  });
+});
+
+describe("redact", () => {
+  const CASES = [
+    { name: "masks every occurrence", text: `key=${VALUE} again ${VALUE}`, secrets: [VALUE], expected: `key=${REDACTED} again ${REDACTED}` },
+    { name: "masks the longer of two overlapping secrets whole", text: "pw=abcdef", secrets: ["abc", "abcdef"], expected: `pw=${REDACTED}` },
+    { name: "treats regex characters literally", text: "a.b a+b", secrets: ["a+b"], expected: `a.b ${REDACTED}` },
+    { name: "ignores empty secrets", text: "unchanged", secrets: [""], expected: "unchanged" },
+    { name: "never rewrites its own mask", text: "x=red", secrets: ["red", "acted"], expected: `x=${REDACTED}` },
+  ];
+  for (const c of CASES) test(c.name, () => assert.equal(redact(c.text, c.secrets), c.expected));
+});
