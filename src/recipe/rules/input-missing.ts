@@ -1,0 +1,28 @@
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { Rule } from "../document.ts";
+import { inputRule } from "./declared-inputs.ts";
+
+/** A local input that is not there yet: a warning, since an earlier stage may produce it (the demo test OS ISO). */
+export function createInputMissing(exists: (absolutePath: string) => boolean = existsSync): Rule {
+  return inputRule(
+    {
+      id: "input-missing",
+      severity: "warning",
+      description: "a path input names a file that exists (warning: an earlier stage may produce it)",
+    },
+    function* ({ pointer, label, source }, doc) {
+      if (source.path === undefined) return;
+      const absolute = resolve(dirname(doc.path), source.path);
+      if (exists(absolute)) return;
+      yield {
+        pointer: `${pointer}/path`,
+        message: `${label} ${source.path} does not exist (looked for ${absolute}); the build hashes and uploads it, so it must exist by then`,
+        got: source.path,
+        hint: "fix the path (it is relative to this YAML file) or produce the file before the build",
+      };
+    },
+  );
+}
+
+export const inputMissing = createInputMissing();
