@@ -2,7 +2,7 @@
  * The plan: the ordered steps a recipe turns into. `rebake plan` prints it, the build runner
  * executes it, and each step's cumulative `hash` is the key of the layer cache.
  */
-import type { OsFamily, Shell, Source } from "./model.ts";
+import type { OsFamily, SecretRef, Shell, Source } from "./model.ts";
 
 export type StepKind =
   | "os-install"
@@ -28,6 +28,8 @@ export interface PlanInput {
   readonly sha256?: string;
   /** Set when the input is deliberately unpinned; plan and build show it loudly. */
   readonly unpinnedReason?: string;
+  /** Where the input lands inside the guest: `<step uploadDir>/<file name>`. */
+  readonly guestPath?: string;
 }
 
 /** A command run inside the guest. */
@@ -39,6 +41,18 @@ export interface GuestCommand {
   /** Exit codes that mean "succeeded, reboot required" (3010 on Windows). */
   readonly rebootCodes: readonly number[];
   readonly timeoutSeconds: number;
+  /**
+   * Exit codes that mean "reboot, then run this command again" (Windows Update rounds, the VDA
+   * installer's 3). A subset of `rebootCodes`; the runner stops after `maxRuns` runs.
+   */
+  readonly rerunCodes?: readonly number[];
+  /** How many times the command may run in all when it keeps exiting with a rerun code. */
+  readonly maxRuns?: number;
+  /**
+   * Environment variables the runner sets from secret references before running the command,
+   * so secrets never appear in the plan: `{ REBAKE_JOIN_PASSWORD: "env:JOIN_PASSWORD" }`.
+   */
+  readonly secretEnv?: Readonly<Record<string, SecretRef>>;
 }
 
 export interface PlanStep {
@@ -54,6 +68,8 @@ export interface PlanStep {
   /** The guest reboots after this step. */
   readonly reboot: "never" | "always" | "if-required";
   readonly inputs: readonly PlanInput[];
+  /** Guest directory the inputs are uploaded to, one per step. */
+  readonly uploadDir?: string;
   /** Commands run inside the guest, in order. Empty for steps the runner does itself. */
   readonly commands: readonly GuestCommand[];
   /** Hash of this step's own content. */

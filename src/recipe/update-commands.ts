@@ -1,0 +1,85 @@
+/**
+ * The OS-updates step. Each run installs what is available and exits 3010 when it installed
+ * something; the runner reboots and runs it again until it exits 0 (nothing left) or the
+ * recipe's maxRounds runs out. That loop, not a fixed reboot count, is what ends the Windows
+ * Update reboot loops Packer users fight.
+ */
+import type { OsFamily, Updates } from "./model.ts";
+import { DEFAULT_UPDATE_ROUNDS } from "./normalize.ts";
+import type { GuestCommand } from "./plan-model.ts";
+import { psQuote, shQuote } from "./step-commands.ts";
+
+/** One round may download gigabytes and install a cumulative update. */
+export const UPDATE_ROUND_TIMEOUT_SECONDS = 4 * 3600;
+const AGAIN = 3010;
+
+export function updatesCommand(family: OsFamily, updates: Updates): GuestCommand {
+  const command = family === "windows" ? windowsUpdateScript(updates) : linuxUpdateScript(updates);
+  return {
+    shell: family === "windows" ? "powershell" : "sh",
+    command,
+    successCodes: [0, AGAIN],
+    rebootCodes: [AGAIN],
+    rerunCodes: [AGAIN],
+    maxRuns: updates.maxRounds ?? DEFAULT_UPDATE_ROUNDS,
+    timeoutSeconds: UPDATE_ROUND_TIMEOUT_SECONDS,
+  };
+}
+
+/**
+ * The Windows Update Agent COM API (Microsoft.Update.Session) is built in, so no module
+ * (PSWindowsUpdate) has to be fetched from the internet first.
+ */
+function windowsUpdateScript(updates: Updates): string {
+  const exclude = (updates.exclude ?? []).map((id) => psQuote(id.replace(/^KB/i, ""))).join(", ");
+  return [
+    "$ErrorActionPreference = 'Stop'",
+    `$securityOnly = $${updates.policy === "security"}`,
+    `$exclude = @(${exclude})`,
+    "$session = New-Object -ComObject Microsoft.Update.Session",
+    "$found = $session.CreateUpdateSearcher().Search(\"IsInstalled=0 and IsHidden=0 and Type='Software'\")",
+    "$wanted = New-Object -ComObject Microsoft.Update.UpdateColl",
+    "foreach ($update in $found.Updates) {",
+    "  $categories = @($update.Categories | ForEach-Object { $_.Name })",
+    "  if ($securityOnly -and -not ($categories -contains 'Security Updates' -or $categories -contains 'Critical Updates')) { continue }",
+    "  if (@($update.KBArticleIDs | Where-Object { $exclude -contains $_ }).Count -gt 0) { continue }",
+    "  if (-not $update.EulaAccepted) { $update.AcceptEula() }",
+    "  [void]$wanted.Add($update)",
+    "}",
+    "if ($wanted.Count -eq 0) { Write-Output 'rebake: no updates left to install'; exit 0 }",
+    "$downloader = $session.CreateUpdateDownloader(); $downloader.Updates = $wanted; [void]$downloader.Download()",
+    "$installer = $session.CreateUpdateInstaller(); $installer.Updates = $wanted",
+    "$result = $installer.Install()",
+    "Write-Output \"rebake: installed $($wanted.Count) updates (result code $($result.ResultCode), reboot required: $($result.RebootRequired))\"",
+    "# ResultCode 4 = failed, 5 = aborted; 2 and 3 mean installed (3: with errors on some).",
+    "if ($result.ResultCode -ge 4) { exit 1 }",
+    `exit ${AGAIN}`,
+  ].join("\n");
+}
+
+function linuxUpdateScript(updates: Updates): string {
+  const exclude = updates.exclude ?? [];
+  const held = exclude.map(shQuote).join(" ");
+  const security = updates.policy === "security";
+  const dnfExclude = exclude.map((name) => ` --exclude=${shQuote(name)}`).join("");
+  return [
+    "set -eu",
+    "if command -v apt-get >/dev/null 2>&1; then",
+    "  export DEBIAN_FRONTEND=noninteractive",
+    "  apt-get update",
+    ...(exclude.length ? [`  apt-mark hold ${held}`, `  trap 'apt-mark unhold ${held.replaceAll("'", `'\\''`)}' EXIT`] : []),
+    security
+      ? "  apt-get -s dist-upgrade | awk '/^Inst/ && /-security/ {print $2}' | xargs -r apt-get install -y --only-upgrade -o Dpkg::Options::=--force-confold"
+      : "  apt-get dist-upgrade -y -o Dpkg::Options::=--force-confold",
+    "elif command -v dnf >/dev/null 2>&1; then",
+    `  dnf upgrade -y${security ? " --security" : ""}${dnfExclude}`,
+    "elif command -v zypper >/dev/null 2>&1; then",
+    `  zypper --non-interactive patch${security ? " --category security" : ""}`,
+    "else",
+    "  echo 'rebake: no apt-get, dnf or zypper in the guest; no OS updates to install'",
+    "fi",
+    `if [ -f /var/run/reboot-required ]; then exit ${AGAIN}; fi`,
+    `if command -v needs-restarting >/dev/null 2>&1 && ! needs-restarting -r >/dev/null 2>&1; then exit ${AGAIN}; fi`,
+    "exit 0",
+  ].join("\n");
+}
