@@ -1,0 +1,327 @@
+/**
+ * The Xen Orchestra driver (Citrix Hypervisor / XCP-ng), on XO's REST API: the VM is cloned from
+ * a template, ISOs are uploaded once as VDIs on an ISO SR (the name label carries the sha256) and
+ * attached as read-only VBDs, power and snapshots are actions, the disk is exported as VHD.
+ * Guest steps need a channel the caller provides (WinRM or SSH): XO has no guest operations.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { DiskExport, HypervisorDriver, Media, VmAccess, VmHandle, VmSpec } from "../driver.ts";
+import type { GuestChannel } from "../../guest/channel.ts";
+import { sha256File } from "../../cache/hash-file.ts";
+import { mcsSnapshotPath } from "../vsphere/mcs-snapshot-path.ts";
+import { XoError, XoInventoryError, XoRequestError, XoTimeoutError } from "./errors.ts";
+import { xoToken, type XoSettings } from "./settings.ts";
+import { XoRestClient } from "./xo-rest-client.ts";
+import { pause } from "../vsphere/pause.ts";
+
+/** How often power state is polled while waiting. */
+export const POWER_POLL_MS = 2_000;
+/** Characters of the sha256 kept in an ISO VDI's name label: enough to never collide by chance. */
+const SHA_LABEL_CHARS = 16;
+const PARTIAL_LABEL_SUFFIX = ".partial";
+export const LAYER_REFERENCE_KIND = "xo-snapshot";
+
+export interface XoLayerReference {
+  readonly kind: typeof LAYER_REFERENCE_KIND;
+  readonly url: string;
+  readonly snapshot: string;
+}
+
+export class XoStateError extends XoError {}
+
+export interface XoDriverOptions {
+  readonly settings: XoSettings;
+  /** Where exported disks are written. */
+  readonly exportDir: string;
+  /** @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** The channel to the VM's guest (WinRM or SSH), given XO's view of the VM's address. */
+  readonly guestChannel?: (vm: VmHandle, address: () => Promise<string | undefined>) => GuestChannel;
+  /** @default POWER_POLL_MS (tasks too) */
+  readonly pollMs?: number;
+  /** @default stderr */
+  readonly log?: (line: string) => void;
+}
+
+interface XoVm {
+  readonly id: string;
+  readonly name_label: string;
+  readonly power_state: "Running" | "Halted" | "Paused" | "Suspended";
+  readonly $VBDs?: readonly string[];
+  readonly mainIpAddress?: string;
+}
+
+interface XoVbd {
+  readonly id: string;
+  readonly VDI: string;
+  readonly is_cd_drive: boolean;
+}
+
+interface Named {
+  readonly id: string;
+  readonly name_label: string;
+  readonly $SR?: string;
+}
+
+interface VmState {
+  readonly handle: VmHandle;
+  /** VBD per media role, so media can be swapped. */
+  readonly vbds: Map<Media["role"], string>;
+  channel?: GuestChannel;
+}
+
+export class XoDriver implements HypervisorDriver {
+  readonly name = "xenorchestra";
+  private readonly client: XoRestClient;
+  private readonly settings: XoSettings;
+  private readonly pollMs: number;
+  private readonly log: (line: string) => void;
+  private readonly vms = new Map<string, VmState>();
+  private checked: Promise<void> | undefined;
+
+  constructor(private readonly options: XoDriverOptions) {
+    this.settings = options.settings;
+    this.pollMs = options.pollMs ?? POWER_POLL_MS;
+    this.client = new XoRestClient({
+      url: options.settings.url,
+      token: xoToken(options.settings, options.env ?? process.env),
+      tokenEnv: options.settings.tokenEnv,
+      pollMs: this.pollMs,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+    this.log = options.log ?? ((line) => process.stderr.write(`xenorchestra: ${line}\n`));
+  }
+
+  /** Token, pool, template and ISO SR, checked once: errors list what exists. */
+  checkInventory(signal?: AbortSignal): Promise<void> {
+    this.checked ??= this.inventoryCheck(signal).catch((error: unknown) => {
+      this.checked = undefined;
+      throw error;
+    });
+    return this.checked;
+  }
+
+  async createVm(spec: VmSpec, signal?: AbortSignal): Promise<VmHandle> {
+    signal?.throwIfAborted();
+    await this.checkInventory(signal);
+    const base = spec.disk.baseLayer ? await this.readLayerReference(spec.disk.baseLayer) : undefined;
+    const result = await this.client.action(`/pools/${this.settings.pool}`, "create_vm", {
+      name_label: spec.name,
+      name_description: `rebake golden VM (${spec.cpus} vCPU from the template, ${spec.memoryMiB} MiB)`,
+      template: base?.snapshot ?? this.settings.template,
+      memory: spec.memoryMiB * 1024 * 1024,
+      boot: false,
+      clone: true,
+    }, signal);
+    const id = typeof result === "string" ? result : (result as { id?: string } | undefined)?.id;
+    if (!id) throw new XoError(`Xen Orchestra create_vm for ${spec.name} returned no VM id (got ${JSON.stringify(result)})`);
+    const handle: VmHandle = { id, name: spec.name };
+    this.vms.set(id, { handle, vbds: new Map() });
+    if (signal?.aborted) {
+      await this.destroy(handle);
+      signal.throwIfAborted();
+    }
+    this.log(`${spec.name}: created VM ${id} from ${base ? `snapshot ${base.snapshot}` : `template ${this.settings.template}`}`);
+    return handle;
+  }
+
+  async attachMedia(vm: VmHandle, media: readonly Media[]): Promise<void> {
+    const state = this.state(vm);
+    const roles = new Set<Media["role"]>();
+    for (const item of media) {
+      if (roles.has(item.role)) throw new XoStateError(`two ${item.role} media for VM ${vm.name}`);
+      roles.add(item.role);
+    }
+    for (const [role, vbd] of state.vbds) {
+      if (roles.has(role)) continue;
+      await this.client.send("DELETE", `/vbds/${vbd}`);
+      state.vbds.delete(role);
+    }
+    for (const item of media) {
+      const vdi = await this.isoVdi(item.path);
+      const previous = state.vbds.get(item.role);
+      if (previous) await this.client.send("DELETE", `/vbds/${previous}`);
+      const created = await this.client.send<{ id: string }>("POST", "/vbds", { vm: vm.id, vdi, bootable: item.role === "install", mode: "RO" });
+      if (!created?.id) throw new XoError(`Xen Orchestra POST /vbds for ${item.path} on VM ${vm.name} returned no VBD id`);
+      state.vbds.set(item.role, created.id);
+    }
+  }
+
+  async powerOn(vm: VmHandle): Promise<void> {
+    await this.client.action(`/vms/${this.state(vm).handle.id}`, "start");
+  }
+
+  guest(vm: VmHandle): GuestChannel {
+    const state = this.state(vm);
+    if (!state.channel) {
+      if (!this.options.guestChannel) {
+        throw new XoStateError(`no guest channel for VM ${vm.name}: Xen Orchestra has no guest operations; configure a WinRM or SSH channel for this stack`);
+      }
+      state.channel = this.options.guestChannel(vm, async () => (await this.vm(vm.id)).mainIpAddress);
+    }
+    return state.channel;
+  }
+
+  async waitPoweredOff(vm: VmHandle, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if ((await this.vm(vm.id, signal)).power_state === "Halted") return;
+      if (Date.now() >= deadline) throw new XoTimeoutError("wait for power off", vm.name, timeoutMs);
+      await pause(Math.min(this.pollMs, Math.max(0, deadline - Date.now())), signal);
+    }
+  }
+
+  async powerOff(vm: VmHandle): Promise<void> {
+    if ((await this.vm(vm.id)).power_state !== "Halted") await this.client.action(`/vms/${vm.id}`, "hard_shutdown");
+  }
+
+  async checkpoint(vm: VmHandle, nextLayerPath: string): Promise<void> {
+    const name = `layer-${path.basename(nextLayerPath).replace(/\.[^.]*$/, "")}`;
+    const snapshot = await this.snapshotId(vm, name);
+    const reference: XoLayerReference = { kind: LAYER_REFERENCE_KIND, url: this.settings.url, snapshot };
+    await mkdir(path.dirname(nextLayerPath), { recursive: true });
+    const partial = `${nextLayerPath}.${randomBytes(4).toString("hex")}.tmp`;
+    await writeFile(partial, `${JSON.stringify(reference, null, 2)}\n`);
+    await rename(partial, nextLayerPath);
+  }
+
+  async snapshot(vm: VmHandle, name: string): Promise<{ readonly ref: string }> {
+    const power = (await this.vm(vm.id)).power_state;
+    if (power !== "Halted") throw new XoStateError(`cannot snapshot VM ${vm.name} for MCS while it is ${power}: shut it down first`);
+    const id = await this.snapshotId(vm, name);
+    const ref = this.settings.hostingUnit ? mcsSnapshotPath(this.settings.hostingUnit, vm.name, name) : `${this.settings.url}/rest/v0/vm-snapshots/${id}`;
+    this.log(`${vm.name}: MCS snapshot ${name} (${id}): ${ref}`);
+    return { ref };
+  }
+
+  async exportDisk(vm: VmHandle): Promise<DiskExport> {
+    const state = await this.vm(vm.id);
+    if (state.power_state !== "Halted") throw new XoStateError(`cannot export the disk of VM ${vm.name} while it is ${state.power_state}: shut it down first`);
+    let disk: XoVbd | undefined;
+    for (const vbd of state.$VBDs ?? []) {
+      const candidate = await this.client.get<XoVbd>(`/vbds/${vbd}`);
+      if (!candidate.is_cd_drive) {
+        disk = candidate;
+        break;
+      }
+    }
+    if (!disk) throw new XoStateError(`VM ${vm.name} has no disk to export (only CD drives among its VBDs)`);
+    await mkdir(this.options.exportDir, { recursive: true });
+    const file = path.join(this.options.exportDir, `${vm.name}.vhd`);
+    await this.client.download(`/vdis/${disk.VDI}.vhd`, file);
+    return { path: file, format: "vhd" };
+  }
+
+  access(vm: VmHandle): VmAccess {
+    return {
+      description: [
+        `Xen Orchestra VM ${vm.name} (${vm.id}) on ${this.settings.url}`,
+        `  web UI:  ${this.settings.url}/#/vms/${vm.id}/general`,
+        `  REST:    ${this.settings.url}/rest/v0/vms/${vm.id}   (cookie authenticationToken from ${this.settings.tokenEnv})`,
+      ].join("\n"),
+    };
+  }
+
+  async destroy(vm: VmHandle): Promise<void> {
+    const state = this.vms.get(vm.id);
+    await state?.channel?.close();
+    this.vms.delete(vm.id);
+    let current: XoVm;
+    try {
+      current = await this.vm(vm.id);
+    } catch (error) {
+      // Cleanup may run twice: a VM XO no longer knows is already destroyed.
+      if (error instanceof XoRequestError && error.status === 404) return;
+      throw error;
+    }
+    if (current.power_state !== "Halted") await this.client.action(`/vms/${vm.id}`, "hard_shutdown");
+    await this.client.send("DELETE", `/vms/${vm.id}`);
+    this.log(`${vm.name}: destroyed VM ${vm.id}`);
+  }
+
+  /** The ISO's VDI on the ISO SR, uploaded unless a VDI with the same sha256 label is there. */
+  private async isoVdi(file: string): Promise<string> {
+    const sha256 = await sha256File(file);
+    const label = `${path.basename(file)}@${sha256.slice(0, SHA_LABEL_CHARS)}`;
+    const existing = (await this.client.get<Named[]>("/vdis?fields=id,name_label,$SR")).find((vdi) => vdi.name_label === label && vdi.$SR === this.settings.isoSr);
+    if (existing) {
+      this.log(`ISO ${label} already on SR ${this.settings.isoSr} as VDI ${existing.id}`);
+      return existing.id;
+    }
+    // Uploaded under a partial label and renamed: a broken upload never carries the final label.
+    const partialLabel = `${label}${PARTIAL_LABEL_SUFFIX}`;
+    const query = `raw&name_label=${encodeURIComponent(partialLabel)}`;
+    let answer: string;
+    try {
+      answer = await this.client.upload(`/srs/${this.settings.isoSr}/vdis?${query}`, file);
+    } catch (error) {
+      await this.removeVdisLabelled(partialLabel);
+      throw new XoError(`upload of ISO ${file} to SR ${this.settings.isoSr} failed, no VDI was left under its label: ${(error as Error).message}`);
+    }
+    const id = parseId(answer);
+    await this.client.send("PATCH", `/vdis/${id}`, { name_label: label });
+    this.log(`ISO ${label} uploaded to SR ${this.settings.isoSr} as VDI ${id}`);
+    return id;
+  }
+
+  private async removeVdisLabelled(label: string): Promise<void> {
+    const vdis = await this.client.get<Named[]>("/vdis?fields=id,name_label,$SR").catch(() => [] as Named[]);
+    for (const vdi of vdis) {
+      if (vdi.name_label === label && vdi.$SR === this.settings.isoSr) await this.client.send("DELETE", `/vdis/${vdi.id}`).catch(() => undefined);
+    }
+  }
+
+  private async snapshotId(vm: VmHandle, name: string): Promise<string> {
+    const result = await this.client.action(`/vms/${vm.id}`, "snapshot", { name_label: name });
+    const id = typeof result === "string" ? result : (result as { id?: string } | undefined)?.id;
+    if (!id) throw new XoError(`Xen Orchestra snapshot of VM ${vm.name} returned no snapshot id (got ${JSON.stringify(result)})`);
+    return id;
+  }
+
+  private async inventoryCheck(signal: AbortSignal | undefined): Promise<void> {
+    const checks = [
+      ["pool", "/pools", this.settings.pool],
+      ["template", "/vm-templates", this.settings.template],
+      ["SR", "/srs", this.settings.isoSr],
+    ] as const;
+    for (const [kind, collection, wanted] of checks) {
+      const objects = await this.client.get<Named[]>(`${collection}?fields=id,name_label`, signal);
+      if (!objects.some((object) => object.id === wanted)) throw new XoInventoryError(kind, wanted, objects.map((o) => `${o.id} (${o.name_label})`));
+    }
+  }
+
+  private async readLayerReference(file: string): Promise<XoLayerReference> {
+    const parsed = JSON.parse(await readFile(file, "utf8").catch(() => "{}")) as Partial<XoLayerReference>;
+    if (parsed.kind !== LAYER_REFERENCE_KIND || !parsed.snapshot || parsed.url !== this.settings.url) {
+      throw new XoStateError(`base layer ${file} is not a snapshot reference from ${this.settings.url}: the Xen Orchestra driver builds on layers it checkpointed itself; rebuild with --no-cache`);
+    }
+    return parsed as XoLayerReference;
+  }
+
+  private vm(id: string, signal?: AbortSignal): Promise<XoVm> {
+    return this.client.get<XoVm>(`/vms/${id}`, signal);
+  }
+
+  private state(vm: VmHandle): VmState {
+    const state = this.vms.get(vm.id);
+    if (!state) throw new XoStateError(`unknown VM ${vm.name} (${vm.id}): it was destroyed or created by another driver`);
+    return state;
+  }
+}
+
+/** VDI import answers the new VDI's UUID, as a JSON string, an object with id, or plain text. */
+function parseId(answer: string): string {
+  const text = answer.trim();
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed === "string") return parsed;
+    if (parsed && typeof (parsed as { id?: unknown }).id === "string") return (parsed as { id: string }).id;
+  } catch {
+    if (/^[\w-]+$/.test(text)) return text;
+  }
+  throw new XoError(`Xen Orchestra VDI import returned no VDI id (got ${text.slice(0, 200) || "nothing"})`);
+}
