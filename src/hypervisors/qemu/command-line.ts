@@ -1,0 +1,95 @@
+/**
+ * Builds the qemu-system-x86_64 arguments for one VM from a plain description, so the device
+ * layout is checked by unit tests without starting anything.
+ */
+import type { Accel } from "./kvm-probe.ts";
+
+/** QMP/qdev ids the driver refers to at run time (snapshots, media changes). */
+export const DEVICE_IDS = {
+  disk: "disk0",
+  install: "cd-install",
+  answers: "cd-answers",
+} as const;
+
+/** Boot order: the installer first so a fresh disk never shadows it; the disk once it is removed. */
+const BOOT_INDEX = { install: 0, disk: 1 } as const;
+
+export interface UefiVars {
+  readonly code: string;
+  /** This VM's writable copy of the variable store. */
+  readonly vars: string;
+  readonly secureBoot: boolean;
+}
+
+export interface QemuMachine {
+  readonly name: string;
+  readonly accel: Accel;
+  readonly cpus: number;
+  readonly memoryMiB: number;
+  /** The qcow2 layer the VM writes to (its backing chain is read by QEMU). */
+  readonly diskPath: string;
+  /** Undefined means BIOS (SeaBIOS). */
+  readonly uefi?: UefiVars;
+  /** swtpm control socket when the VM has a TPM. */
+  readonly tpmSocket?: string;
+  readonly media: { readonly install?: string; readonly answers?: string };
+  readonly qmpSocket: string;
+  readonly qgaSocket: string;
+  readonly serialLog: string;
+}
+
+export function buildQemuArgs(machine: QemuMachine): string[] {
+  const secureBoot = machine.uefi?.secureBoot === true;
+  const args: string[] = [
+    "-name", `${machine.name},process=rebake-${machine.name}`,
+    "-nodefaults",
+    "-machine", `q35,accel=${machine.accel}${secureBoot ? ",smm=on" : ""}`,
+    // TCG cannot pass the host CPU through; "max" gives it every feature TCG emulates.
+    "-cpu", machine.accel === "kvm" ? "host" : "max",
+    "-smp", String(machine.cpus),
+    "-m", String(machine.memoryMiB),
+    "-display", "none",
+    "-device", "VGA",
+    "-chardev", `socket,id=qmp,path=${opt(machine.qmpSocket)},server=on,wait=off`,
+    "-mon", "chardev=qmp,mode=control",
+    "-chardev", `file,id=serial0,path=${opt(machine.serialLog)}`,
+    "-serial", "chardev:serial0",
+    "-netdev", "user,id=net0",
+    "-device", "virtio-net-pci,netdev=net0",
+    "-drive", `if=none,id=${DEVICE_IDS.disk},file=${opt(machine.diskPath)},format=qcow2,discard=unmap,detect-zeroes=unmap`,
+    "-device", `virtio-blk-pci,drive=${DEVICE_IDS.disk},bootindex=${BOOT_INDEX.disk}`,
+    ...cdrom(DEVICE_IDS.install, 0, machine.media.install, BOOT_INDEX.install),
+    ...cdrom(DEVICE_IDS.answers, 1, machine.media.answers, undefined),
+    "-chardev", `socket,id=qga0,path=${opt(machine.qgaSocket)},server=on,wait=off`,
+    "-device", "virtio-serial-pci,id=virtio-serial0",
+    "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
+  ];
+  if (machine.uefi) {
+    if (secureBoot) args.push("-global", "driver=cfi.pflash01,property=secure,value=on");
+    args.push(
+      "-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${opt(machine.uefi.code)}`,
+      "-drive", `if=pflash,format=raw,unit=1,file=${opt(machine.uefi.vars)}`,
+    );
+  }
+  if (machine.tpmSocket) {
+    args.push(
+      "-chardev", `socket,id=chrtpm,path=${opt(machine.tpmSocket)}`,
+      "-tpmdev", "emulator,id=tpm0,chardev=chrtpm",
+      // OVMF drives the CRB interface (what Windows 11 expects); SeaBIOS only knows TIS.
+      "-device", `${machine.uefi ? "tpm-crb" : "tpm-tis"},tpmdev=tpm0`,
+    );
+  }
+  return args;
+}
+
+/** A CD-ROM on the q35 AHCI controller, present even when empty so media can change while running. */
+function cdrom(id: string, port: number, file: string | undefined, bootIndex: number | undefined): string[] {
+  const drive = [`if=none`, `id=${id}-drive`, `media=cdrom`, `readonly=on`, ...(file ? [`file=${opt(file)}`, `format=raw`] : [])];
+  const device = [`ide-cd`, `id=${id}`, `drive=${id}-drive`, `bus=ide.${port}`, ...(bootIndex !== undefined ? [`bootindex=${bootIndex}`] : [])];
+  return ["-drive", drive.join(","), "-device", device.join(",")];
+}
+
+/** QEMU option values end at a comma; a literal comma in a path is written twice. */
+export function opt(value: string): string {
+  return value.replaceAll(",", ",,");
+}

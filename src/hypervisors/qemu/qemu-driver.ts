@@ -1,0 +1,387 @@
+/**
+ * The local default hypervisor: qemu-system-x86_64 as a child process per VM, controlled over QMP,
+ * its disk a qcow2 layer chain built with qemu-img, its guest reached through the guest agent.
+ * Every process the driver starts is tracked and killed on power off, destroy, failure and exit.
+ */
+import { spawn as nodeSpawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createWriteStream, existsSync } from "node:fs";
+import { chmod, copyFile, mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  HypervisorError,
+  type DiskExport,
+  type HypervisorDriver,
+  type Media,
+  type VmAccess,
+  type VmHandle,
+  type VmSpec,
+} from "../driver.ts";
+import { createExec, type Exec } from "../../util/exec.ts";
+import { QgaChannel, type QuiescingGuestChannel } from "../../guest/qga/qga-channel.ts";
+import { abortError } from "../../guest/qga/qga-connection.ts";
+import { buildQemuArgs, DEVICE_IDS, type QemuMachine, type UefiVars } from "./command-line.ts";
+import { createEmptyDisk, createInternalSnapshot, createOverlay } from "./disk-image.ts";
+import { findUefiFirmware } from "./firmware.ts";
+import { ACCEL_ENV, chooseAccel, type AccelChoice } from "./kvm-probe.ts";
+import { QmpClient } from "./qmp-client.ts";
+import { startSwtpm, swtpmPaths } from "./swtpm.ts";
+import { TrackedProcess } from "./tracked-process.ts";
+
+/** QEMU opens its QMP socket before the guest starts; this covers a slow first start of the binary. */
+export const QMP_CONNECT_TIMEOUT_MS = 30_000;
+/** How long `quit` gets before the process is signalled. */
+export const QUIT_GRACE_MS = 5_000;
+/** A consistent checkpoint needs the agent; a running guest answers well within this. */
+export const CHECKPOINT_AGENT_TIMEOUT_MS = 30_000;
+/** Unix socket paths are limited to 108 bytes including the terminating NUL. */
+const UNIX_PATH_MAX = 107;
+const CONNECT_RETRY_MS = 50;
+const MIN_MEMORY_MIB = 64;
+/** Read-only for everyone: a frozen layer is the cache's, and only read through backing chains. */
+const FROZEN_LAYER_MODE = 0o444;
+
+export class VmSpecError extends HypervisorError {}
+export class VmStateError extends HypervisorError {}
+export class VmTimeoutError extends HypervisorError {}
+export class QemuStartError extends HypervisorError {}
+
+export interface QemuDriverOptions {
+  /** Where each VM gets its directory (sockets, logs, NVRAM, TPM state). Keep it short: socket paths. */
+  readonly runtimeDir: string;
+  /** Runs qemu-img. @default createExec() */
+  readonly exec?: Exec;
+  /** Starts qemu-system-x86_64 and swtpm. @default node:child_process spawn */
+  readonly spawn?: typeof nodeSpawn;
+  /** Read for REBAKE_ACCEL=kvm|tcg. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** One line per notable decision (accelerator, firmware, snapshots). @default stderr */
+  readonly log?: (line: string) => void;
+  /** @default "qemu-system-x86_64" */
+  readonly qemuBinary?: string;
+  /** @default "swtpm" */
+  readonly swtpmBinary?: string;
+  /** Where OVMF is looked up. @default ["/usr/share/OVMF"] */
+  readonly firmwareDirs?: readonly string[];
+  /** Skips the probe; REBAKE_ACCEL still wins over it. */
+  readonly accel?: AccelChoice["accel"];
+  /** @default QMP_CONNECT_TIMEOUT_MS */
+  readonly qmpConnectTimeoutMs?: number;
+  /** The channel to a VM's guest. @default the QEMU guest agent on the VM's virtio-serial socket */
+  readonly guestChannel?: (vm: VmHandle, agentSocket: string) => QuiescingGuestChannel;
+}
+
+interface VmState {
+  readonly handle: VmHandle;
+  readonly spec: VmSpec;
+  readonly dir: string;
+  readonly paths: { readonly qmp: string; readonly qga: string; readonly serial: string; readonly qemuLog: string };
+  readonly uefi?: UefiVars;
+  /** The layer QEMU writes to; moves to the new child on every checkpoint. */
+  diskPath: string;
+  media: { install?: string; answers?: string };
+  qemu?: TrackedProcess;
+  swtpm?: TrackedProcess;
+  qmp?: QmpClient;
+  channel?: QuiescingGuestChannel;
+}
+
+export class QemuDriver implements HypervisorDriver {
+  readonly name = "qemu";
+  private readonly vms = new Map<string, VmState>();
+  private readonly exec: Exec;
+  private readonly spawn: typeof nodeSpawn;
+  private readonly log: (line: string) => void;
+  private readonly qemuBinary: string;
+  private accelChoice: Promise<AccelChoice> | undefined;
+
+  constructor(private readonly options: QemuDriverOptions) {
+    this.exec = options.exec ?? createExec();
+    this.spawn = options.spawn ?? nodeSpawn;
+    this.log = options.log ?? ((line) => process.stderr.write(`qemu: ${line}\n`));
+    this.qemuBinary = options.qemuBinary ?? "qemu-system-x86_64";
+  }
+
+  async createVm(spec: VmSpec, signal?: AbortSignal): Promise<VmHandle> {
+    checkSpec(spec);
+    const id = `${slug(spec.name)}-${randomBytes(3).toString("hex")}`;
+    const dir = path.resolve(this.options.runtimeDir, id);
+    const paths = {
+      qmp: path.join(dir, "qmp.sock"),
+      qga: path.join(dir, "qga.sock"),
+      serial: path.join(dir, "serial.log"),
+      qemuLog: path.join(dir, "qemu.log"),
+    };
+    for (const socket of [paths.qmp, paths.qga, swtpmPaths(dir).socket]) {
+      if (Buffer.byteLength(socket) > UNIX_PATH_MAX) {
+        throw new VmSpecError(`socket path ${socket} is longer than ${UNIX_PATH_MAX} bytes: use a shorter runtime directory than ${this.options.runtimeDir}`);
+      }
+    }
+    const diskPath = path.resolve(spec.disk.path);
+    if (existsSync(diskPath)) throw new VmSpecError(`disk ${diskPath} for VM ${spec.name} already exists: the driver never overwrites a layer; pick a new path`);
+    await mkdir(dir, { recursive: true });
+    try {
+      throwIfAborted(signal);
+      await mkdir(path.dirname(diskPath), { recursive: true });
+      if (spec.disk.baseLayer) await createOverlay(this.exec, path.resolve(spec.disk.baseLayer), diskPath);
+      else await createEmptyDisk(this.exec, diskPath, spec.diskGiB);
+      throwIfAborted(signal);
+      let uefi: UefiVars | undefined;
+      if (spec.firmware === "uefi") {
+        const firmware = findUefiFirmware(spec.secureBoot, this.options.firmwareDirs ? { dirs: this.options.firmwareDirs } : {});
+        const vars = path.join(dir, "OVMF_VARS.fd");
+        await copyFile(firmware.varsTemplate, vars);
+        uefi = { code: firmware.code, vars, secureBoot: spec.secureBoot };
+        this.log(`${spec.name}: UEFI ${firmware.code}${spec.secureBoot ? " (secure boot)" : ""}`);
+      }
+      const handle: VmHandle = { id, name: spec.name };
+      this.vms.set(id, { handle, spec, dir, paths, ...(uefi ? { uefi } : {}), diskPath, media: {} });
+      return handle;
+    } catch (error) {
+      // A failed create leaves nothing behind.
+      await rm(dir, { recursive: true, force: true });
+      await rm(diskPath, { force: true });
+      throw error;
+    }
+  }
+
+  async attachMedia(vm: VmHandle, media: readonly Media[]): Promise<void> {
+    const state = this.state(vm);
+    const next: { install?: string; answers?: string } = {};
+    for (const item of media) {
+      if (next[item.role]) throw new VmSpecError(`two ${item.role} media for VM ${vm.name}: ${next[item.role]} and ${item.path}`);
+      const file = path.resolve(item.path);
+      if (!existsSync(file)) throw new VmSpecError(`${item.role} medium ${file} for VM ${vm.name} does not exist`);
+      next[item.role] = file;
+    }
+    if (state.qmp?.isOpen) {
+      for (const role of ["install", "answers"] as const) {
+        if (next[role] === state.media[role]) continue;
+        const id = DEVICE_IDS[role];
+        const file = next[role];
+        if (file) await state.qmp.execute("blockdev-change-medium", { id, filename: file, format: "raw", "read-only-mode": "read-only" });
+        else await state.qmp.execute("eject", { id, force: true });
+      }
+    }
+    state.media = next;
+  }
+
+  async powerOn(vm: VmHandle): Promise<void> {
+    const state = this.state(vm);
+    if (state.qemu?.running) throw new VmStateError(`VM ${vm.name} is already running (qemu pid ${state.qemu.pid})`);
+    const accel = await this.accel();
+    try {
+      if (state.spec.tpm) {
+        state.swtpm = await startSwtpm(swtpmPaths(state.dir), {
+          spawn: this.spawn,
+          label: `VM ${vm.name}`,
+          ...(this.options.swtpmBinary ? { binary: this.options.swtpmBinary } : {}),
+        });
+      }
+      await rm(state.paths.qmp, { force: true });
+      await rm(state.paths.qga, { force: true });
+      const machine: QemuMachine = {
+        name: vm.name,
+        accel,
+        cpus: state.spec.cpus,
+        memoryMiB: state.spec.memoryMiB,
+        diskPath: state.diskPath,
+        ...(state.uefi ? { uefi: state.uefi } : {}),
+        ...(state.spec.tpm ? { tpmSocket: swtpmPaths(state.dir).socket } : {}),
+        media: state.media,
+        qmpSocket: state.paths.qmp,
+        qgaSocket: state.paths.qga,
+        serialLog: state.paths.serial,
+      };
+      const child = this.spawn(this.qemuBinary, buildQemuArgs(machine), { stdio: ["ignore", "ignore", "pipe"] });
+      child.stderr?.pipe(createWriteStream(state.paths.qemuLog, { flags: "a" }));
+      const qemu = new TrackedProcess(child, `qemu for VM ${vm.name}`);
+      state.qemu = qemu;
+      void qemu.exited.then(() => this.onQemuExit(state, qemu));
+      state.qmp = await this.connectQmp(state, qemu);
+      this.log(`${vm.name}: started qemu pid ${qemu.pid} (${accel})`);
+    } catch (error) {
+      await this.stopProcesses(state);
+      throw error;
+    }
+  }
+
+  guest(vm: VmHandle): QuiescingGuestChannel {
+    const state = this.state(vm);
+    state.channel ??= this.options.guestChannel?.(vm, state.paths.qga) ?? new QgaChannel({ socketPath: state.paths.qga });
+    return state.channel;
+  }
+
+  async waitPoweredOff(vm: VmHandle, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const qemu = this.state(vm).qemu;
+    if (!qemu?.running) return;
+    throwIfAborted(signal);
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      await Promise.race([
+        qemu.exited,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new VmTimeoutError(`VM ${vm.name} did not power off within ${timeoutMs} ms (serial log: ${this.state(vm).paths.serial})`)), timeoutMs);
+        }),
+        new Promise<never>((_, reject) => {
+          if (!signal) return;
+          onAbort = () => reject(abortError(signal));
+          signal.addEventListener("abort", onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async powerOff(vm: VmHandle): Promise<void> {
+    await this.stopProcesses(this.state(vm));
+  }
+
+  async checkpoint(vm: VmHandle, nextLayerPath: string): Promise<void> {
+    const state = this.state(vm);
+    const next = path.resolve(nextLayerPath);
+    if (existsSync(next)) throw new VmSpecError(`checkpoint layer ${next} for VM ${vm.name} already exists: pick a new path`);
+    await mkdir(path.dirname(next), { recursive: true });
+    const frozen = state.diskPath;
+    if (state.qmp?.isOpen) {
+      const channel = this.guest(vm);
+      await channel.waitReady(CHECKPOINT_AGENT_TIMEOUT_MS).catch((error: Error) => {
+        throw new VmStateError(`cannot checkpoint running VM ${vm.name} consistently: ${error.message}; power it off first`);
+      });
+      const quiesced = await channel.freezeFilesystems();
+      try {
+        await state.qmp.execute("blockdev-snapshot-sync", { device: DEVICE_IDS.disk, "snapshot-file": next, format: "qcow2", mode: "absolute-paths" });
+      } finally {
+        if (quiesced === "frozen") await channel.thawFilesystems();
+      }
+      this.log(`${vm.name}: checkpoint of the running VM (${quiesced}): ${frozen} -> ${next}`);
+    } else {
+      await createOverlay(this.exec, frozen, next);
+      this.log(`${vm.name}: checkpoint of the powered-off VM: ${frozen} -> ${next}`);
+    }
+    state.diskPath = next;
+    await chmod(frozen, FROZEN_LAYER_MODE);
+  }
+
+  async snapshot(vm: VmHandle, name: string): Promise<{ readonly ref: string }> {
+    const state = this.requirePoweredOff(vm, "snapshot");
+    if (!/^[\w.-]+$/.test(name)) throw new VmSpecError(`snapshot name must be letters, digits, '.', '_' or '-', got: "${name}"`);
+    await createInternalSnapshot(this.exec, state.diskPath, name);
+    return { ref: `${state.diskPath}@${name}` };
+  }
+
+  async exportDisk(vm: VmHandle): Promise<DiskExport> {
+    return { path: this.requirePoweredOff(vm, "export the disk of").diskPath, format: "qcow2" };
+  }
+
+  access(vm: VmHandle): VmAccess {
+    const state = this.state(vm);
+    const lines = [
+      `QEMU VM ${vm.name}${state.qemu?.running ? ` (pid ${state.qemu.pid})` : " (powered off)"} in ${state.dir}`,
+      `  QMP:          socat - UNIX-CONNECT:${state.paths.qmp}`,
+      `  guest agent:  socat - UNIX-CONNECT:${state.paths.qga}`,
+      `  serial log:   ${state.paths.serial}`,
+      `  disk:         ${state.diskPath}`,
+    ];
+    return { description: lines.join("\n") };
+  }
+
+  async destroy(vm: VmHandle): Promise<void> {
+    const state = this.vms.get(vm.id);
+    // Cleanup stacks may call destroy twice; the second call has nothing left to do.
+    if (!state) return;
+    await this.stopProcesses(state);
+    await state.channel?.close();
+    this.vms.delete(vm.id);
+    await rm(state.dir, { recursive: true, force: true });
+  }
+
+  private accel(): Promise<AccelChoice["accel"]> {
+    const env = this.options.env ?? process.env;
+    const callerChoice = this.options.accel;
+    this.accelChoice ??= (
+      callerChoice && !env[ACCEL_ENV]
+        ? Promise.resolve({ accel: callerChoice, reason: "chosen by the caller" })
+        : chooseAccel({ qemuBinary: this.qemuBinary, spawn: this.spawn, env })
+    ).then((choice) => {
+      this.log(`accelerator ${choice.accel}: ${choice.reason}`);
+      return choice;
+    });
+    return this.accelChoice.then((choice) => choice.accel);
+  }
+
+  private async connectQmp(state: VmState, qemu: TrackedProcess): Promise<QmpClient> {
+    const timeoutMs = this.options.qmpConnectTimeoutMs ?? QMP_CONNECT_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    let lastError = "";
+    while (Date.now() < deadline) {
+      if (!qemu.running) {
+        throw new QemuStartError(`qemu for VM ${state.handle.name} exited at start: ${qemu.stderr || "no output"} (log: ${state.paths.qemuLog})`);
+      }
+      if (existsSync(state.paths.qmp)) {
+        try {
+          return await QmpClient.connect(state.paths.qmp);
+        } catch (error) {
+          lastError = (error as Error).message;
+        }
+      }
+      await sleep(CONNECT_RETRY_MS);
+    }
+    throw new QemuStartError(`qemu for VM ${state.handle.name} did not open QMP on ${state.paths.qmp} within ${timeoutMs} ms${lastError ? `: ${lastError}` : ""}`);
+  }
+
+  private onQemuExit(state: VmState, qemu: TrackedProcess): void {
+    if (state.qemu !== qemu) return;
+    state.qmp?.close();
+    delete state.qmp;
+    // swtpm --terminate ends with QEMU's connection; stop it regardless.
+    void state.swtpm?.stop();
+  }
+
+  /** quit over QMP, then SIGTERM, then SIGKILL; also the TPM. */
+  private async stopProcesses(state: VmState): Promise<void> {
+    const qemu = state.qemu;
+    if (qemu?.running) {
+      if (state.qmp?.isOpen) await state.qmp.execute("quit", undefined, QUIT_GRACE_MS).catch(() => undefined);
+      if (!(await qemu.waitExit(QUIT_GRACE_MS))) await qemu.stop();
+    }
+    state.qmp?.close();
+    delete state.qmp;
+    if (state.swtpm?.running) await state.swtpm.stop();
+  }
+
+  private requirePoweredOff(vm: VmHandle, action: string): VmState {
+    const state = this.state(vm);
+    if (state.qemu?.running) throw new VmStateError(`cannot ${action} VM ${vm.name} while it runs: power it off first`);
+    return state;
+  }
+
+  private state(vm: VmHandle): VmState {
+    const state = this.vms.get(vm.id);
+    if (!state) throw new VmStateError(`unknown VM ${vm.name} (${vm.id}): it was destroyed or created by another driver`);
+    return state;
+  }
+}
+
+function checkSpec(spec: VmSpec): void {
+  const problems: string[] = [];
+  if (!spec.name.trim()) problems.push("name must not be empty");
+  if (!Number.isInteger(spec.cpus) || spec.cpus < 1) problems.push(`cpus must be a whole number >= 1, got: ${spec.cpus}`);
+  if (!Number.isInteger(spec.memoryMiB) || spec.memoryMiB < MIN_MEMORY_MIB) problems.push(`memoryMiB must be a whole number >= ${MIN_MEMORY_MIB}, got: ${spec.memoryMiB}`);
+  if (!spec.disk.baseLayer && !(spec.diskGiB > 0)) problems.push(`diskGiB must be > 0 for an empty disk, got: ${spec.diskGiB}`);
+  if (spec.secureBoot && spec.firmware !== "uefi") problems.push(`secureBoot needs firmware "uefi", got: "${spec.firmware}"`);
+  if (spec.disk.baseLayer && !existsSync(spec.disk.baseLayer)) problems.push(`disk.baseLayer ${spec.disk.baseLayer} does not exist`);
+  if (problems.length > 0) throw new VmSpecError(`invalid VM spec "${spec.name}": ${problems.join("; ")}`);
+}
+
+function slug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 24) || "vm";
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal);
+}

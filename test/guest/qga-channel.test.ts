@@ -1,0 +1,132 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { QgaChannel, UploadChecksumError } from "../../src/guest/qga/qga-channel.ts";
+import { QgaCommandError } from "../../src/guest/qga/qga-connection.ts";
+import { GuestTimeoutError } from "../../src/guest/channel.ts";
+import { startProtocolServer, type Request } from "../hypervisors/protocol-server.ts";
+
+const b64 = (text: string) => Buffer.from(text).toString("base64");
+
+/** A guest agent that answers like qemu-ga; `up()` decides whether it is running right now. */
+function agent(options: { up?: () => boolean; onShutdown?: (mode: unknown) => unknown[]; execStatus?: (polls: number) => unknown } = {}) {
+  let polls = 0;
+  return (request: Request): unknown[] => {
+    if (options.up && !options.up()) return [];
+    const reply = (value: unknown) => [{ return: value, id: request.id }];
+    switch (request.execute) {
+      case "guest-sync-delimited":
+        // A stale answer from before a reset comes first; only the echo of the fresh id counts.
+        return [{ return: 1, id: "stale" }, ...reply(request.arguments?.id)];
+      case "guest-ping":
+        return reply({});
+      case "guest-get-osinfo":
+        return reply({ id: "debian" });
+      case "guest-exec":
+        return reply({ pid: 42 });
+      case "guest-exec-status":
+        polls++;
+        return reply(options.execStatus?.(polls) ?? (polls < 3 ? { exited: false } : { exited: true, exitcode: 3, "out-data": b64("out\n"), "err-data": b64("err\n") }));
+      case "guest-shutdown":
+        return options.onShutdown?.(request.arguments?.mode) ?? [];
+      case "guest-file-open":
+        return reply(7);
+      case "guest-file-write":
+        return reply({ count: Buffer.from(String(request.arguments?.["buf-b64"]), "base64").length, eof: false });
+      case "guest-file-close":
+        return reply({});
+      default:
+        return [{ error: { class: "CommandNotFound", desc: `The command ${request.execute} has not been found` }, id: request.id }];
+    }
+  };
+}
+
+describe("QgaChannel (scripted agent)", () => {
+  it("resets the agent's parser with 0xFF before guest-sync-delimited", async () => {
+    const server = await startProtocolServer(agent());
+    const channel = new QgaChannel({ socketPath: server.socketPath });
+    await channel.waitReady(2_000);
+    assert.equal(Buffer.concat(server.received)[0], 0xff);
+    assert.equal(server.requests[0]?.execute, "guest-sync-delimited");
+    await channel.close();
+    await server.close();
+  });
+
+  it("polls guest-exec-status until the command exits and decodes its output", async () => {
+    const server = await startProtocolServer(agent());
+    const channel = new QgaChannel({ socketPath: server.socketPath });
+    const result = await channel.exec("do things", { shell: "sh", timeoutMs: 5_000 });
+    assert.deepEqual(result, { exitCode: 3, stdout: "out\n", stderr: "err\n" });
+    assert.equal(server.requests.filter((request) => request.execute === "guest-exec-status").length, 3);
+    assert.deepEqual(server.requests[0]?.arguments, { path: "/bin/sh", arg: ["-c", "do things"], "capture-output": true });
+    await channel.close();
+    await server.close();
+  });
+
+  it("refuses an upload whose guest-side sha256 differs, naming both hashes", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "rebake-qga-unit-"));
+    const local = path.join(dir, "app.bin");
+    await writeFile(local, "payload");
+    const server = await startProtocolServer(agent({ execStatus: () => ({ exited: true, exitcode: 0, "out-data": b64(`${"0".repeat(64)}  /tmp/app.bin\n`) }) }));
+    const channel = new QgaChannel({ socketPath: server.socketPath });
+    await assert.rejects(channel.upload(local, "/tmp/app.bin"), (error: Error) => error instanceof UploadChecksumError && /expected sha256 [0-9a-f]{64}, the guest computed 0{64}/.test(error.message));
+    assert.ok(server.requests.some((request) => request.execute === "guest-file-close"), "the guest file was left open");
+    await channel.close();
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const shutdowns = [
+    { name: "takes silence after guest-shutdown as acceptance", answer: () => [], rejects: false },
+    { name: "reports an error the agent sends back for guest-shutdown", answer: () => [{ error: { class: "GenericError", desc: "shutdown not allowed" }, id: undefined }], rejects: true },
+  ];
+  for (const s of shutdowns) {
+    it(s.name, async () => {
+      let lastId: unknown;
+      const answer = agent({ onShutdown: () => s.answer().map((message) => ({ ...message, id: lastId })) });
+      const server = await startProtocolServer((request) => {
+        lastId = request.id;
+        return answer(request);
+      });
+      const channel = new QgaChannel({ socketPath: server.socketPath });
+      if (s.rejects) await assert.rejects(channel.shutdown(), QgaCommandError);
+      else await channel.shutdown();
+      assert.deepEqual(server.requests.at(-1)?.arguments, { mode: "powerdown" });
+      await channel.close();
+      await server.close();
+    });
+  }
+
+  it("waits for a reboot to take the agent down and bring it back", async () => {
+    let state: "up" | "rebooting" | "down" = "up";
+    const server = await startProtocolServer(
+      agent({
+        up: () => state !== "down",
+        onShutdown: () => {
+          state = "rebooting";
+          // The agent answers a little longer, then the guest is down for a while, then it is back.
+          setTimeout(() => (state = "down"), 300);
+          setTimeout(() => (state = "up"), 2_500);
+          return [];
+        },
+      }),
+    );
+    const channel = new QgaChannel({ socketPath: server.socketPath, requestTimeoutMs: 500 });
+    const started = Date.now();
+    await channel.reboot(10_000);
+    assert.ok(Date.now() - started >= 2_500, "reboot resolved before the guest came back");
+    await channel.close();
+    await server.close();
+  });
+
+  it("times out a reboot when the guest never comes back", async () => {
+    let down = false;
+    const server = await startProtocolServer(agent({ up: () => !down, onShutdown: () => ((down = true), []) }));
+    const channel = new QgaChannel({ socketPath: server.socketPath, requestTimeoutMs: 200 });
+    await assert.rejects(channel.reboot(1_500), GuestTimeoutError);
+    await channel.close();
+    await server.close();
+  });
+});

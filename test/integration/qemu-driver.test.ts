@@ -1,0 +1,179 @@
+/**
+ * The QEMU driver against a real qemu-system-x86_64 with no OS on the disk: process lifecycle,
+ * QMP, media changes, checkpoints producing backing chains, UEFI + TPM, and no process left behind.
+ * The guest channel for running checkpoints is Debian's qemu-ga on the host (no guest exists).
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { QemuDriver, QemuStartError, VmStateError, VmTimeoutError } from "../../src/hypervisors/qemu/qemu-driver.ts";
+import { chooseAccel, KVM_PROBE_TIMEOUT_MS } from "../../src/hypervisors/qemu/kvm-probe.ts";
+import { QgaChannel } from "../../src/guest/qga/qga-channel.ts";
+import type { VmHandle, VmSpec } from "../../src/hypervisors/driver.ts";
+import { createExec } from "../../src/util/exec.ts";
+import { startHostAgent, stopHostAgent } from "./qga-host-agent.ts";
+
+const exec = createExec();
+const PROBE_SLACK_MS = 1_000;
+
+function spec(dir: string, overrides: Partial<VmSpec> = {}): VmSpec {
+  return { name: "it-vm", cpus: 1, memoryMiB: 128, diskGiB: 1, firmware: "bios", secureBoot: false, tpm: false, disk: { path: path.join(dir, "layers", "top.qcow2") }, ...overrides };
+}
+
+function pidOf(driver: QemuDriver, vm: VmHandle): number {
+  const match = /\(pid (\d+)\)/.exec(driver.access(vm).description);
+  assert.ok(match?.[1], `no pid in ${driver.access(vm).description}`);
+  return Number(match[1]);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function backingChain(file: string): Promise<string[]> {
+  const { stdout } = await exec("qemu-img", ["info", "-U", "--backing-chain", "--output=json", file]);
+  return (JSON.parse(stdout) as { filename: string }[]).map((image) => image.filename);
+}
+
+/** Processes named after a VM's runtime directory: qemu and swtpm carry it in their arguments. */
+async function processesUsing(dir: string): Promise<string[]> {
+  const { stdout } = await exec("ps", ["-eo", "pid,args"]);
+  return stdout.split("\n").filter((line) => line.includes(dir) && !line.includes("ps -eo"));
+}
+
+describe("QEMU driver with a real qemu-system-x86_64", () => {
+  let dir: string;
+  let agent: ChildProcess;
+  let driver: QemuDriver;
+  const log: string[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "rbq-"));
+    agent = await startHostAgent(dir, path.join(dir, "agent.sock"));
+    driver = new QemuDriver({
+      runtimeDir: path.join(dir, "run"),
+      log: (line) => log.push(line),
+      guestChannel: () => new QgaChannel({ socketPath: path.join(dir, "agent.sock") }),
+    });
+  });
+
+  after(async () => {
+    await stopHostAgent(agent);
+    assert.deepEqual(await processesUsing(path.join(dir, "run")), [], "a qemu or swtpm process was left behind");
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("probes KVM within its timeout and caches the answer", async () => {
+    const started = Date.now();
+    const first = await chooseAccel({ env: {} });
+    assert.ok(Date.now() - started < KVM_PROBE_TIMEOUT_MS + PROBE_SLACK_MS, "the probe outlived its timeout");
+    const again = Date.now();
+    assert.deepEqual(await chooseAccel({ env: {} }), first);
+    assert.ok(Date.now() - again < 50, "the probe ran twice");
+    assert.deepEqual(await chooseAccel({ env: { REBAKE_ACCEL: "tcg" } }), { accel: "tcg", reason: "REBAKE_ACCEL=tcg" });
+  });
+
+  it("runs a VM, changes media, checkpoints it while running into a backing chain, and destroys it without a trace", async () => {
+    const vmSpec = spec(dir);
+    const iso = path.join(dir, "install.iso");
+    const answers = path.join(dir, "answers.iso");
+    await writeFile(iso, Buffer.alloc(2048 * 16));
+    await writeFile(answers, Buffer.alloc(2048 * 16));
+    const vm = await driver.createVm(vmSpec);
+    await driver.attachMedia(vm, [{ path: iso, role: "install" }]);
+    await driver.powerOn(vm);
+    const pid = pidOf(driver, vm);
+    assert.ok(alive(pid));
+    assert.ok(log.some((line) => /^accelerator (kvm|tcg): /.test(line)), "the accelerator choice was not logged");
+
+    await driver.attachMedia(vm, [{ path: iso, role: "install" }, { path: answers, role: "answers" }]);
+    await driver.attachMedia(vm, [{ path: answers, role: "answers" }]);
+
+    const next = path.join(dir, "layers", "step-1.qcow2");
+    await driver.checkpoint(vm, next);
+    assert.deepEqual(await backingChain(next), [next, vmSpec.disk.path]);
+    assert.ok(log.some((line) => line.includes("checkpoint of the running VM (synced)")), "the guest was not flushed before the snapshot");
+    await assert.rejects(driver.snapshot(vm, "golden"), VmStateError);
+    await assert.rejects(driver.exportDisk(vm), VmStateError);
+
+    const vmDir = path.dirname(/in (\S+)/.exec(driver.access(vm).description)?.[1] + "/x");
+    await driver.destroy(vm);
+    assert.equal(alive(pid), false, "qemu survived destroy");
+    assert.equal(existsSync(vmDir), false, "the VM directory survived destroy");
+    assert.ok(existsSync(vmSpec.disk.path) && existsSync(next), "destroy removed disk layers it does not own");
+    await driver.destroy(vm);
+    await rm(path.join(dir, "layers"), { recursive: true, force: true });
+  });
+
+  it("resolves waitPoweredOff when qemu exits and times out while it runs", async () => {
+    const vm = await driver.createVm(spec(dir));
+    try {
+      await driver.powerOn(vm);
+      await assert.rejects(driver.waitPoweredOff(vm, 300), VmTimeoutError);
+      const pid = pidOf(driver, vm);
+      process.kill(pid, "SIGTERM");
+      await driver.waitPoweredOff(vm, 10_000);
+      assert.match(driver.access(vm).description, /powered off/);
+    } finally {
+      await driver.destroy(vm);
+      await rm(path.join(dir, "layers"), { recursive: true, force: true });
+    }
+  });
+
+  it("checkpoints, snapshots and exports a powered-off VM built on a base layer", async () => {
+    const base = path.join(dir, "base.qcow2");
+    await exec("qemu-img", ["create", "-q", "-f", "qcow2", base, "1G"]);
+    const vmSpec = spec(dir, { disk: { path: path.join(dir, "layers", "top.qcow2"), baseLayer: base } });
+    const vm = await driver.createVm(vmSpec);
+    try {
+      const next = path.join(dir, "layers", "next.qcow2");
+      await driver.checkpoint(vm, next);
+      assert.deepEqual(await backingChain(next), [next, vmSpec.disk.path, base]);
+      const { ref } = await driver.snapshot(vm, "golden");
+      assert.equal(ref, `${next}@golden`);
+      const { stdout } = await exec("qemu-img", ["snapshot", "-l", next]);
+      assert.match(stdout, /golden/);
+      assert.deepEqual(await driver.exportDisk(vm), { path: next, format: "qcow2" });
+    } finally {
+      await driver.destroy(vm);
+      await rm(path.join(dir, "layers"), { recursive: true, force: true });
+    }
+    assert.ok(existsSync(base), "the base layer was removed");
+  });
+
+  it("boots UEFI with secure boot and a TPM, and powers off qemu and swtpm together", async () => {
+    const vm = await driver.createVm(spec(dir, { firmware: "uefi", secureBoot: true, tpm: true }));
+    try {
+      await driver.powerOn(vm);
+      const running = await processesUsing(path.join(dir, "run"));
+      assert.ok(running.some((line) => line.includes("swtpm")), "swtpm is not running");
+      assert.ok(running.some((line) => line.includes("OVMF_CODE")), "qemu did not get OVMF");
+      await driver.powerOff(vm);
+      assert.deepEqual(await processesUsing(path.join(dir, "run")), []);
+    } finally {
+      await driver.destroy(vm);
+      await rm(path.join(dir, "layers"), { recursive: true, force: true });
+    }
+  });
+
+  it("reports a qemu that cannot start and leaves nothing running", async () => {
+    const broken = new QemuDriver({ runtimeDir: path.join(dir, "run"), log: () => {}, accel: "tcg", env: {}, qemuBinary: "/bin/false" });
+    const vm = await broken.createVm(spec(dir, { tpm: true }));
+    try {
+      await assert.rejects(broken.powerOn(vm), QemuStartError);
+      assert.deepEqual(await processesUsing(path.join(dir, "run")), []);
+    } finally {
+      await broken.destroy(vm);
+      await rm(path.join(dir, "layers"), { recursive: true, force: true });
+    }
+  });
+});
