@@ -234,7 +234,9 @@ function targetDeviceStep(recipe: NormalizedRecipe, recipeDir: string): StepDraf
     kind: "target-device",
     title: `Install Citrix Provisioning target-device software ${device.version}`,
     installs: { name: "pvs-target-device", version: device.version },
-    reason: `PVS: target-device software after the VDA; it holds the streaming NIC filter driver (${SEED})`,
+    reason: recipe.vda
+      ? `PVS: target-device software after the VDA; it holds the streaming NIC filter driver (${SEED})`
+      : `PVS: target-device software after the apps (this image has no VDA); it holds the streaming NIC filter driver (${SEED})`,
     reboot: "always",
     inputs: [{ name: `PVS target-device ${device.version} installer`, source: device.installer, baseDir: recipeDir }],
     install,

@@ -80,7 +80,24 @@ export async function loadProject(recipePath: string, options: ProjectOptions): 
   const apps = appFiles.filter((f) => f.valid).map((f) => f.document as SourceDocument<App>);
   for (const app of appFiles) problems.push(...app.problems);
   problems.push(...runRules({ recipes: recipe ? [recipe] : [], apps }, options.rules ?? defaultRules));
-  return { ...(recipe ? { recipe } : {}), apps, problems: problems.sort(compareProblems), root };
+  const unused = recipe ? unusedAppFiles(recipe.value, apps) : new Set<string>();
+  // A warning about an app this recipe never installs is noise in its plan; errors still count,
+  // because a broken app file can break resolution for every recipe.
+  const relevant = problems.filter((p) => p.severity === "error" || !unused.has(p.file));
+  return { ...(recipe ? { recipe } : {}), apps, problems: relevant.sort(compareProblems), root };
+}
+
+/** Files of the apps a recipe does not install, directly or as a dependency. */
+function unusedAppFiles(recipe: Recipe, apps: readonly SourceDocument<App>[]): Set<string> {
+  const byKey = new Map(apps.map((doc) => [`${doc.value.name}@${doc.value.version}`, doc]));
+  const used = new Set<string>();
+  const pending = [...(recipe.apps ?? [])];
+  for (let ref = pending.pop(); ref !== undefined; ref = pending.pop()) {
+    if (used.has(ref)) continue;
+    used.add(ref);
+    pending.push(...(byKey.get(ref)?.value.dependsOn ?? []));
+  }
+  return new Set(apps.filter((doc) => !used.has(`${doc.value.name}@${doc.value.version}`)).map((doc) => doc.file));
 }
 
 /** Loads one file and checks it against its schema. */
