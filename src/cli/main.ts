@@ -12,6 +12,10 @@ const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly loa
   build: { summary: "build, capture and verify a golden image", load: () => import("./commands/build.ts") },
   verify: { summary: "boot a captured artifact and run the recipe's checks", load: () => import("./commands/verify.ts") },
   cache: { summary: "list or prune the layer and download caches", load: () => import("./commands/cache.ts") },
+  publish: { summary: "publish the version a stack pins (Pulumi)", load: () => import("./commands/publish.ts") },
+  promote: { summary: "pin a verified, published version in the next stack", load: () => import("./commands/promote.ts") },
+  rollback: { summary: "pin the version a stack ran before", load: () => import("./commands/rollback.ts") },
+  status: { summary: "which version each stack pins, built when, verified or not", load: () => import("./commands/status.ts") },
 };
 
 export function usage(): string {

@@ -1,0 +1,33 @@
+/** `rebake rollback --stack <stack>`: pins the version the stack ran before, from its publish records. */
+import { parseArgs } from "node:util";
+import { EXIT, UsageError, type CliIo } from "../io.ts";
+import { ReleaseError, rollback } from "../../publish/release.ts";
+import { StackConfigError, StackNotFoundError } from "../../stacks/load-stack.ts";
+import { report } from "./promote.ts";
+
+export const HELP = `usage: rebake rollback --stack <stack> [--markdown] [--json]
+
+Pins in stacks/Pulumi.<stack>.yaml the version published to that stack before the current one
+(from the publish records beside the manifests), the same one-line edit as promote.
+
+exit codes: 0 pinned, 1 nothing to roll back to or invalid stack, 2 wrong usage
+`;
+
+export async function run(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args: [...args], strict: true, options: { stack: { type: "string" }, markdown: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean" } } });
+  if (values.help) {
+    io.stdout(HELP);
+    return EXIT.ok;
+  }
+  if (!values.stack) throw new UsageError(`name the stack with --stack\n\n${HELP}`);
+  try {
+    io.stdout(report(await rollback(io.cwd, values.stack), Boolean(values.markdown), Boolean(values.json)));
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof ReleaseError || error instanceof StackConfigError || error instanceof StackNotFoundError) {
+      io.stderr(`rebake rollback: ${error.message}\n`);
+      return EXIT.failed;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * Loads `stacks/Pulumi.<stack>.yaml` with the `yaml` package (positions kept), checks it against
+ * the stack shape and the cross-field rules, and returns a typed StackConfig. Every problem is
+ * collected; a file with any error throws one StackConfigError listing them all.
+ */
+import { readFile } from "node:fs/promises";
+import { join, relative } from "node:path";
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import type { Problem } from "../recipe/problem.ts";
+import { formatProblem } from "../recipe/format-problems.ts";
+import { suggest } from "../recipe/suggest.ts";
+import { checkShape, isMapping, type ShapeProblem } from "./shape.ts";
+import { CONFIG_NAMESPACE, STACK_FILE_KEYS, STACK_CONFIG_FIELDS } from "./stack-shape.ts";
+import {
+  DEFAULT_PVS_PORT,
+  DEFAULT_REBOOT_WARNING_MINUTES,
+  DEFAULT_SSH_PORT,
+  defaultManifestPath,
+  type HypervisorConnection,
+  type McsConfig,
+  type PvsConfig,
+  type StackConfig,
+} from "./model.ts";
+
+/** Where stack files live (Pulumi.yaml `stackConfigDir`). */
+export const STACKS_DIR = "stacks";
+
+export class StackConfigError extends Error {
+  constructor(readonly file: string, readonly problems: readonly Problem[]) {
+    super(`${file} has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems.map(formatProblem).join("\n")}`);
+    this.name = new.target.name;
+  }
+}
+
+export class StackNotFoundError extends Error {
+  constructor(readonly stackName: string, readonly file: string, available: readonly string[]) {
+    super(`no stack file ${file} for stack '${stackName}'${available.length ? ` (stacks: ${available.join(", ")})` : ""}; create it or pick an existing stack`);
+    this.name = new.target.name;
+  }
+}
+
+export function stackFile(root: string, stack: string): string {
+  return join(root, STACKS_DIR, `Pulumi.${stack}.yaml`);
+}
+
+/** Reads and validates one stack of the project at `root`. */
+export async function loadStack(root: string, stack: string): Promise<StackConfig> {
+  const path = stackFile(root, stack);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    const { listStacks } = await import("./list-stacks.ts");
+    throw new StackNotFoundError(stack, relative(root, path), await listStacks(root));
+  }
+  return parseStack(text, relative(root, path) || path, stack);
+}
+
+/** Validates stack file text; `file` is how problems name it. */
+export function parseStack(text: string, file: string, stack: string): StackConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const problems: Problem[] = [];
+  const at = (offset: number) => lines.linePos(offset);
+  for (const error of doc.errors) {
+    const pos = at(error.pos[0]);
+    problems.push({ file, line: pos.line, col: pos.col, rule: "yaml-syntax", severity: "error", message: error.message.split("\n")[0] ?? error.message, hint: "fix the YAML syntax" });
+  }
+  if (problems.length) throw new StackConfigError(file, problems);
+
+  const root: unknown = doc.toJS();
+  const shapeProblems = checkStackValue(root);
+  for (const p of shapeProblems) {
+    const pos = locate(doc, lines, p.pointer, p.part);
+    problems.push({ file, line: pos.line, col: pos.col, rule: p.rule, severity: "error", message: p.message, ...(p.got !== undefined ? { got: p.got } : {}), ...(p.hint ? { hint: p.hint } : {}), pointer: p.pointer });
+  }
+  if (problems.length) throw new StackConfigError(file, problems);
+  return toStackConfig((root as { config: Record<string, unknown> }).config, stack, file);
+}
+
+/** Shape and cross-field problems of the whole parsed file. */
+export function checkStackValue(root: unknown): ShapeProblem[] {
+  if (!isMapping(root)) {
+    return [{ pointer: "", part: "value", rule: "stack-type", message: "a stack file must be a mapping with a config: key", got: root, hint: "start the file with config:" }];
+  }
+  const problems: ShapeProblem[] = [];
+  for (const key of Object.keys(root)) {
+    if (!STACK_FILE_KEYS.includes(key)) {
+      const near = suggest(key, STACK_FILE_KEYS);
+      problems.push({ pointer: `/${key}`, part: "key", rule: "stack-unknown-key", message: `unknown top-level key ${key}`, got: key, hint: near ? `did you mean '${near}'?` : `a stack file holds ${STACK_FILE_KEYS.join(", ")}` });
+    }
+  }
+  const config = root.config;
+  if (!isMapping(config)) {
+    problems.push({ pointer: config === undefined ? "" : "/config", part: "value", rule: "stack-required", message: "config must be a mapping of rebake:<key> settings", got: config, hint: "add config: with rebake:target, rebake:image and rebake:hypervisor" });
+    return problems;
+  }
+  // Keys of other namespaces (vsphere:, xenorchestra:) configure providers, not rebake.
+  const ours: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (key.startsWith(`${CONFIG_NAMESPACE}:`)) ours[key.slice(CONFIG_NAMESPACE.length + 1)] = value;
+    else if (!key.includes(":")) {
+      const near = suggest(key, Object.keys(STACK_CONFIG_FIELDS));
+      problems.push({ pointer: `/config/${key}`, part: "key", rule: "stack-unknown-key", message: `config key ${key} has no namespace`, got: key, hint: `write it as ${CONFIG_NAMESPACE}:${near ?? key}` });
+    }
+  }
+  const fieldProblems = checkShape(ours, { type: "object", fields: STACK_CONFIG_FIELDS }, "", CONFIG_NAMESPACE).map((p) => ({
+    ...p,
+    // The checker sees `{target: ...}`; the file says `config: {rebake:target: ...}`.
+    pointer: p.pointer === "" ? "/config" : `/config/${CONFIG_NAMESPACE}:${p.pointer.slice(1)}`,
+    message: namespaced(p.message),
+    ...(p.hint ? { hint: namespaced(p.rule === "stack-unknown-key" && p.pointer.lastIndexOf("/") === 0 ? p.hint.replace("'", `'${CONFIG_NAMESPACE}:`) : p.hint) } : {}),
+  }));
+  problems.push(...fieldProblems);
+  if (fieldProblems.length === 0) problems.push(...crossFieldProblems(ours));
+  return problems;
+}
+
+/** The checker names nested keys `rebake.image.version`; the file spells them `rebake:image.version`. */
+function namespaced(text: string): string {
+  return text.replaceAll(`${CONFIG_NAMESPACE}.`, `${CONFIG_NAMESPACE}:`);
+}
+
+const SECRET_REF = /^(env:[A-Za-z_][A-Za-z0-9_]*|pulumi:[A-Za-z0-9_.:-]+)$/;
+
+/** Rules that span keys: the target's section is present, credentials are references. */
+function crossFieldProblems(config: Record<string, unknown>): ShapeProblem[] {
+  const problems: ShapeProblem[] = [];
+  const target = config.target as string;
+  const other = target === "pvs" ? "mcs" : "pvs";
+  if (config[target] === undefined) {
+    problems.push({ pointer: "/config", part: "value", rule: "stack-required", message: `target ${target} needs ${CONFIG_NAMESPACE}:${target}`, got: target, hint: `add the ${CONFIG_NAMESPACE}:${target} section, or change ${CONFIG_NAMESPACE}:target` });
+  }
+  if (config[other] !== undefined) {
+    problems.push({ pointer: `/config/${CONFIG_NAMESPACE}:${other}`, part: "key", rule: "stack-target-mismatch", message: `${CONFIG_NAMESPACE}:${other} is set but the target is ${target}`, got: other, hint: `remove ${CONFIG_NAMESPACE}:${other}, or set ${CONFIG_NAMESPACE}:target: ${other}` });
+  }
+  const hypervisor = config.hypervisor as Record<string, unknown>;
+  if (target === "mcs" && hypervisor.kind === "qemu") {
+    problems.push({ pointer: `/config/${CONFIG_NAMESPACE}:hypervisor/kind`, part: "value", rule: "stack-mcs-hypervisor", message: "MCS catalogs run on vSphere or Xen Orchestra, not on the local QEMU", got: "qemu", hint: "use kind: vsphere or kind: xenorchestra" });
+  }
+  const secretAt = (pointer: string, value: unknown) => {
+    if (typeof value === "string" && !SECRET_REF.test(value)) {
+      problems.push({ pointer, part: "value", rule: "stack-secret-literal", message: "a credential must be a secret reference, not the value", got: "[redacted]", hint: "write env:NAME (an environment variable) or pulumi:key (a Pulumi stack secret)" });
+    }
+  };
+  secretAt(`/config/${CONFIG_NAMESPACE}:hypervisor/${hypervisor.kind === "vsphere" ? "password" : "token"}`, hypervisor.password ?? hypervisor.token);
+  const mcs = config.mcs as { cvad?: { token?: unknown }; catalogs?: { name: string }[] } | undefined;
+  if (mcs?.cvad) secretAt(`/config/${CONFIG_NAMESPACE}:mcs/cvad/token`, mcs.cvad.token);
+  problems.push(...duplicates(mcs?.catalogs ?? [], `/config/${CONFIG_NAMESPACE}:mcs/catalogs`, "catalog"));
+  const pvs = config.pvs as { sites?: { name: string; store: { location: string; password?: unknown; username?: unknown } }[] } | undefined;
+  pvs?.sites?.forEach((site, index) => {
+    const pointer = `/config/${CONFIG_NAMESPACE}:pvs/sites/${index}/store`;
+    secretAt(`${pointer}/password`, site.store.password);
+    if (site.store.location.startsWith("smb:") && !/^smb:\/\/[^/\s]+\/[^/\s]+/.test(site.store.location)) {
+      problems.push({ pointer: `${pointer}/location`, part: "value", rule: "stack-format", message: "an smb store location is smb://host[:port]/share[/path]", got: site.store.location, hint: "e.g. smb://pvs01.corp.example/vDisks/ws2022" });
+    }
+    if (site.store.password !== undefined && site.store.username === undefined) {
+      problems.push({ pointer, part: "value", rule: "stack-required", message: `site ${site.name}: a store password needs a username`, hint: "add username: under store, or remove password for guest access" });
+    }
+  });
+  problems.push(...duplicates(pvs?.sites ?? [], `/config/${CONFIG_NAMESPACE}:pvs/sites`, "site"));
+  return problems;
+}
+
+function duplicates(items: readonly { name: string }[], pointer: string, what: string): ShapeProblem[] {
+  const seen = new Set<string>();
+  return items.flatMap((item, index) => {
+    if (!seen.has(item.name)) {
+      seen.add(item.name);
+      return [];
+    }
+    return [{ pointer: `${pointer}/${index}/name`, part: "value" as const, rule: "stack-duplicate", message: `two ${what}s are named ${item.name}`, got: item.name, hint: `give each ${what} its own name` }];
+  });
+}
+
+/** Applies defaults to a valid config. */
+function toStackConfig(config: Record<string, unknown>, stack: string, file: string): StackConfig {
+  const get = (key: string) => config[`${CONFIG_NAMESPACE}:${key}`] as never;
+  const image = get("image") as { recipe: string; version: string; manifest?: string };
+  const hypervisor = get("hypervisor") as HypervisorConnection & { insecure?: boolean };
+  const mcs = get("mcs") as (Omit<McsConfig, "catalogs"> & { catalogs: Partial<McsConfig["catalogs"][number]>[] }) | undefined;
+  const pvs = get("pvs") as (Omit<PvsConfig, "port" | "executor"> & { port?: number; executor: { kind: "local" } | { kind: "ssh"; host: string; user: string; port?: number; identityFile?: string } }) | undefined;
+  return {
+    stack,
+    file,
+    target: get("target"),
+    image: { recipe: image.recipe, version: image.version, manifest: image.manifest ?? defaultManifestPath(image.recipe, image.version) },
+    hypervisor: hypervisor.kind === "qemu" ? { kind: "qemu" } : { ...hypervisor, insecure: hypervisor.insecure ?? false },
+    ...(mcs
+      ? {
+          mcs: {
+            ...mcs,
+            catalogs: mcs.catalogs.map((c) => ({
+              ...(c as McsConfig["catalogs"][number]),
+              reboot: c.reboot ?? "rolling",
+              rebootWarningMinutes: c.rebootWarningMinutes ?? DEFAULT_REBOOT_WARNING_MINUTES,
+            })),
+          },
+        }
+      : {}),
+    ...(pvs
+      ? {
+          pvs: {
+            ...pvs,
+            port: pvs.port ?? DEFAULT_PVS_PORT,
+            executor: pvs.executor.kind === "ssh" ? { ...pvs.executor, port: pvs.executor.port ?? DEFAULT_SSH_PORT } : { kind: "local" },
+          },
+        }
+      : {}),
+  };
+}
+
+/** Position of the node at a JSON pointer, falling back to the nearest parent that exists. */
+function locate(doc: Document, lines: LineCounter, pointer: string, part: "key" | "value"): { line: number; col: number } {
+  const segments = pointer === "" ? [] : pointer.slice(1).split("/").map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+  let node: unknown = doc.contents;
+  let keyNode: unknown;
+  for (const segment of segments) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === segment);
+      if (!pair) break;
+      keyNode = pair.key;
+      node = pair.value;
+    } else if (isSeq(node)) {
+      const item = node.items[Number(segment)];
+      if (item === undefined) break;
+      keyNode = item;
+      node = item;
+    } else break;
+  }
+  const target = (part === "key" && keyNode ? keyNode : node ?? keyNode) as Node | undefined;
+  const offset = target?.range?.[0] ?? 0;
+  const pos = lines.linePos(offset);
+  return { line: pos.line, col: pos.col };
+}

@@ -1,0 +1,81 @@
+import * as pulumi from "@pulumi/pulumi";
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { parseStack } from "../../src/stacks/load-stack.ts";
+import type { BuildManifest } from "../../src/manifest/model.ts";
+
+const registered: { type: string; name: string; inputs: Record<string, unknown> }[] = [];
+pulumi.runtime.setMocks({
+  newResource: (args) => {
+    registered.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
+    return { id: `${args.name}-id`, state: args.inputs };
+  },
+  call: (args) => args.inputs,
+}, "rebake", "prod");
+const { GoldenImage } = await import("../../src/publish/golden-image.ts");
+const { checkGoldenImageArgs } = await import("../../src/publish/golden-image-args.ts");
+
+const MCS_STACK = (kind: "vsphere" | "xenorchestra") => `config:
+  rebake:target: mcs
+  rebake:image: {recipe: win11-mcs, version: 1.4.0}
+  rebake:hypervisor: ${kind === "vsphere" ? "{kind: vsphere, server: vc.corp.example, datacenter: DC1, username: svc, password: env:VC_PASSWORD}" : "{kind: xenorchestra, url: https://xo.corp.example, token: env:XO_TOKEN}"}
+  rebake:mcs:
+    goldenVm: {name: W11-GOLD, uuid: 4212a1f2-6b9c-3e8d-1f0a-2b3c4d5e6f70}
+    cvad: {url: https://api.cloud.com, customerId: corp, siteId: 0b4e9c9a-5d35-4b0a-8f15-9d0c4e7c1a11, token: env:CVAD_TOKEN}
+    catalogs:
+      - {name: W11-Pooled, id: 3f1b5a2e-8c7d-4e1f-9a6b-2d4c8e0f1a3b, hostingUnit: HU1, reboot: immediate}
+      - {name: W11-Dedicated, id: 4f1b5a2e-8c7d-4e1f-9a6b-2d4c8e0f1a3b, hostingUnit: HU1, reboot: none}
+`;
+
+const MANIFEST: BuildManifest = {
+  manifestVersion: 1, buildId: "b1", recipe: { name: "win11-mcs", version: "1.4.0", file: "/nonexistent", hash: "d".repeat(64) },
+  target: "mcs", driver: "vsphere", started: "", finished: "", inputs: [], steps: [],
+  outputs: [{ kind: "snapshot", name: "win11-mcs-1.4.0", ref: "snapshot-42" }], tools: {},
+  timings: { totalMs: 0, inGuestMs: 0, bootMs: 0, captureMs: 0 }, warnings: [],
+  verification: { passed: true, at: "", durationMs: 0, checks: [] },
+};
+
+describe("GoldenImage argument checks", () => {
+  const stack = parseStack(MCS_STACK("vsphere"), "stacks/Pulumi.prod.yaml", "prod");
+  const cases: { name: string; manifest: BuildManifest; problem: RegExp | undefined }[] = [
+    { name: "accepts the pinned, verified version", manifest: MANIFEST, problem: undefined },
+    { name: "refuses another version than the pin", manifest: { ...MANIFEST, recipe: { ...MANIFEST.recipe, version: "1.3.0" } }, problem: /pins win11-mcs 1\.4\.0 but the manifest .* is win11-mcs 1\.3\.0/ },
+    { name: "refuses another target", manifest: { ...MANIFEST, target: "pvs" }, problem: /built for pvs but .* publishes to mcs/ },
+    { name: "refuses an unverified version", manifest: { ...MANIFEST, verification: undefined } as BuildManifest, problem: /never verified/ },
+    { name: "refuses a failed verification, naming the checks", manifest: { ...MANIFEST, verification: { passed: false, at: "", durationMs: 0, checks: [{ name: "vda-broker-agent", passed: false, durationMs: 1 }] } }, problem: /failed verification \(vda-broker-agent\)/ },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const problems = checkGoldenImageArgs({ stack, manifest: c.manifest, manifestDir: "/m" });
+      if (c.problem) assert.match(problems.join("\n"), c.problem);
+      else assert.deepEqual(problems, []);
+    });
+  }
+});
+
+describe("GoldenImage for MCS (mocks)", () => {
+  it("declares the vSphere snapshot by type token and points every catalog at it", async () => {
+    registered.length = 0;
+    const stack = parseStack(MCS_STACK("vsphere"), "stacks/Pulumi.prod.yaml", "prod");
+    const image = new GoldenImage("win11-mcs", { stack, manifest: MANIFEST, manifestDir: "/m" });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const snapshot = registered.find((r) => r.type === "vsphere:index/virtualMachineSnapshot:VirtualMachineSnapshot");
+    assert.deepEqual(snapshot?.inputs, { virtualMachineUuid: "4212a1f2-6b9c-3e8d-1f0a-2b3c4d5e6f70", snapshotName: "win11-mcs-1.4.0", description: `rebake win11-mcs 1.4.0 build b1 (recipe ${"d".repeat(12)})`, memory: false, quiesce: false });
+    const catalogs = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:CatalogImage");
+    assert.deepEqual(catalogs.map((c) => [c.name, c.inputs.masterImagePath, c.inputs.reboot]), [
+      ["W11-Pooled-image", "XDHyp:\\HostingUnits\\HU1\\W11-GOLD.vm\\win11-mcs-1.4.0.snapshot", "immediate"],
+      ["W11-Dedicated-image", "XDHyp:\\HostingUnits\\HU1\\W11-GOLD.vm\\win11-mcs-1.4.0.snapshot", "none"],
+    ]);
+    assert.equal(catalogs[0]?.inputs.tokenRef, "env:CVAD_TOKEN");
+    assert.equal(Object.keys(image.published).length, 2);
+  });
+
+  it("snapshots through the XO REST provider on Xen Orchestra", async () => {
+    registered.length = 0;
+    new GoldenImage("win11-xo", { stack: parseStack(MCS_STACK("xenorchestra"), "f", "prod"), manifest: MANIFEST, manifestDir: "/m" });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const snapshot = registered.find((r) => r.type === "pulumi-nodejs:dynamic/rebake:XoSnapshot");
+    assert.equal(snapshot?.inputs.vmUuid, "4212a1f2-6b9c-3e8d-1f0a-2b3c4d5e6f70");
+    assert.equal(snapshot?.inputs.tokenRef, "env:XO_TOKEN");
+  });
+});
