@@ -2,7 +2,8 @@
  * The one exec layer: every external command (qemu, qemu-img, xorriso, govc, smbclient, pwsh)
  * runs through an `Exec`, so tests can pass a recording fake and errors read the same everywhere.
  */
-import { $, type ProcessOutput } from "zx";
+import { $, type ProcessOutput, type ProcessPromise } from "zx";
+import { StringDecoder } from "node:string_decoder";
 import type { spawn as nodeSpawn } from "node:child_process";
 
 export interface ExecOptions {
@@ -14,6 +15,8 @@ export interface ExecOptions {
   readonly signal?: AbortSignal;
   /** Do not throw on a non-zero exit code; the caller reads `exitCode`. */
   readonly nothrow?: boolean;
+  /** Each chunk of output as it arrives (decoded as UTF-8), for step logs of long commands. */
+  readonly onOutput?: (chunk: string, stream: "stdout" | "stderr") => void;
 }
 
 export interface ExecResult {
@@ -76,11 +79,24 @@ export function createExec(defaults: { readonly spawn?: typeof nodeSpawn; readon
       env: { ...process.env, ...defaults.env, ...options.env },
       ...(options.input !== undefined ? { input: options.input } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
     });
     let output: ProcessOutput;
+    let timedOut = false;
     try {
-      output = await run`${command} ${args}`;
+      const running = run`${command} ${args}`;
+      if (options.onOutput) forwardOutput(running, options.onOutput);
+      // Our own timer, not zx's `timeout`: programs that trap SIGTERM (ssh exits 255) would hide that the timeout fired.
+      const timer = options.timeoutMs
+        ? setTimeout(() => {
+            timedOut = true;
+            running.kill().catch(() => undefined);
+          }, options.timeoutMs)
+        : undefined;
+      try {
+        output = await running;
+      } finally {
+        clearTimeout(timer);
+      }
     } catch (error) {
       throw new ExecError(`${shown}: ${(error as Error).message}`, shown);
     }
@@ -90,7 +106,8 @@ export function createExec(defaults: { readonly spawn?: typeof nodeSpawn; readon
       stdout: output.stdout,
       stderr: output.stderr,
     };
-    if (output.signal === "SIGTERM" && options.timeoutMs) {
+    // An abort also kills the command: that is the caller's cancellation, not a timeout.
+    if (timedOut && !options.signal?.aborted) {
       throw new CommandTimeoutError(`${shown} did not finish within ${options.timeoutMs} ms`, shown);
     }
     if (result.exitCode === 127 && /not found|No such file/.test(result.stderr)) {
@@ -105,6 +122,17 @@ export function createExec(defaults: { readonly spawn?: typeof nodeSpawn; readon
   };
 }
 
+/** Passes output chunks on as they arrive; decoders keep UTF-8 characters split across chunks whole. */
+function forwardOutput(running: ProcessPromise, onOutput: NonNullable<ExecOptions["onOutput"]>): void {
+  for (const stream of ["stdout", "stderr"] as const) {
+    const decoder = new StringDecoder("utf8");
+    running[stream]?.on("data", (data: Buffer) => {
+      const text = decoder.write(data);
+      if (text) onOutput(text, stream);
+    });
+  }
+}
+
 /** A recording fake: answers from a table, records every call. */
 export function createRecordingExec(
   answer: (command: string, args: readonly string[]) => Partial<ExecResult> | undefined = () => undefined,
@@ -114,6 +142,8 @@ export function createRecordingExec(
     calls.push({ command, args, ...(options ? { options } : {}) });
     const partial = answer(command, args) ?? {};
     const result: ExecResult = { command: [command, ...args].join(" "), exitCode: 0, stdout: "", stderr: "", ...partial };
+    if (result.stdout) options?.onOutput?.(result.stdout, "stdout");
+    if (result.stderr) options?.onOutput?.(result.stderr, "stderr");
     if (result.exitCode !== 0 && !options?.nothrow) throw new CommandFailedError(result);
     return result;
   };
