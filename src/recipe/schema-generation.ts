@@ -12,6 +12,7 @@ export interface SchemaTarget {
 export const schemaTargets: readonly SchemaTarget[] = [
   { type: "Recipe", source: "src/recipe/model.ts", file: "schemas/recipe.schema.json", id: "https://rebake.dev/schemas/recipe.schema.json" },
   { type: "App", source: "src/recipe/model.ts", file: "schemas/app.schema.json", id: "https://rebake.dev/schemas/app.schema.json" },
+  { type: "BuildManifest", source: "src/manifest/model.ts", file: "schemas/build-manifest.schema.json", id: "https://rebake.dev/schemas/build-manifest.schema.json" },
 ];
 
 /** Generates the schema text for a target, exactly as committed under schemas/. */

@@ -1,0 +1,191 @@
+/**
+ * `rebake build <recipe>`: plan, fetch, install, run every step in the guest, capture, write the
+ * manifest, then verify the artifact (unless --no-verify). Exit 0 built (and verified), 1 invalid
+ * recipe / failed step / failed check, 2 wrong usage, 130 interrupted.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { EXIT, UsageError, type CliIo } from "../io.ts";
+import { createReporter } from "../progress/reporter.ts";
+import { cacheDirs } from "../../cache/cache-dir.ts";
+import { DownloadCache } from "../../cache/download-cache.ts";
+import { LayerCache } from "../../cache/layer-cache.ts";
+import { parseDuration, UnitError } from "../../cache/units.ts";
+import { captureVhdx } from "../../capture/vhdx-capture.ts";
+import { writeAnswerMedia } from "../../answers/media.ts";
+import { generateAdminPassword } from "../../answers/password.ts";
+import { formatReport, problemsAsJson } from "../../recipe/format-problems.ts";
+import { planProject } from "../../recipe/plan-project.ts";
+import { resolveSecret } from "../../recipe/secrets.ts";
+import { build, type BuildResult } from "../../runner/build.ts";
+import { DEFAULT_DRIVER, createDriver } from "../../runner/drivers.ts";
+import { BuildInterruptedError } from "../../runner/errors.ts";
+import { ON_ERROR_POLICIES, type OnErrorPolicy } from "../../runner/on-error.ts";
+import { StepsFailedError } from "../../runner/run-steps.ts";
+import { toolVersions } from "../../runner/tool-versions.ts";
+import { recordVerification } from "../../verify/record-verification.ts";
+import { verifyArtifact } from "../../verify/verify.ts";
+import { createExec } from "../../util/exec.ts";
+import { formatDuration } from "../progress/format.ts";
+
+export const HELP = `usage: rebake build <recipe> [options]
+
+Builds a golden image from the recipe: installs the OS from its ISO with generated answer media,
+runs every planned step inside the guest, captures the result (PVS: VHDX vDisk with sha256;
+MCS: snapshot), writes <out>/manifest.json and verifies the artifact by booting it.
+Each step's disk layer is cached by its hash: a rebuild reruns only the steps that changed.
+
+options:
+  --out DIR             where the artifact, manifest and logs go (default: out/<recipe name>)
+  --no-cache            ignore the layer cache and build from the ISO
+  --cache-dir DIR       cache location (default: $REBAKE_CACHE_DIR or .rebake/cache)
+  --on-error POLICY     cleanup (default) or keep: after a failure keep the VM running
+                        (and say how to reach it) until Ctrl-C
+  --timeout DURATION    time limit for the whole build, e.g. 30m or 2h
+  --driver NAME         hypervisor driver (default: ${DEFAULT_DRIVER})
+  --no-verify           skip booting the artifact and running the recipe's checks
+  --json                print the build's events as JSON, one object per line
+  --help                show this help
+
+exit codes: 0 built and verified, 1 invalid recipe or failed step or check, 2 wrong usage, 130 interrupted
+`;
+
+export async function run(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      out: { type: "string" },
+      "no-cache": { type: "boolean" },
+      "cache-dir": { type: "string" },
+      "on-error": { type: "string" },
+      timeout: { type: "string" },
+      driver: { type: "string" },
+      "no-verify": { type: "boolean" },
+      json: { type: "boolean" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) {
+    io.stdout(HELP);
+    return EXIT.ok;
+  }
+  const [recipePath, ...extra] = positionals;
+  if (!recipePath || extra.length > 0) throw new UsageError(`name exactly one recipe\n\n${HELP}`);
+  const onError = (values["on-error"] ?? "cleanup") as OnErrorPolicy;
+  if (!ON_ERROR_POLICIES.includes(onError)) throw new UsageError(`--on-error must be cleanup or keep, got: '${values["on-error"]}'`);
+  let timeoutMs: number | undefined;
+  try {
+    timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout) : undefined;
+  } catch (error) {
+    if (error instanceof UnitError) throw new UsageError(`--timeout: ${error.message}`);
+    throw error;
+  }
+
+  const planned = await planProject(recipePath, { cwd: io.cwd });
+  if (!planned.ok) {
+    io.stdout(values.json ? problemsAsJson(planned.problems, 1) : formatReport(planned.problems, 1));
+    return EXIT.failed;
+  }
+  const { plan, recipe } = planned;
+  const recipeFile = resolve(io.cwd, recipePath);
+  const outDir = resolve(io.cwd, values.out ?? join("out", plan.recipe.name));
+  const dirs = cacheDirs(io.cwd, io.env, values["cache-dir"]);
+  const reporter = createReporter({ mode: values.json ? "json" : io.isTty ? "tty" : "plain", write: io.stdout });
+  const emit = reporter.emit;
+  const exec = createExec();
+  const runtimeDir = await mkdtemp(join(tmpdir(), "rebake-vm-"));
+  const driver = createDriver(values.driver ?? DEFAULT_DRIVER, { runtimeDir, env: io.env, log: (line) => emit({ type: "log", at: new Date().toISOString(), message: `${values.driver ?? DEFAULT_DRIVER}: ${line}` }) });
+  const secrets = (ref: string) => resolveSecret(ref, { env: io.env });
+  const started = Date.now();
+  let releaseKept: (() => Promise<void>) | undefined;
+  let result: BuildResult | undefined;
+  try {
+    result = await build(
+      {
+        plan: { ...plan, recipe: { ...plan.recipe, file: recipeFile } },
+        recipe,
+        outDir,
+        signal: io.signal,
+        emit,
+        noCache: Boolean(values["no-cache"]),
+        onError,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        onKept: (access, release) => {
+          releaseKept = release;
+          io.stderr(`rebake build: the VM was kept for debugging (--on-error keep):\n${access.description}\n`);
+        },
+      },
+      {
+        driver,
+        downloads: new DownloadCache(dirs.downloads),
+        layers: new LayerCache(dirs.layers),
+        answerMedia: async (r, { buildId, outPath, signal }) => {
+          await writeAnswerMedia(r, {
+            buildId,
+            outPath,
+            exec,
+            signal,
+            secrets,
+            ...(r.os.family === "windows" ? { adminPassword: generateAdminPassword() } : {}),
+          });
+        },
+        capture: (source, outPath, { signal, onProgress }) =>
+          captureVhdx({ path: source }, outPath, { exec, signal, onProgress: (p) => onProgress(p.bytesDone, p.bytesTotal) }),
+        toolVersions: () => toolVersions(exec),
+        resolveSecret: secrets,
+      },
+    );
+    let manifest = result.manifest;
+    if (!values["no-verify"] && manifest.outputs.some((o) => o.kind === "vhdx")) {
+      const verification = await verifyArtifact(
+        { manifest, manifestPath: result.manifestPath, checks: recipe.checks ?? [], recipeDir: dirname(recipeFile), signal: io.signal, emit, ...(recipe.hardware ? { hardware: recipe.hardware } : {}) },
+        { driver },
+      );
+      manifest = await recordVerification(result.manifestPath, manifest, verification);
+      if (!verification.passed) {
+        const failed = verification.checks.filter((c) => !c.passed);
+        throw new VerificationFailed(`verification failed: ${failed.map((c) => `${c.name}${c.detail ? ` (${c.detail.split("\n").at(-1)})` : ""}`).join(", ")}`);
+      }
+    }
+    emit({ type: "build-end", at: new Date().toISOString(), status: "ok", durationMs: Date.now() - started });
+    reporter.finish();
+    if (!values.json) {
+      const vhdx = manifest.outputs.find((o) => o.kind === "vhdx");
+      const snapshot = manifest.outputs.find((o) => o.kind === "snapshot");
+      io.stdout(
+        `\nbuilt ${plan.recipe.name} ${plan.recipe.version} (build ${manifest.buildId}) in ${formatDuration(Date.now() - started)}\n` +
+          (vhdx && vhdx.kind === "vhdx" ? `  vDisk:    ${join(outDir, vhdx.path)}\n  sha256:   ${vhdx.sha256}\n` : "") +
+          (snapshot && snapshot.kind === "snapshot" ? `  snapshot: ${snapshot.ref}\n` : "") +
+          `  manifest: ${result.manifestPath}\n` +
+          (manifest.verification ? `  verified: ${manifest.verification.checks.length} checks passed\n` : ""),
+      );
+    }
+    return EXIT.ok;
+  } catch (error) {
+    const cause = error instanceof StepsFailedError ? error.error : (error as Error);
+    const interrupted = cause instanceof BuildInterruptedError || io.signal.aborted;
+    emit({ type: "build-end", at: new Date().toISOString(), status: interrupted ? "interrupted" : "failed", durationMs: Date.now() - started, error: cause.message });
+    reporter.finish();
+    io.stderr(`rebake build: ${cause.message}\n`);
+    if (releaseKept) {
+      // The driver's processes end with this one, so the VM lives exactly as long as we wait here.
+      io.stderr("rebake build: the VM keeps running until you press Ctrl-C (or send SIGTERM); then it is removed\n");
+      await new Promise<void>((resolve) => (io.signal.aborted ? resolve() : io.signal.addEventListener("abort", () => resolve(), { once: true })));
+      await releaseKept();
+    }
+    return interrupted ? EXIT.interrupted : EXIT.failed;
+  } finally {
+    await rm(runtimeDir, { recursive: true, force: true });
+  }
+}
+
+class VerificationFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "VerificationFailed";
+  }
+}

@@ -1,0 +1,90 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LayerCache } from "../../src/cache/layer-cache.ts";
+import { CacheFullError } from "../../src/cache/errors.ts";
+
+const h = (n: number) => String(n).repeat(64).slice(0, 64);
+
+async function withCache(body: (cache: LayerCache, dir: string) => Promise<void>, options: ConstructorParameters<typeof LayerCache>[1] = {}): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "rebake-layers-"));
+  try {
+    const cache = new LayerCache(dir, options);
+    await cache.ensureDir();
+    await body(cache, dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function commitChain(cache: LayerCache, hashes: readonly string[]): Promise<void> {
+  let parent: string | null = null;
+  for (const hash of hashes) {
+    await writeFile(cache.layerPath(hash), "layer");
+    await cache.commit(hash, { stepId: `step-${hash.slice(0, 1)}`, parent });
+    parent = hash;
+  }
+}
+
+const prefixes: readonly { name: string; committed: string[]; plan: string[]; expected: number }[] = [
+  { name: "nothing cached", committed: [], plan: [h(1), h(2), h(3)], expected: 0 },
+  { name: "the first two steps cached", committed: [h(1), h(2)], plan: [h(1), h(2), h(3)], expected: 2 },
+  { name: "every step cached", committed: [h(1), h(2), h(3)], plan: [h(1), h(2), h(3)], expected: 3 },
+  { name: "a changed first step invalidates everything", committed: [h(1), h(2)], plan: [h(4), h(2)], expected: 0 },
+];
+
+for (const c of prefixes) {
+  test(`the longest cached prefix: ${c.name}`, () =>
+    withCache(async (cache) => {
+      await commitChain(cache, c.committed);
+      assert.equal(await cache.longestPrefix(c.plan), c.expected);
+    }));
+}
+
+test("a layer file without a commit marker does not count and is discarded", () =>
+  withCache(async (cache, dir) => {
+    await commitChain(cache, [h(1)]);
+    await writeFile(cache.layerPath(h(2)), "half written");
+    assert.equal(await cache.longestPrefix([h(1), h(2)]), 1);
+    assert.equal((await cache.uncommitted()).length, 1);
+    await cache.discardUncommitted(h(2));
+    await cache.discardUncommitted(h(1));
+    assert.deepEqual((await readdir(dir)).sort(), [`${h(1)}.json`, `${h(1)}.qcow2`]);
+  }));
+
+test("a marker whose layer file is gone does not count", () =>
+  withCache(async (cache) => {
+    await commitChain(cache, [h(1)]);
+    await rm(cache.layerPath(h(1)));
+    assert.equal(await cache.longestPrefix([h(1)]), 0);
+  }));
+
+test("the commit marker records step, creation time, size and parent", () =>
+  withCache(
+    async (cache) => {
+      await commitChain(cache, [h(1), h(2)]);
+      const second = (await cache.list()).find((l) => l.hash === h(2));
+      assert.deepEqual(second, { hash: h(2), stepId: "step-2", created: "2026-01-02T03:04:05.000Z", size: 5, parent: h(1) });
+    },
+    { clock: () => new Date("2026-01-02T03:04:05Z") },
+  ));
+
+test("a full disk while committing names the cache dir and the fix and commits nothing", () =>
+  withCache(
+    async (cache, dir) => {
+      await writeFile(cache.layerPath(h(1)), "layer");
+      const error = await cache.commit(h(1), { stepId: "05-app-7zip", parent: null }).catch((e: unknown) => e);
+      assert.ok(error instanceof CacheFullError);
+      assert.ok(error.message.includes(dir) && error.message.includes("05-app-7zip") && error.message.includes("rebake cache prune"), error.message);
+      assert.equal(await cache.committed(h(1)), undefined);
+      assert.deepEqual(await readdir(dir), [`${h(1)}.qcow2`], "no marker, no temp marker");
+    },
+    {
+      writeFile: (async (path: string) => {
+        await writeFile(path, "");
+        throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+      }) as unknown as typeof import("node:fs/promises").writeFile,
+    },
+  ));

@@ -1,0 +1,86 @@
+/**
+ * The whole product for real: `rebake build recipes/linux-demo.yaml` under QEMU (TCG) from the
+ * rebake test OS ISO, capture to VHDX, verify by booting the vDisk, then a rebuild after changing
+ * only the last app, which must rerun only the steps from that app on.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { main } from "../../src/cli/main.ts";
+import type { CliIo } from "../../src/cli/io.ts";
+import { sha256File } from "../../src/cache/hash-file.ts";
+import { manifestSchemaErrors } from "../../src/manifest/validate-manifest.ts";
+import type { BuildManifest } from "../../src/manifest/model.ts";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const ISO = join(root, "build/testos/rebake-testos.iso");
+const BUILD_TIMEOUT_MS = 15 * 60_000;
+
+function io(cwd: string, env: NodeJS.ProcessEnv): CliIo & { out: () => string; err: () => string } {
+  let out = "";
+  let err = "";
+  return {
+    stdout: (t) => void (out += t),
+    stderr: (t) => void (err += t),
+    cwd,
+    env: { ...process.env, ...env },
+    isTty: false,
+    signal: new AbortController().signal,
+    out: () => out,
+    err: () => err,
+  };
+}
+
+/** A copy of the demo project whose apps can be edited, sharing the test OS ISO. */
+async function demoProject(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "rebake-e2e-"));
+  await cp(join(root, "recipes/linux-demo.yaml"), join(dir, "recipes/linux-demo.yaml"));
+  await cp(join(root, "apps"), join(dir, "apps"), { recursive: true });
+  await mkdir(join(dir, "build/testos"), { recursive: true });
+  await symlink(ISO, join(dir, "build/testos/rebake-testos.iso"));
+  return dir;
+}
+
+test("the demo recipe builds, captures and verifies for real; a rebuild after the last app changes reruns only from it", { skip: !existsSync(ISO) && "the test OS ISO is missing: run bash scripts/build-testos.sh", timeout: 2 * BUILD_TIMEOUT_MS }, async () => {
+  const dir = await demoProject();
+  const env = { REBAKE_CACHE_DIR: join(dir, "cache") };
+  try {
+    const first = io(dir, env);
+    const code = await main(["build", "recipes/linux-demo.yaml", "--out", "out", "--timeout", "15m"], first);
+    assert.equal(code, 0, `build failed:\n${first.out()}\n${first.err()}`);
+    const manifest = JSON.parse(await readFile(join(dir, "out/manifest.json"), "utf8")) as BuildManifest;
+    assert.deepEqual(manifestSchemaErrors(manifest), []);
+    const vhdx = manifest.outputs.find((o) => o.kind === "vhdx");
+    assert.ok(vhdx && vhdx.kind === "vhdx");
+    const vdisk = join(dir, "out", vhdx.path);
+    assert.equal(await sha256File(vdisk), vhdx.sha256, "the vDisk is byte-identical after verify");
+    assert.ok(manifest.verification?.passed, `verification: ${JSON.stringify(manifest.verification)}`);
+    assert.equal(manifest.verification.artifactSha256, vhdx.sha256);
+    assert.ok(manifest.steps.every((s) => !s.cacheHit));
+    assert.ok(manifest.inputs.every((i) => /^[a-f0-9]{64}$/.test(i.sha256 ?? "")));
+    assert.ok(["qemu", "qemu-img", "xorriso", "node", "rebake"].every((t) => manifest.tools[t]));
+
+    // Change only the last app: its install command gains a harmless extra.
+    const motd = join(dir, "apps/demo-motd.yaml");
+    await writeFile(motd, (await readFile(motd, "utf8")).replace('install.sh"\n', 'install.sh" && echo rebuilt >/dev/null\n'));
+    const second = io(dir, env);
+    const again = await main(["build", "recipes/linux-demo.yaml", "--out", "out2", "--no-verify"], second);
+    assert.equal(again, 0, `rebuild failed:\n${second.out()}\n${second.err()}`);
+    const rebuilt = JSON.parse(await readFile(join(dir, "out2/manifest.json"), "utf8")) as BuildManifest;
+    const planSteps = rebuilt.steps.filter((s) => s.hash);
+    const from = planSteps.findIndex((s) => s.id.includes("demo-motd"));
+    assert.ok(from > 0, `a demo-motd step in ${planSteps.map((s) => s.id).join(", ")}`);
+    assert.deepEqual(
+      planSteps.map((s) => s.cacheHit),
+      planSteps.map((_, i) => i < from),
+      `cache hits: ${planSteps.map((s) => `${s.id}=${s.cacheHit}`).join(", ")}`,
+    );
+    assert.ok(rebuilt.timings.totalMs < manifest.timings.totalMs, "the rebuild is faster than the full build");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,224 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { build } from "../../src/runner/build.ts";
+import { StepsFailedError } from "../../src/runner/run-steps.ts";
+import { BuildInterruptedError, BuildTimeoutError, GuestCommandFailedError, StepTimeoutError, UploadChecksumError } from "../../src/runner/errors.ts";
+import { CacheFullError } from "../../src/cache/errors.ts";
+import { ERROR_TAIL_LINES } from "../../src/util/exec.ts";
+import { createFakes, createFixture, type Fixture } from "./helpers/build-fixture.ts";
+
+async function withFixture(body: (f: Fixture) => Promise<void>): Promise<void> {
+  const fixture = await createFixture();
+  try {
+    await body(fixture);
+  } finally {
+    await fixture.dispose();
+  }
+}
+
+async function failure(run: Promise<unknown>): Promise<Error> {
+  const error = await run.then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof StepsFailedError, `expected the build to fail, got ${String(error)}`);
+  return error.error;
+}
+
+/** Nothing left behind: no temp dir, no uncommitted layer, no partial or final artifact. */
+async function assertNothingLeft(f: Fixture, fakes: ReturnType<typeof createFakes>, committedSteps: number): Promise<void> {
+  assert.deepEqual(await readdir(f.tempRoot), [], "the work dir is removed");
+  const layers = await readdir(join(f.cacheDir, "layers"));
+  assert.equal(layers.filter((n) => n.endsWith(".qcow2")).length, committedSteps, `only committed layers remain: ${layers.join(", ")}`);
+  assert.equal(layers.filter((n) => n.endsWith(".json")).length, committedSteps);
+  const out = await readdir(f.outDir).catch(() => [] as string[]);
+  assert.ok(!out.some((n) => n.endsWith(".vhdx") || n.includes(".partial")), `no artifact under any name: ${out.join(", ")}`);
+  assert.equal(fakes.destroyed.length, fakes.specs.length, "every VM created was destroyed");
+}
+
+test("a build runs every step in order, commits a layer per step and writes the vDisk and manifest", () =>
+  withFixture(async (f) => {
+    const fakes = createFakes();
+    const plan = f.plan();
+    const { manifest, manifestPath } = await build(f.request(plan), f.deps(fakes));
+    const layersDir = join(f.cacheDir, "layers");
+    assert.deepEqual(fakes.journal, [
+      `createVm ${join(layersDir, `${plan.steps[0]!.hash}.qcow2`)}`,
+      "attachMedia install,answers",
+      "powerOn",
+      "waitPoweredOff",
+      "attachMedia ",
+      `checkpoint ${join(layersDir, `${plan.steps[1]!.hash}.qcow2`)}`,
+      "powerOn",
+      "guest.waitReady",
+      "guest.exec mkdir -p '/var/tmp/rebake/a'",
+      "guest.upload /var/tmp/rebake/a/app-a.tar",
+      "guest.exec install-a",
+      `checkpoint ${join(layersDir, `${plan.steps[2]!.hash}.qcow2`)}`,
+      "guest.exec mkdir -p '/var/tmp/rebake/uploads/03-app-b'",
+      "guest.upload /var/tmp/rebake/uploads/03-app-b/app-b.tar",
+      "guest.exec install-b",
+      `checkpoint ${join(layersDir, `${plan.steps[3]!.hash}.qcow2`)}`,
+      "guest.exec seal",
+      "guest.shutdown",
+      "waitPoweredOff",
+      `checkpoint ${fakes.journal.find((j) => j.endsWith("tail.qcow2"))!.slice("checkpoint ".length)}`,
+      "guest.close",
+      "destroy vm-1",
+    ]);
+    assert.equal(manifest.outputs[0]?.kind, "vhdx");
+    const vhdx = manifest.outputs[0]!;
+    assert.ok(vhdx.kind === "vhdx" && (await stat(join(f.outDir, vhdx.path))).size > 0);
+    assert.deepEqual(
+      manifest.steps.map((s) => [s.id, s.status, s.cacheHit]),
+      [["prepare", "ok", false], ["fetch-inputs", "ok", false], ["answer-media", "ok", false], ["create-vm", "ok", false], ["01-os", "ok", false], ["02-app-a", "ok", false], ["03-app-b", "ok", false], ["04-seal", "ok", false], ["release-vm", "ok", false], ["capture", "ok", false]],
+    );
+    assert.equal(manifest.steps.find((s) => s.id === "02-app-a")?.exitCode, 0);
+    assert.equal(manifest.inputs.length, 3);
+    assert.ok(manifest.inputs.every((i) => i.fetched && /^[a-f0-9]{64}$/.test(i.sha256 ?? "")));
+    assert.match(await readFile(join(f.outDir, "logs", "02-app-a.log"), "utf8"), /upload checked inside the guest/);
+    assert.equal(JSON.parse(await readFile(manifestPath, "utf8")).buildId, manifest.buildId);
+    await assertNothingLeft({ ...f, outDir: join(f.root, "none") }, fakes, 4);
+  }));
+
+test("a rebuild after changing only the last app resumes from the cached layer before it", () =>
+  withFixture(async (f) => {
+    await build(f.request(f.plan()), f.deps(createFakes()));
+    const fakes = createFakes();
+    const changed = f.plan({ lastApp: "install-b --newer" });
+    const { manifest } = await build(f.request(changed), f.deps(fakes));
+    assert.equal(fakes.specs[0]?.disk.baseLayer, join(f.cacheDir, "layers", `${changed.steps[1]!.hash}.qcow2`));
+    assert.equal(fakes.specs[0]?.disk.path, join(f.cacheDir, "layers", `${changed.steps[2]!.hash}.qcow2`));
+    assert.ok(!fakes.journal.includes("guest.exec install-a"), "app-a is not installed again");
+    assert.ok(fakes.journal.includes("guest.exec install-b --newer"));
+    assert.deepEqual(
+      manifest.steps.filter((s) => s.hash).map((s) => [s.id, s.cacheHit]),
+      [["01-os", true], ["02-app-a", true], ["03-app-b", false], ["04-seal", false]],
+    );
+    assert.ok(!manifest.inputs.find((i) => i.name === "test OS ISO")?.fetched, "the ISO is not needed");
+  }));
+
+test("an unchanged rebuild boots no VM and captures from the cached layers", () =>
+  withFixture(async (f) => {
+    await build(f.request(f.plan()), f.deps(createFakes()));
+    const fakes = createFakes();
+    const { manifest } = await build(f.request(f.plan()), f.deps(fakes));
+    assert.deepEqual(fakes.journal, []);
+    assert.ok(manifest.steps.filter((s) => s.hash).every((s) => s.cacheHit));
+  }));
+
+test("--no-cache builds from the ISO in the work dir and commits nothing", () =>
+  withFixture(async (f) => {
+    await build(f.request(f.plan()), f.deps(createFakes()));
+    const fakes = createFakes();
+    const { manifest } = await build(f.request(f.plan(), { noCache: true }), f.deps(fakes));
+    assert.equal(fakes.specs[0]?.disk.baseLayer, undefined);
+    assert.ok(fakes.specs[0]!.disk.path.startsWith(f.tempRoot));
+    assert.ok(manifest.steps.every((s) => !s.cacheHit));
+    assert.deepEqual(await readdir(f.tempRoot), []);
+  }));
+
+test("a failing guest command names the step, its exit code and the last 50 lines of its output", () =>
+  withFixture(async (f) => {
+    const output = Array.from({ length: 80 }, (_, i) => `line ${i + 1}`).join("\n");
+    const fakes = createFakes({ exec: (script) => (script === "install-b" ? { exitCode: 17, stdout: output } : undefined) });
+    const error = await failure(build(f.request(f.plan()), f.deps(fakes)));
+    assert.ok(error instanceof GuestCommandFailedError);
+    assert.match(error.message, /step 03-app-b failed: the guest command exited with code 17/);
+    assert.match(error.message, new RegExp(`last ${ERROR_TAIL_LINES} lines`));
+    assert.ok(error.message.includes("line 31\n") && error.message.includes("line 80"));
+    assert.ok(!error.message.includes("line 30\n"));
+    await assertNothingLeft(f, fakes, 2);
+  }));
+
+test("a guest command that runs too long times out naming the step", () =>
+  withFixture(async (f) => {
+    const fakes = createFakes({ exec: (script) => (script === "install-a" ? { hang: true } : undefined) });
+    const error = await failure(build(f.request(f.plan({ timeoutSeconds: 0.05 })), f.deps(fakes)));
+    assert.ok(error instanceof StepTimeoutError);
+    assert.match(error.message, /step 02-app-a timed out after 50 ms/);
+    await assertNothingLeft(f, fakes, 1);
+  }));
+
+test("a guest that never answers times out naming the step", () =>
+  withFixture(async (f) => {
+    const fakes = createFakes({ agentNeverAnswers: true });
+    const error = await failure(build(f.request(f.plan(), { bootTimeoutMs: 50 }), f.deps(fakes)));
+    assert.ok(error instanceof StepTimeoutError);
+    assert.match(error.message, /step 02-app-a timed out .*guest agent did not answer/);
+    await assertNothingLeft(f, fakes, 1);
+  }));
+
+test("an OS install that never powers off times out naming the install step", () =>
+  withFixture(async (f) => {
+    const fakes = createFakes({ installHangs: true });
+    const error = await failure(build(f.request(f.plan(), { installTimeoutMs: 50 }), f.deps(fakes)));
+    assert.ok(error instanceof StepTimeoutError);
+    assert.match(error.message, /step 01-os timed out .*did not power off/);
+    await assertNothingLeft(f, fakes, 0);
+  }));
+
+test("SIGINT in the middle of a step leaves no VM, no temp file, no uncommitted layer, no artifact", () =>
+  withFixture(async (f) => {
+    const controller = new AbortController();
+    const fakes = createFakes({
+      exec: (script) => (script === "install-b" ? { hang: true } : undefined),
+      onExec: (script) => {
+        if (script === "install-b") setTimeout(() => controller.abort(new Error("interrupted by SIGINT")), 10);
+      },
+    });
+    const error = await failure(build(f.request(f.plan(), { signal: controller.signal }), f.deps(fakes)));
+    assert.ok(error instanceof BuildInterruptedError);
+    assert.match(error.message, /during step 03-app-b/);
+    await assertNothingLeft(f, fakes, 2);
+  }));
+
+test("the build time limit stops the build and names the step it was in", () =>
+  withFixture(async (f) => {
+    const fakes = createFakes({ exec: (script) => (script === "install-a" ? { hang: true } : undefined) });
+    const error = await failure(build(f.request(f.plan(), { timeoutMs: 100 }), f.deps(fakes)));
+    assert.ok(error instanceof BuildTimeoutError);
+    assert.match(error.message, /within 100 ms \(it was in step 02-app-a\)/);
+    await assertNothingLeft(f, fakes, 1);
+  }));
+
+test("--on-error keep leaves the VM and its layer, says how to reach it and releases them later", () =>
+  withFixture(async (f) => {
+    const fakes = createFakes({ exec: (script) => (script === "install-a" ? { exitCode: 1 } : undefined) });
+    let access = "";
+    let release: (() => Promise<void>) | undefined;
+    await failure(build(f.request(f.plan(), { onError: "keep", onKept: (a, r) => ((access = a.description), (release = r)) }), f.deps(fakes)));
+    assert.match(access, /fake console of rebake-demo-/);
+    assert.deepEqual(fakes.destroyed, []);
+    assert.ok((await readdir(join(f.cacheDir, "layers"))).includes(`${f.plan().steps[1]!.hash}.qcow2`), "the VM's disk stays");
+    // Once the user is done: the VM, its uncommitted layer and the work dir go.
+    await release!();
+    await assertNothingLeft(f, fakes, 1);
+  }));
+
+test("an upload that arrives with another sha256 fails the step", () =>
+  withFixture(async (f) => {
+    const fakes = createFakes({ uploadSha256: () => "0".repeat(64) });
+    const error = await failure(build(f.request(f.plan()), f.deps(fakes)));
+    assert.ok(error instanceof UploadChecksumError);
+    assert.match(error.message, /step 02-app-a: app-a arrived in the guest with sha256 0{64}, expected [a-f0-9]{64}/);
+  }));
+
+test("a full cache disk while freezing a layer fails clearly and commits nothing", () =>
+  withFixture(async (f) => {
+    const plan = f.plan();
+    const full = Object.assign(new Error("qemu-img: Could not create: No space left on device"), { code: "ENOSPC" });
+    const fakes = createFakes({ checkpointError: (next) => (next.includes(plan.steps[2]!.hash) ? full : undefined) });
+    const error = await failure(build(f.request(plan), f.deps(fakes)));
+    assert.ok(error instanceof CacheFullError);
+    assert.ok(error.message.includes(join(f.cacheDir, "layers")), error.message);
+    assert.match(error.message, /freezing the layer of step 02-app-a.*rebake cache prune/s);
+    await assertNothingLeft(f, fakes, 1);
+  }));
+
+test("a command that reboots the guest itself is waited out when the step may reboot", () =>
+  withFixture(async (f) => {
+    const fakes = createFakes({ exec: (script) => (script === "install-b" ? { disconnect: true } : undefined) });
+    await build(f.request(f.plan()), f.deps(fakes));
+    const after = fakes.journal.slice(fakes.journal.indexOf("guest.exec install-b"));
+    assert.equal(after[1], "guest.waitReady");
+  }));
