@@ -104,7 +104,18 @@ const WINDOWS_INSTALLER_SUCCESS: readonly number[] = [0, 3010, 1641];
 /** Default silent installs for hypervisor tools, per family. */
 export function defaultToolsInstall(family: OsFamily, kind: ToolsKind, hasInstaller: boolean): { command: string; shell: Shell; successCodes: readonly number[] } | undefined {
   if (family === "linux") {
-    return { command: linuxPackageInstall(hasInstaller ? "{file}" : LINUX_TOOLS_PACKAGE[kind]), shell: "sh", successCodes: [0] };
+    if (hasInstaller) return { command: linuxPackageInstall("{file}"), shell: "sh", successCodes: [0] };
+    // Many images ship the tools with the OS (cloud images, the rebake test OS): then the step
+    // confirms them instead of asking a package manager the guest may not have.
+    const daemon = LINUX_TOOLS_DAEMON[kind];
+    const command = [
+      `if command -v ${daemon} >/dev/null 2>&1; then`,
+      `  echo "${kind} already installed by the OS: $(command -v ${daemon})"`,
+      "else",
+      linuxPackageInstall(LINUX_TOOLS_PACKAGE[kind]).replace(/^/gm, "  "),
+      "fi",
+    ].join("\n");
+    return { command, shell: "sh", successCodes: [0] };
   }
   if (!hasInstaller) return undefined;
   const command =
@@ -120,6 +131,13 @@ export const LINUX_TOOLS_PACKAGE: Readonly<Record<ToolsKind, string>> = {
   "vmware-tools": "open-vm-tools",
   "xenserver-vm-tools": "xe-guest-utilities",
   "qemu-guest-agent": "qemu-guest-agent",
+};
+
+/** The daemon each kind of tools runs on Linux: its presence means the tools are installed. */
+const LINUX_TOOLS_DAEMON: Readonly<Record<ToolsKind, string>> = {
+  "vmware-tools": "vmtoolsd",
+  "xenserver-vm-tools": "xe-daemon",
+  "qemu-guest-agent": "qemu-ga",
 };
 
 export function defaultDriverInstall(family: OsFamily): { command: string; shell: Shell; successCodes: readonly number[] } | undefined {
