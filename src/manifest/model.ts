@@ -63,7 +63,11 @@ export interface VhdxOutput {
 export interface SnapshotOutput {
   readonly kind: "snapshot";
   readonly name: string;
-  /** The hypervisor's reference to the snapshot. */
+  /**
+   * The hypervisor's reference to the snapshot. When the stack names a Citrix hosting unit
+   * (`rebake:hypervisor.hostingUnit`), this is the path MCS takes,
+   * `XDHyp:\HostingUnits\<unit>\<vm>.vm\<snapshot>.snapshot`, which publish hands to the catalog.
+   */
   readonly ref: string;
 }
 

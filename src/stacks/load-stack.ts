@@ -10,7 +10,7 @@ import type { Problem } from "../recipe/problem.ts";
 import { formatProblem } from "../recipe/format-problems.ts";
 import { suggest } from "../recipe/suggest.ts";
 import { checkShape, isMapping, type ShapeProblem } from "./shape.ts";
-import { CONFIG_NAMESPACE, STACK_FILE_KEYS, STACK_CONFIG_FIELDS } from "./stack-shape.ts";
+import { CONFIG_NAMESPACE, STACK_FILE_KEYS, STACK_CONFIG_FIELDS, hypervisorShape } from "./stack-shape.ts";
 import {
   DEFAULT_PVS_PORT,
   DEFAULT_REBOOT_WARNING_MINUTES,
@@ -145,6 +145,7 @@ function crossFieldProblems(config: Record<string, unknown>): ShapeProblem[] {
     }
   };
   secretAt(`/config/${CONFIG_NAMESPACE}:hypervisor/${hypervisor.kind === "vsphere" ? "password" : "token"}`, hypervisor.password ?? hypervisor.token);
+  problems.push(...hypervisorProblems(hypervisor, `/config/${CONFIG_NAMESPACE}:hypervisor`));
   const mcs = config.mcs as { cvad?: { token?: unknown }; catalogs?: { name: string }[] } | undefined;
   if (mcs?.cvad) secretAt(`/config/${CONFIG_NAMESPACE}:mcs/cvad/token`, mcs.cvad.token);
   problems.push(...duplicates(mcs?.catalogs ?? [], `/config/${CONFIG_NAMESPACE}:mcs/catalogs`, "catalog"));
@@ -161,6 +162,53 @@ function crossFieldProblems(config: Record<string, unknown>): ShapeProblem[] {
   });
   problems.push(...duplicates(pvs?.sites ?? [], `/config/${CONFIG_NAMESPACE}:pvs/sites`, "site"));
   return problems;
+}
+
+/** Rules inside the hypervisor block: the guest channel's password is a reference, and fits the driver. */
+function hypervisorProblems(hypervisor: Record<string, unknown>, pointer: string): ShapeProblem[] {
+  const problems: ShapeProblem[] = [];
+  const guest = hypervisor.guest as { kind: string; password?: unknown } | undefined;
+  if (!guest) return problems;
+  if (typeof guest.password === "string" && !SECRET_REF.test(guest.password)) {
+    problems.push({ pointer: `${pointer}/guest/password`, part: "value", rule: "stack-secret-literal", message: "a credential must be a secret reference, not the value", got: "[redacted]", hint: "write env:NAME (an environment variable) or pulumi:key (a Pulumi stack secret)" });
+  }
+  const fits: Readonly<Record<string, readonly string[]>> = { qemu: ["qga"], vsphere: ["vmware-tools", "winrm", "ssh"], xenorchestra: ["ssh", "winrm"] };
+  const allowed = fits[hypervisor.kind as string] ?? [];
+  if (!allowed.includes(guest.kind)) {
+    problems.push({ pointer: `${pointer}/guest/kind`, part: "value", rule: "stack-guest-channel", message: `guest.kind ${guest.kind} does not work with the ${String(hypervisor.kind)} driver`, got: guest.kind, hint: `use one of ${allowed.join(", ")}` });
+  }
+  return problems;
+}
+
+/**
+ * Validates a `--hypervisor-config` file: the `rebake:hypervisor` block of a stack on its own,
+ * checked by the same shape and rules, problems at file:line:col.
+ */
+export function parseHypervisorConfig(text: string, file: string): HypervisorConnection {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const problems: Problem[] = doc.errors.map((error) => {
+    const pos = lines.linePos(error.pos[0]);
+    return { file, line: pos.line, col: pos.col, rule: "yaml-syntax", severity: "error" as const, message: error.message.split("\n")[0] ?? error.message, hint: "fix the YAML syntax" };
+  });
+  if (problems.length) throw new StackConfigError(file, problems);
+  const value: unknown = doc.toJS();
+  let shapeProblems = checkShape(value, hypervisorShape(), "", "hypervisor");
+  if (shapeProblems.length === 0) {
+    const hypervisor = value as Record<string, unknown>;
+    const credential = hypervisor.kind === "vsphere" ? "password" : "token";
+    if (typeof hypervisor[credential] === "string" && !SECRET_REF.test(hypervisor[credential])) {
+      shapeProblems.push({ pointer: `/${credential}`, part: "value", rule: "stack-secret-literal", message: "a credential must be a secret reference, not the value", got: "[redacted]", hint: "write env:NAME (an environment variable) or pulumi:key (a Pulumi stack secret)" });
+    }
+    shapeProblems = [...shapeProblems, ...hypervisorProblems(hypervisor, "")];
+  }
+  for (const p of shapeProblems) {
+    const pos = locate(doc, lines, p.pointer, p.part);
+    problems.push({ file, line: pos.line, col: pos.col, rule: p.rule, severity: "error", message: p.message, ...(p.got !== undefined ? { got: p.got } : {}), ...(p.hint ? { hint: p.hint } : {}), pointer: p.pointer });
+  }
+  if (problems.length) throw new StackConfigError(file, problems);
+  const hypervisor = value as HypervisorConnection & { insecure?: boolean };
+  return hypervisor.kind === "qemu" ? hypervisor : { ...hypervisor, insecure: hypervisor.insecure ?? false };
 }
 
 function duplicates(items: readonly { name: string }[], pointer: string, what: string): ShapeProblem[] {
@@ -186,7 +234,7 @@ function toStackConfig(config: Record<string, unknown>, stack: string, file: str
     file,
     target: get("target"),
     image: { recipe: image.recipe, version: image.version, manifest: image.manifest ?? defaultManifestPath(image.recipe, image.version) },
-    hypervisor: hypervisor.kind === "qemu" ? { kind: "qemu" } : { ...hypervisor, insecure: hypervisor.insecure ?? false },
+    hypervisor: hypervisor.kind === "qemu" ? hypervisor : { ...hypervisor, insecure: hypervisor.insecure ?? false },
     ...(mcs
       ? {
           mcs: {

@@ -24,6 +24,8 @@ export interface ImagePin {
 
 export interface QemuConnection {
   readonly kind: "qemu";
+  /** How build steps reach the guest. @default { kind: "qga" } */
+  readonly guest?: StackGuestChannel;
 }
 
 export interface VsphereConnection {
@@ -35,6 +37,27 @@ export interface VsphereConnection {
   readonly password: SecretRef;
   /** @default false */
   readonly insecure: boolean;
+  // Where builds run (issue 4): needed by `rebake build`, not by publish.
+  /** The SDK endpoint. @default `https://<server>/sdk` */
+  readonly url?: string;
+  /** Datastore for the golden VM and the uploaded ISOs (required to build). */
+  readonly datastore?: string;
+  /** Port group of the VM's NIC (required to build). */
+  readonly network?: string;
+  /** Resource pool (or `<cluster>/Resources`) inventory path. @default the datacenter's default pool */
+  readonly resourcePool?: string;
+  /** VM folder. @default the datacenter's vm folder */
+  readonly folder?: string;
+  /** Datastore folder of the ISOs. @default "rebake-iso" */
+  readonly isoFolder?: string;
+  /** vSphere guest id. @default "windows9Server64Guest" */
+  readonly guestId?: string;
+  /** The Citrix hosting unit on this vCenter: the build records the MCS snapshot path under it. */
+  readonly hostingUnit?: string;
+  /** Turn the golden VM into a template after its MCS snapshot. @default false */
+  readonly markAsTemplate?: boolean;
+  /** How build steps reach the guest. @default { kind: "vmware-tools" } (needs user and password) */
+  readonly guest?: StackGuestChannel;
 }
 
 export interface XenOrchestraConnection {
@@ -44,7 +67,29 @@ export interface XenOrchestraConnection {
   readonly token: SecretRef;
   /** @default false */
   readonly insecure: boolean;
+  // Where builds run (issue 4): needed by `rebake build`, not by publish.
+  /** Pool UUID the golden VM is created in (required to build). */
+  readonly pool?: string;
+  /** Template UUID the VM is cloned from: it decides the disk layout and the NIC's network (required to build). */
+  readonly template?: string;
+  /** ISO SR UUID the install and answer ISOs are uploaded to (required to build). */
+  readonly isoSr?: string;
+  /** The Citrix hosting unit on this pool: the build records the MCS snapshot path under it. */
+  readonly hostingUnit?: string;
+  /** How build steps reach the guest: XO has no guest operations (required to build). */
+  readonly guest?: StackGuestChannel;
 }
+
+/**
+ * A guest channel as a stack writes it (issue 4). Passwords are secret references like every
+ * credential in a stack; `rebake build` resolves them before any VM exists.
+ */
+export type StackGuestChannel =
+  | { readonly kind: "qga"; readonly os?: "linux" | "windows" }
+  /** VMware Tools guest operations log in with this guest account. */
+  | { readonly kind: "vmware-tools"; readonly os?: "linux" | "windows"; readonly user: string; readonly password: SecretRef }
+  | { readonly kind: "ssh"; readonly user: string; readonly keyPath: string; readonly host?: string; readonly port?: number; readonly os?: "linux" | "windows" }
+  | { readonly kind: "winrm"; readonly user: string; readonly password: SecretRef; readonly url?: string; readonly https?: boolean; readonly port?: number; readonly caPath?: string };
 
 export type HypervisorConnection = QemuConnection | VsphereConnection | XenOrchestraConnection;
 
@@ -88,6 +133,30 @@ export interface PvsStore {
   readonly password?: SecretRef;
 }
 
+/** A PVS server devices log in to (the bootstrap list). Added for issue 6 (src/boot/). */
+export interface BootServer {
+  readonly host: string;
+  readonly ip: string;
+  /** PVS stream service login port. @default 6910 (src/boot/) */
+  readonly port?: number;
+}
+
+/** How a site's target devices find a PVS server (seed 002). Added for issue 6 (src/boot/). */
+export interface SiteBootConfig {
+  /** `pxe`: DHCP 66/67 point at the PVS TFTP servers; `iso`: a boot ISO; `bdm`: a small boot partition. */
+  readonly method: "pxe" | "iso" | "bdm";
+  /** PXE/TFTP servers (pxe) or the bootstrap's login servers (iso, bdm); at most 4 go in a bootstrap. */
+  readonly servers: readonly BootServer[];
+  /** @default "uefi" */
+  readonly firmware?: "uefi" | "bios";
+  /** pxe: the DNS name with one A record per TFTP server (round robin), given as DHCP option 66. */
+  readonly tftpName?: string;
+  /** pxe: DHCP option 67. @default by firmware: pvsnbpx64.efi or ARDBP32.BIN */
+  readonly bootfile?: string;
+  /** iso: the boot ISO as the hypervisor names it, attached to the target template. */
+  readonly isoPath?: string;
+}
+
 export interface PvsSite {
   readonly name: string;
   /** The PVS server of the site that registers the vDisk. */
@@ -95,6 +164,9 @@ export interface PvsSite {
   /** The device collection whose devices boot the vDisk. */
   readonly collection: string;
   readonly store: PvsStore;
+  readonly boot?: SiteBootConfig;
+  /** The site's device manifest (CSV or YAML), relative to the repository root. */
+  readonly devices?: string;
 }
 
 export interface PvsConfig {

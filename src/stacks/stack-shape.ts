@@ -1,5 +1,5 @@
 /** The shape of the `rebake:` keys of a stack file; model.ts holds the resulting types. */
-import { boolean, integer, list, object, oneOf, optional, required, string, variant, type Field } from "./shape.ts";
+import { boolean, integer, list, object, oneOf, optional, required, string, variant, type Field, type Shape } from "./shape.ts";
 
 /** Config keys of rebake are `rebake:<key>`; other namespaces belong to providers. */
 export const CONFIG_NAMESPACE = "rebake";
@@ -13,6 +13,7 @@ const HOST = /^[A-Za-z0-9][A-Za-z0-9.-]*$/;
 const URL_PATTERN = /^https?:\/\/[^\s/]+/;
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const SECRET = string("env:VCENTER_PASSWORD");
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/;
 
 export const STACK_CONFIG_FIELDS: Readonly<Record<string, Field>> = {
   target: required(oneOf("pvs", "mcs")),
@@ -23,23 +24,7 @@ export const STACK_CONFIG_FIELDS: Readonly<Record<string, Field>> = {
       manifest: optional(string("out/ws2022-pvs/3.2.0/manifest.json")),
     }),
   ),
-  hypervisor: required(
-    variant({
-      qemu: {},
-      vsphere: {
-        server: required(string("vcenter.corp.example", HOST)),
-        datacenter: required(string("DC1")),
-        username: required(string("svc-rebake@vsphere.local")),
-        password: required(SECRET),
-        insecure: optional(boolean),
-      },
-      xenorchestra: {
-        url: required(string("https://xo.corp.example", URL_PATTERN)),
-        token: required(string("env:XO_TOKEN")),
-        insecure: optional(boolean),
-      },
-    }),
-  ),
+  hypervisor: required(hypervisorShape()),
   mcs: optional(
     object({
       goldenVm: required(object({ name: required(string("W11-GOLD")), uuid: required(string("4212a1f2-6b9c-3e8d-1f0a-2b3c4d5e6f70", GUID)) })),
@@ -94,9 +79,74 @@ export const STACK_CONFIG_FIELDS: Readonly<Record<string, Field>> = {
                 password: optional(string("env:PVS_STORE_PASSWORD")),
               }),
             ),
+            // Added for issue 6 (src/boot/, src/devices/): how the site's devices boot, and their manifest.
+            boot: optional(
+              object({
+                method: required(oneOf("pxe", "iso", "bdm")),
+                servers: required(list(object({ host: required(string("pvs01.corp.example", HOST)), ip: required(string("10.0.10.11", IPV4)), port: optional(integer(1, 65535)) }))),
+                firmware: optional(oneOf("uefi", "bios")),
+                tftpName: optional(string("pvs-tftp.corp.example", HOST)),
+                bootfile: optional(string("pvsnbpx64.efi")),
+                isoPath: optional(string("[datastore1] iso/pvs-boot.iso")),
+              }),
+            ),
+            devices: optional(string("devices/hq.csv")),
           }),
         ),
       ),
     }),
   ),
 };
+
+/**
+ * The `rebake:hypervisor` block, also the whole of a `--hypervisor-config` file. The fields after
+ * `insecure` say where builds run (issue 4); publish needs none of them.
+ */
+export function hypervisorShape(): Shape {
+  const os = optional(oneOf("linux", "windows"));
+  const guest = optional(
+    variant({
+      qga: { os },
+      "vmware-tools": { user: required(string("Administrator")), password: required(string("env:GUEST_PASSWORD")), os },
+      ssh: { user: required(string("builder")), keyPath: required(string("/secrets/build_ed25519")), host: optional(string("10.0.0.5", HOST)), port: optional(integer(1, 65535)), os },
+      winrm: {
+        user: required(string("Administrator")),
+        password: required(string("env:WINRM_PASSWORD")),
+        url: optional(string("https://10.0.0.5:5986/wsman", /^https?:\/\/[^/\s]+\/wsman$/)),
+        https: optional(boolean),
+        port: optional(integer(1, 65535)),
+        caPath: optional(string("certs/lab-ca.pem")),
+      },
+    }),
+  );
+  return variant({
+    qemu: { guest },
+    vsphere: {
+      server: required(string("vcenter.corp.example", HOST)),
+      datacenter: required(string("DC1")),
+      username: required(string("svc-rebake@vsphere.local")),
+      password: required(SECRET),
+      insecure: optional(boolean),
+      url: optional(string("https://vcenter.corp.example/sdk", URL_PATTERN)),
+      datastore: optional(string("vsanDatastore")),
+      network: optional(string("VM Network")),
+      resourcePool: optional(string("/DC1/host/Cluster01/Resources")),
+      folder: optional(string("rebake")),
+      isoFolder: optional(string("rebake-iso")),
+      guestId: optional(string("windows9Server64Guest")),
+      hostingUnit: optional(string("HU-Cluster01")),
+      markAsTemplate: optional(boolean),
+      guest,
+    },
+    xenorchestra: {
+      url: required(string("https://xo.corp.example", URL_PATTERN)),
+      token: required(string("env:XO_TOKEN")),
+      insecure: optional(boolean),
+      pool: optional(string("355ee47d-ff4c-4924-3db2-fd86ae629676")),
+      template: optional(string("d1b3c9f0-7a2e-4c55-9a4e-0c8e3f6b2a10")),
+      isoSr: optional(string("a5954951-3dfa-42b8-803f-4bc270b22a0b")),
+      hostingUnit: optional(string("HU-Pool01")),
+      guest,
+    },
+  });
+}

@@ -20,7 +20,7 @@ import { formatReport, problemsAsJson } from "../../recipe/format-problems.ts";
 import { planProject } from "../../recipe/plan-project.ts";
 import { resolveSecret } from "../../recipe/secrets.ts";
 import { build, type BuildResult } from "../../runner/build.ts";
-import { DEFAULT_DRIVER, createDriver } from "../../runner/drivers.ts";
+import { DEFAULT_DRIVER, checkDriverFlag, createDriver, loadConnection } from "../../runner/drivers.ts";
 import { BuildInterruptedError } from "../../runner/errors.ts";
 import { ON_ERROR_POLICIES, type OnErrorPolicy } from "../../runner/on-error.ts";
 import { StepsFailedError } from "../../runner/run-steps.ts";
@@ -44,7 +44,12 @@ options:
   --on-error POLICY     cleanup (default) or keep: after a failure keep the VM running
                         (and say how to reach it) until Ctrl-C
   --timeout DURATION    time limit for the whole build, e.g. 30m or 2h
-  --driver NAME         hypervisor driver (default: ${DEFAULT_DRIVER})
+  --stack NAME          build where stacks/Pulumi.<NAME>.yaml says (rebake:hypervisor: driver,
+                        connection, guest channel); credentials come from the environment
+                        variables or Pulumi secrets it names
+  --driver NAME         qemu, vsphere or xenorchestra (default: the stack's, else ${DEFAULT_DRIVER})
+  --hypervisor-config FILE
+                        a rebake:hypervisor block in its own YAML file; replaces the stack's
   --no-verify           skip booting the artifact and running the recipe's checks
   --json                print the build's events as JSON, one object per line
   --help                show this help
@@ -64,6 +69,8 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       "on-error": { type: "string" },
       timeout: { type: "string" },
       driver: { type: "string" },
+      stack: { type: "string" },
+      "hypervisor-config": { type: "string" },
       "no-verify": { type: "boolean" },
       json: { type: "boolean" },
       help: { type: "boolean" },
@@ -77,6 +84,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (!recipePath || extra.length > 0) throw new UsageError(`name exactly one recipe\n\n${HELP}`);
   const onError = (values["on-error"] ?? "cleanup") as OnErrorPolicy;
   if (!ON_ERROR_POLICIES.includes(onError)) throw new UsageError(`--on-error must be cleanup or keep, got: '${values["on-error"]}'`);
+  checkDriverFlag(values.driver);
   let timeoutMs: number | undefined;
   try {
     timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout) : undefined;
@@ -97,8 +105,16 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const reporter = createReporter({ mode: values.json ? "json" : io.isTty ? "tty" : "plain", write: io.stdout });
   const emit = reporter.emit;
   const exec = createExec();
+  const loaded = await loadConnection({ ...(values.stack !== undefined ? { stack: values.stack } : {}), ...(values["hypervisor-config"] !== undefined ? { hypervisorConfig: values["hypervisor-config"] } : {}), ...(values.driver !== undefined ? { driver: values.driver } : {}) }, { cwd: io.cwd, exec, signal: io.signal });
   const runtimeDir = await mkdtemp(join(tmpdir(), "rebake-vm-"));
-  const driver = createDriver(values.driver ?? DEFAULT_DRIVER, { runtimeDir, env: io.env, log: (line) => emit({ type: "log", at: new Date().toISOString(), message: `${values.driver ?? DEFAULT_DRIVER}: ${line}` }) });
+  let driver: ReturnType<typeof createDriver>;
+  try {
+    // Credentials are resolved here: a missing one fails before any VM exists.
+    driver = createDriver(values.driver, { runtimeDir, env: io.env, cacheDir: dirs.root, ...loaded, log: (line) => emit({ type: "log", at: new Date().toISOString(), message: `${driver?.name ?? "driver"}: ${line}` }) });
+  } catch (error) {
+    await rm(runtimeDir, { recursive: true, force: true });
+    throw error;
+  }
   const secrets = (ref: string) => resolveSecret(ref, { env: io.env });
   const started = Date.now();
   let releaseKept: (() => Promise<void>) | undefined;
