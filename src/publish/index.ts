@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { readManifest } from "../manifest/write-manifest.ts";
 import { loadStack } from "../stacks/load-stack.ts";
+import { declareStackDevices } from "../devices/stack-devices.ts";
 import { GoldenImage } from "./golden-image.ts";
 import type { GoldenImageArgs } from "./golden-image-args.ts";
 
@@ -37,6 +38,8 @@ export async function program(options: ProgramOptions = {}) {
   const manifest = await readManifest(manifestPath);
   const writeCache = await writeCacheOf(manifest.recipe.file);
   const image = new GoldenImage(stack.image.recipe, { stack, manifest, manifestDir: dirname(manifestPath), ...(writeCache ? { writeCache } : {}) });
+  // Issue 6: one PVS target device per row of each site's device manifest (src/devices/).
+  if (stack.target === "pvs") await declareStackDevices(root, stack, image.published, { parent: image });
   return { recipe: stack.image.recipe, version: stack.image.version, target: stack.target, published: image.published };
 }
 

@@ -109,15 +109,6 @@ export class SmbStore implements VdiskStore {
     }
   }
 
-  /**
-   * Continues a partial upload from the size `temp` already has (smbclient `reput`), so an
-   * interrupted copy resends only the rest; a failure keeps `temp` for the next try. Added for
-   * rebake sync (src/distribute/).
-   */
-  async resumeUpload(localPath: string, temp: string, signal?: AbortSignal): Promise<void> {
-    await this.run(`reput ${quote(localPath)} ${quote(temp)}`, `resume copy of ${localPath} to ${temp}`, signal ? { signal } : {});
-  }
-
   async sha256(name: string): Promise<string> {
     return this.withLocalTemp(async (local) => {
       await this.run(`get ${quote(name)} ${quote(local)}`, `read back ${name}`);

@@ -1,0 +1,97 @@
+/**
+ * `rebake sync --stack <name>`: copies the stack's pinned vDisk into the store of every PVS site
+ * of the stack: skipped where it already is, a block delta against the newest version a site
+ * holds, or a full copy. Exit 0 when every site has it, 3 when some sites failed.
+ */
+import { parseArgs } from "node:util";
+import { formatSize, parseSize, UnitError } from "../../cache/units.ts";
+import type { SiteResult } from "../../distribute/model.ts";
+import { resolveSyncSource, sitesOf } from "../../distribute/source.ts";
+import { DEFAULT_CONCURRENCY, syncAll } from "../../distribute/sync.ts";
+import { createSyncView } from "../../distribute/sync-progress.ts";
+import { TokenBucket, UNLIMITED } from "../../distribute/token-bucket.ts";
+import { loadStack } from "../../stacks/load-stack.ts";
+import { pulumiKeys, readPulumiSecrets } from "../../stacks/pulumi-secrets.ts";
+import { createExec } from "../../util/exec.ts";
+import { EXIT, UsageError, type CliIo } from "../io.ts";
+
+export const HELP = `usage: rebake sync --stack <name> [--verify] [--bwlimit 50M] [--concurrency N] [--from DIR] [--json]
+
+Copies the vDisk of the version the stack pins into the store of every PVS site of the stack.
+A site that holds the same name, size and recorded sha256 is skipped without reading the vDisk.
+Otherwise the new file is built at the site from the newest version it already holds plus the
+blocks that differ (a <name>.blockmap beside every vDisk says which), verified by sha256 at the
+site, and renamed into place. An interrupted sync continues where it stopped.
+smb:// stores are reached with smbclient, which only writes whole files: they get a full copy,
+without resume or --bwlimit. Mount the share and use the mount path to get the delta.
+
+options:
+  --stack NAME        the stack (stacks/Pulumi.<name>.yaml)
+  --from DIR          take <vdisk>.vhdx from this directory (an HQ store) instead of the build output
+  --verify            reread each site's copy to check it, even when its sidecar matches
+  --bwlimit RATE      bytes per second for all sites together, e.g. 50M (filesystem stores)
+  --concurrency N     sites at once (default: ${DEFAULT_CONCURRENCY})
+  --json              machine-readable result
+  --help              show this help
+
+exit codes: 0 every site has the vDisk, 1 nothing could be synced, 2 usage, 3 some sites failed
+`;
+
+export async function run(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    strict: true,
+    options: {
+      stack: { type: "string" },
+      from: { type: "string" },
+      verify: { type: "boolean" },
+      bwlimit: { type: "string" },
+      concurrency: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) {
+    io.stdout(HELP);
+    return EXIT.ok;
+  }
+  if (!values.stack) throw new UsageError(`--stack is required\n\n${HELP}`);
+  const concurrency = values.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number of at least 1, got '${values.concurrency}'`);
+  let bytesPerSecond: number | undefined;
+  try {
+    bytesPerSecond = values.bwlimit === undefined ? undefined : parseSize(values.bwlimit);
+  } catch (error) {
+    if (error instanceof UnitError) throw new UsageError(`--bwlimit: ${error.message}`);
+    throw error;
+  }
+  if (bytesPerSecond === 0) throw new UsageError("--bwlimit must be above 0");
+
+  const stack = await loadStack(io.cwd, values.stack);
+  const pulumiRefs = pulumiKeys(stack.pvs?.sites.map((site) => site.store.password) ?? []);
+  const pulumiSecret = pulumiRefs.length ? await readPulumiSecrets(pulumiRefs, { stack: stack.stack, cwd: io.cwd, exec: createExec(), signal: io.signal }) : undefined;
+  const sites = sitesOf(stack, io.env, pulumiSecret);
+  if (bytesPerSecond && sites.some((s) => s.location.startsWith("smb://")) && !values.json) {
+    io.stderr(`rebake sync: --bwlimit does not apply to smb:// stores (smbclient has no rate limit)\n`);
+  }
+  const view = values.json ? undefined : createSyncView(io.isTty ? "tty" : "plain", io.stdout);
+  const source = await resolveSyncSource(io.cwd, stack, { ...(values.from ? { from: values.from } : {}), signal: io.signal });
+  if (!values.json) io.stdout(`syncing ${source.vdisk}.vhdx (${formatSize(source.blockmap.size)}) to ${sites.length} site${sites.length === 1 ? "" : "s"}\n`);
+  const results = await syncAll(source, sites, {
+    concurrency,
+    throttle: bytesPerSecond ? new TokenBucket(bytesPerSecond) : UNLIMITED,
+    ...(values.verify ? { verify: true } : {}),
+    signal: io.signal,
+    ...(view ? { onEvent: view.emit } : {}),
+  });
+  view?.finish(results);
+  const code = exitCode(results);
+  if (values.json) io.stdout(`${JSON.stringify({ stack: stack.stack, vdisk: source.vdisk, size: source.blockmap.size, sha256: source.blockmap.sha256, sites: results, exitCode: code }, null, 2)}\n`);
+  return code;
+}
+
+export function exitCode(results: readonly SiteResult[]): number {
+  const failed = results.filter((r) => r.status === "failed").length;
+  if (failed === 0) return EXIT.ok;
+  return failed === results.length ? EXIT.failed : EXIT.partial;
+}
