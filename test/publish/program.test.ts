@@ -44,6 +44,7 @@ describe("publish program (mocks)", () => {
   before(async () => {
     root = await mkdtemp(join(tmpdir(), "rebake-program-"));
     await cp(join(REPO, "stacks"), join(root, "stacks"), { recursive: true });
+    await cp(join(REPO, "devices"), join(root, "devices"), { recursive: true });
     for (const version of ["3.2.0", "3.1.0", "3.0.2"]) {
       await mkdir(join(root, "out/ws2022-pvs", version), { recursive: true });
       await writeFile(join(root, "out/ws2022-pvs", version, "manifest.json"), JSON.stringify(manifest(version)));
@@ -52,9 +53,10 @@ describe("publish program (mocks)", () => {
   after(() => rm(root, { recursive: true, force: true }));
 
   const stacks = [
-    { stack: "dev", version: "3.2.0", sites: ["Lab"], accessMode: "maintenance", stores: ["smb://pvs-dev01.corp.example/vDisks"] },
-    { stack: "test", version: "3.1.0", sites: ["HQ"], accessMode: "test", stores: ["/mnt/pvs/hq/vDisks"] },
-    { stack: "prod", version: "3.0.2", sites: ["HQ", "Branch-Lyon"], accessMode: "production", stores: ["/mnt/pvs/hq/vDisks", "smb://pvs-lyo01.corp.example/vDisks"] },
+    { stack: "dev", version: "3.2.0", sites: ["Lab"], accessMode: "maintenance", stores: ["smb://pvs-dev01.corp.example/vDisks"], devices: 0 },
+    { stack: "test", version: "3.1.0", sites: ["HQ"], accessMode: "test", stores: ["/mnt/pvs/hq/vDisks"], devices: 0 },
+    // prod names a device manifest per site: devices/hq.csv (3 rows) and devices/lyon.yaml (2).
+    { stack: "prod", version: "3.0.2", sites: ["HQ", "Branch-Lyon"], accessMode: "production", stores: ["/mnt/pvs/hq/vDisks", "smb://pvs-lyo01.corp.example/vDisks"], devices: 5 },
   ];
   for (const c of stacks) {
     it(`registers for ${c.stack} one vDisk and one PVS registration per site, in access mode ${c.accessMode}`, async () => {
@@ -75,6 +77,7 @@ describe("publish program (mocks)", () => {
         assert.equal((disk.inputs.properties as { writeCacheType: string }).writeCacheType, "device-ram-with-overflow-on-disk");
       }
       assert.deepEqual(registrations.map((r) => [r.name, r.inputs.accessMode, r.inputs.siteName]), c.sites.map((s) => [`${s}-registration`, c.accessMode, s]));
+      assert.equal(registered.filter((r) => r.type.endsWith(":PvsDevice")).length, c.devices);
     });
   }
 
