@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { QgaChannel, UploadChecksumError } from "../../src/guest/qga/qga-channel.ts";
+import { AgentPortClosedError, QgaChannel, UploadChecksumError } from "../../src/guest/qga/qga-channel.ts";
+import { AgentPortState } from "../../src/hypervisors/qemu/agent-port.ts";
 import { QgaCommandError } from "../../src/guest/qga/qga-connection.ts";
 import { GuestTimeoutError } from "../../src/guest/channel.ts";
 import { startProtocolServer, type Request } from "../hypervisors/protocol-server.ts";
@@ -121,6 +122,31 @@ describe("QgaChannel (scripted agent)", () => {
     await server.close();
   });
 
+  it("follows a reboot by the agent's port closing and reopening, without waiting out the error window", async () => {
+    let up = true;
+    const port = new AgentPortState("qga-port");
+    const change = (open: boolean) => port.onEvent({ event: "VSERPORT_CHANGE", data: { id: "qga-port", open } });
+    change(true);
+    const server = await startProtocolServer(
+      agent({
+        up: () => up,
+        onShutdown: () => {
+          setTimeout(() => ((up = false), change(false)), 50);
+          setTimeout(() => ((up = true), change(true)), 400);
+          return [];
+        },
+      }),
+    );
+    const channel = new QgaChannel({ socketPath: server.socketPath, requestTimeoutMs: 500, agentPort: port });
+    const started = Date.now();
+    await channel.reboot(10_000);
+    const took = Date.now() - started;
+    assert.ok(took >= 400 && took < 2_000, `reboot took ${took} ms: before the port reopened or after the 2 s error window`);
+    assert.equal(server.requests.filter((r) => r.execute === "guest-ping").length, 0);
+    await channel.close();
+    await server.close();
+  });
+
   it("times out a reboot when the guest never comes back", async () => {
     let down = false;
     const server = await startProtocolServer(agent({ up: () => !down, onShutdown: () => ((down = true), []) }));
@@ -129,4 +155,48 @@ describe("QgaChannel (scripted agent)", () => {
     await channel.close();
     await server.close();
   });
+
+  it("sends nothing until the guest opens the agent's port, then syncs at once", async () => {
+    const server = await startProtocolServer(agent());
+    const port = new AgentPortState("qga-port");
+    const channel = new QgaChannel({ socketPath: server.socketPath, agentPort: port });
+    const ready = channel.waitReady(2_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(server.received.length, 0);
+    port.onEvent({ event: "VSERPORT_CHANGE", data: { id: "qga-port", open: true } });
+    await ready;
+    assert.equal(server.requests[0]?.execute, "guest-sync-delimited");
+    await channel.close();
+    await server.close();
+  });
+
+  it("says the agent is not running when the guest never opens its port", async () => {
+    const server = await startProtocolServer(agent());
+    const port = new AgentPortState("qga-port");
+    port.onEvent({ event: "VSERPORT_CHANGE", data: { id: "other-port", open: true } });
+    const channel = new QgaChannel({ socketPath: server.socketPath, agentPort: port });
+    await assert.rejects(channel.waitReady(200), (error: Error) => error instanceof AgentPortClosedError && /did not open the guest agent's virtio-serial port within 200 ms/.test(error.message));
+    assert.equal(server.received.length, 0);
+    await channel.close();
+    await server.close();
+  });
+});
+
+describe("AgentPortState", () => {
+  const cases: { name: string; events: { id: string; open: boolean }[]; reset?: boolean; open: boolean }[] = [
+    { name: "starts closed", events: [], open: false },
+    { name: "opens on VSERPORT_CHANGE open for its port", events: [{ id: "qga-port", open: true }], open: true },
+    { name: "ignores other ports", events: [{ id: "serial1", open: true }], open: false },
+    { name: "closes when the guest closes the port (reboot)", events: [{ id: "qga-port", open: true }, { id: "qga-port", open: false }], open: false },
+    { name: "closes when QEMU restarts", events: [{ id: "qga-port", open: true }], reset: true, open: false },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const port = new AgentPortState("qga-port");
+      for (const data of c.events) port.onEvent({ event: "VSERPORT_CHANGE", data });
+      if (c.reset) port.reset();
+      assert.equal(port.isOpen, c.open);
+      assert.equal(await port.waitOpen(20), c.open);
+    });
+  }
 });

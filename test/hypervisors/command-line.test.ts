@@ -71,7 +71,7 @@ describe("buildQemuArgs", () => {
         ["-chardev", /^socket,id=qmp,path=\/run\/vm\/qmp.sock,server=on,wait=off$/],
         ["-mon", /^chardev=qmp,mode=control$/],
         ["-chardev", /^socket,id=qga0,path=\/run\/vm\/qga.sock,server=on,wait=off$/],
-        ["-device", /^virtserialport,chardev=qga0,name=org.qemu.guest_agent.0$/],
+        ["-device", /^virtserialport,chardev=qga0,name=org.qemu.guest_agent.0,id=qga-port$/],
         ["-chardev", /^file,id=serial0,path=\/run\/vm\/serial.log$/],
         ["-netdev", /^user,id=net0$/],
         ["-drive", /^if=none,id=disk0,file=\/layers\/top.qcow2,format=qcow2/],

@@ -41,7 +41,20 @@ export interface QuiescingGuestChannel extends GuestChannel {
   thawFilesystems(): Promise<void>;
 }
 
+/**
+ * Tells when the guest has the agent's port open (QEMU's VSERPORT_CHANGE). Until then requests
+ * only queue in the host socket: waiting for the port is both faster and a clearer failure.
+ */
+export interface AgentPortWatch {
+  /** True once the port is open (now or within the time), false at timeout or abort. */
+  waitOpen(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** True once the guest closed the port (its agent exited: shutdown, reboot), false at timeout or abort. */
+  waitClosed(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+}
+
 export class GuestCommandTimeoutError extends GuestTimeoutError {}
+/** The guest never opened the agent's port: the agent is not running there. */
+export class AgentPortClosedError extends GuestTimeoutError {}
 export class UploadChecksumError extends GuestError {}
 
 export interface QgaChannelOptions {
@@ -52,6 +65,8 @@ export interface QgaChannelOptions {
   readonly requestTimeoutMs?: number;
   /** Replaces the socket connector (tests). */
   readonly connection?: QgaConnection;
+  /** When the hypervisor reports the port's state, waitReady waits for the guest to open it. */
+  readonly agentPort?: AgentPortWatch;
 }
 
 interface ExecStatus {
@@ -70,16 +85,24 @@ const SIGNAL_EXIT_BASE = 128;
 export class QgaChannel implements QuiescingGuestChannel {
   private readonly connection: QgaConnection;
   private readonly requestTimeoutMs: number;
+  private readonly agentPort: AgentPortWatch | undefined;
   private os: GuestOs | undefined;
 
   constructor(options: QgaChannelOptions) {
     this.connection = options.connection ?? new QgaConnection(options.socketPath);
     this.requestTimeoutMs = options.requestTimeoutMs ?? QGA_REQUEST_TIMEOUT_MS;
+    this.agentPort = options.agentPort;
     this.os = options.guestOs;
   }
 
   async waitReady(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    if (this.agentPort && !(await this.agentPort.waitOpen(timeoutMs, signal))) {
+      if (signal?.aborted) throw abortError(signal);
+      throw new AgentPortClosedError(
+        `the guest did not open the guest agent's virtio-serial port within ${timeoutMs} ms (${this.connection.socketPath}): qemu-ga is not running in the guest; check that it is installed and started at boot on /dev/virtio-ports/org.qemu.guest_agent.0`,
+      );
+    }
     let backoff: number = READY_BACKOFF_MS.first;
     let lastError = "no attempt";
     for (;;) {
@@ -168,10 +191,16 @@ export class QgaChannel implements QuiescingGuestChannel {
   async reboot(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     await this.connection.sync(this.requestTimeoutMs, signal);
-    await this.sendShutdown("reboot");
+    const down = await this.sendShutdown("reboot");
     // The agent keeps answering for a moment after accepting the reboot: wait until it is gone, or
-    // the "ready" below would be the old boot.
-    for (;;) {
+    // the "ready" below would be the old boot. The port closing says so at once; else probe.
+    if (this.agentPort && !down) {
+      if (!(await this.agentPort.waitClosed(Math.max(0, deadline - Date.now()), signal))) {
+        if (signal?.aborted) throw abortError(signal);
+        throw new GuestTimeoutError(`the guest did not go down within ${timeoutMs} ms after a reboot request`);
+      }
+    }
+    while (!this.agentPort) {
       if (signal?.aborted) throw abortError(signal);
       if (Date.now() > deadline) throw new GuestTimeoutError(`the guest did not go down within ${timeoutMs} ms after a reboot request`);
       try {
@@ -227,13 +256,25 @@ export class QgaChannel implements QuiescingGuestChannel {
     return this.connection.request<T>(command, args, this.requestTimeoutMs, signal);
   }
 
-  private async sendShutdown(mode: "powerdown" | "reboot"): Promise<void> {
+  /**
+   * Asks for a power-down or reboot. Returns true when the guest closed the agent's port (so it is
+   * known to be going down), false when only the error window passed in silence.
+   */
+  private async sendShutdown(mode: "powerdown" | "reboot"): Promise<boolean> {
+    const window = new AbortController();
+    const request = this.connection.request("guest-shutdown", { mode }, SHUTDOWN_ERROR_WINDOW_MS, window.signal);
+    // The agent exiting closes its port: acceptance, without sitting out the whole error window.
+    const closed = this.agentPort?.waitClosed(SHUTDOWN_ERROR_WINDOW_MS, window.signal).then((down) => (down ? "closed" : "silent"));
     try {
-      await this.connection.request("guest-shutdown", { mode }, SHUTDOWN_ERROR_WINDOW_MS);
+      const outcome = await Promise.race([request.then(() => "answered" as const), ...(closed ? [closed] : [])]);
+      return outcome === "closed";
     } catch (error) {
       // Silence or a dropped line is what acceptance looks like.
-      if (error instanceof GuestTimeoutError || error instanceof GuestDisconnectedError) return;
+      if (error instanceof GuestTimeoutError || error instanceof GuestDisconnectedError) return false;
       throw error;
+    } finally {
+      window.abort();
+      request.catch(() => undefined);
     }
   }
 

@@ -9,6 +9,8 @@ export const DEVICE_IDS = {
   disk: "disk0",
   install: "cd-install",
   answers: "cd-answers",
+  /** The guest agent's virtio-serial port: QEMU names it in VSERPORT_CHANGE when the guest opens it. */
+  agentPort: "qga-port",
 } as const;
 
 /** Boot order: the installer first so a fresh disk never shadows it; the disk once it is removed. */
@@ -62,7 +64,7 @@ export function buildQemuArgs(machine: QemuMachine): string[] {
     ...cdrom(DEVICE_IDS.answers, 1, machine.media.answers, undefined),
     "-chardev", `socket,id=qga0,path=${opt(machine.qgaSocket)},server=on,wait=off`,
     "-device", "virtio-serial-pci,id=virtio-serial0",
-    "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
+    "-device", `virtserialport,chardev=qga0,name=org.qemu.guest_agent.0,id=${DEVICE_IDS.agentPort}`,
   ];
   if (machine.uefi) {
     if (secureBoot) args.push("-global", "driver=cfi.pflash01,property=secure,value=on");

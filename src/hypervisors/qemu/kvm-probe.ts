@@ -1,9 +1,11 @@
 /**
  * Decides between KVM and TCG. /dev/kvm can exist and accept a VM yet hang once a vCPU runs (nested
  * virtualisation on some hosts), so the probe boots SeaBIOS under KVM and waits, with a timeout,
- * for it to finish POST; anything else falls back to TCG. The answer is cached per binary.
+ * for it to finish POST; anything else falls back to TCG. The answer is cached per binary, and on
+ * disk per kernel and QEMU version when a cache dir is given.
  */
 import { spawn as nodeSpawn } from "node:child_process";
+import { cachedAccelChoice } from "./accel-cache.ts";
 
 export type Accel = "kvm" | "tcg";
 
@@ -11,6 +13,8 @@ export interface AccelChoice {
   readonly accel: Accel;
   /** Why, for the driver's log. */
   readonly reason: string;
+  /** False when the probe could not run at all (nothing learnt about KVM): never kept on disk. */
+  readonly conclusive?: boolean;
 }
 
 /** Environment variable that skips the probe: REBAKE_ACCEL=kvm|tcg. */
@@ -30,7 +34,12 @@ export interface KvmProbeOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly spawn?: typeof nodeSpawn;
   readonly timeoutMs?: number;
+  /** Keeps the answer in `<cacheDir>/accel/`, keyed by kernel and QEMU version. @default memory only */
+  readonly cacheDir?: string;
 }
+
+/** `qemu --version` answers at once; a binary that does not is treated as an unknown version. */
+const VERSION_TIMEOUT_MS = 10_000;
 
 export class InvalidAccelError extends Error {
   constructor(value: string) {
@@ -50,12 +59,31 @@ export function chooseAccel(options: KvmProbeOptions = {}): Promise<AccelChoice>
     return Promise.resolve({ accel: override, reason: `${ACCEL_ENV}=${override}` });
   }
   const binary = options.qemuBinary ?? "qemu-system-x86_64";
-  let answer = cache.get(binary);
+  const key = `${binary}\n${options.cacheDir ?? ""}`;
+  let answer = cache.get(key);
   if (!answer) {
-    answer = probeKvm(options);
-    cache.set(binary, answer);
+    const dir = options.cacheDir;
+    answer = dir
+      ? cachedAccelChoice(() => probeKvm(options), { dir, qemuVersion: () => qemuVersion(binary, options.spawn ?? nodeSpawn) })
+      : probeKvm(options);
+    cache.set(key, answer);
   }
   return answer;
+}
+
+/** The first line of `<binary> --version`, or "" when it cannot be read. */
+function qemuVersion(binary: string, spawn: typeof nodeSpawn): Promise<string> {
+  return new Promise((resolve) => {
+    let output = "";
+    const child = spawn(binary, ["--version"], { stdio: ["ignore", "pipe", "ignore"] });
+    const timer = setTimeout(() => child.kill("SIGKILL"), VERSION_TIMEOUT_MS);
+    child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+    child.on("error", () => resolve(""));
+    child.on("close", () => {
+      clearTimeout(timer);
+      resolve(output.split("\n")[0]?.trim() ?? "");
+    });
+  });
 }
 
 /** Boots SeaBIOS under KVM with no disks and waits for the end of POST. Never rejects. */
@@ -89,7 +117,7 @@ export function probeKvm(options: KvmProbeOptions = {}): Promise<AccelChoice> {
       if (output.includes(POST_DONE_MARKER)) finish({ accel: "kvm", reason: "KVM ran a SeaBIOS POST" });
     });
     child.stderr?.on("data", (chunk: Buffer) => (errors += chunk.toString("utf8")));
-    child.on("error", (error) => finish({ accel: "tcg", reason: `KVM probe could not start ${binary}: ${error.message}; using TCG` }));
+    child.on("error", (error) => finish({ accel: "tcg", reason: `KVM probe could not start ${binary}: ${error.message}; using TCG`, conclusive: false }));
     child.on("exit", (code) =>
       finish({ accel: "tcg", reason: `KVM is not usable (${binary} exited with ${code}: ${errors.trim().split("\n").pop() ?? ""}); using TCG` }),
     );

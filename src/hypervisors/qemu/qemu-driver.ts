@@ -20,6 +20,7 @@ import {
 } from "../driver.ts";
 import { createExec, type Exec } from "../../util/exec.ts";
 import { QgaChannel, type QuiescingGuestChannel } from "../../guest/qga/qga-channel.ts";
+import { AgentPortState } from "./agent-port.ts";
 import { abortError } from "../../guest/qga/qga-connection.ts";
 import { buildQemuArgs, DEVICE_IDS, type QemuMachine, type UefiVars } from "./command-line.ts";
 import { createEmptyDisk, createInternalSnapshot, createOverlay } from "./disk-image.ts";
@@ -64,6 +65,8 @@ export interface QemuDriverOptions {
   readonly swtpmBinary?: string;
   /** Where OVMF is looked up. @default ["/usr/share/OVMF"] */
   readonly firmwareDirs?: readonly string[];
+  /** Keeps the KVM probe's answer under `<accelCacheDir>/accel/` across builds. @default memory only */
+  readonly accelCacheDir?: string;
   /** Skips the probe; REBAKE_ACCEL still wins over it. */
   readonly accel?: AccelChoice["accel"];
   /** @default QMP_CONNECT_TIMEOUT_MS */
@@ -85,6 +88,8 @@ interface VmState {
   swtpm?: TrackedProcess;
   qmp?: QmpClient;
   channel?: QuiescingGuestChannel;
+  /** Whether the guest has the agent's port open, from QMP events. */
+  readonly agentPort: AgentPortState;
 }
 
 export class QemuDriver implements HypervisorDriver {
@@ -121,6 +126,9 @@ export class QemuDriver implements HypervisorDriver {
     const diskPath = path.resolve(spec.disk.path);
     if (existsSync(diskPath)) throw new VmSpecError(`disk ${diskPath} for VM ${spec.name} already exists: the driver never overwrites a layer; pick a new path`);
     await mkdir(dir, { recursive: true });
+    // The accelerator is decided while the disk is made, so a KVM probe is setup time, not boot time.
+    const accel = this.accel();
+    accel.catch(() => undefined);
     try {
       throwIfAborted(signal);
       await mkdir(path.dirname(diskPath), { recursive: true });
@@ -135,8 +143,9 @@ export class QemuDriver implements HypervisorDriver {
         uefi = { code: firmware.code, vars, secureBoot: spec.secureBoot };
         this.log(`${spec.name}: UEFI ${firmware.code}${spec.secureBoot ? " (secure boot)" : ""}`);
       }
+      await accel;
       const handle: VmHandle = { id, name: spec.name };
-      this.vms.set(id, { handle, spec, dir, paths, ...(uefi ? { uefi } : {}), diskPath, media: {} });
+      this.vms.set(id, { handle, spec, dir, paths, ...(uefi ? { uefi } : {}), diskPath, media: {}, agentPort: new AgentPortState(DEVICE_IDS.agentPort) });
       return handle;
     } catch (error) {
       // A failed create leaves nothing behind.
@@ -199,7 +208,10 @@ export class QemuDriver implements HypervisorDriver {
       const qemu = new TrackedProcess(child, `qemu for VM ${vm.name}`);
       state.qemu = qemu;
       void qemu.exited.then(() => this.onQemuExit(state, qemu));
+      state.agentPort.reset();
       state.qmp = await this.connectQmp(state, qemu);
+      // The guest opens the port seconds after start, long after QMP is connected.
+      state.qmp.onEvent((event) => state.agentPort.onEvent(event));
       this.log(`${vm.name}: started qemu pid ${qemu.pid} (${accel})`);
     } catch (error) {
       await this.stopProcesses(state);
@@ -209,7 +221,7 @@ export class QemuDriver implements HypervisorDriver {
 
   guest(vm: VmHandle): QuiescingGuestChannel {
     const state = this.state(vm);
-    state.channel ??= this.options.guestChannel?.(vm, state.paths.qga) ?? new QgaChannel({ socketPath: state.paths.qga });
+    state.channel ??= this.options.guestChannel?.(vm, state.paths.qga) ?? new QgaChannel({ socketPath: state.paths.qga, agentPort: state.agentPort });
     return state.channel;
   }
 
@@ -306,7 +318,7 @@ export class QemuDriver implements HypervisorDriver {
     this.accelChoice ??= (
       callerChoice && !env[ACCEL_ENV]
         ? Promise.resolve({ accel: callerChoice, reason: "chosen by the caller" })
-        : chooseAccel({ qemuBinary: this.qemuBinary, spawn: this.spawn, env })
+        : chooseAccel({ qemuBinary: this.qemuBinary, spawn: this.spawn, env, ...(this.options.accelCacheDir ? { cacheDir: this.options.accelCacheDir } : {}) })
     ).then((choice) => {
       this.log(`accelerator ${choice.accel}: ${choice.reason}`);
       return choice;
@@ -336,6 +348,7 @@ export class QemuDriver implements HypervisorDriver {
 
   private onQemuExit(state: VmState, qemu: TrackedProcess): void {
     if (state.qemu !== qemu) return;
+    state.agentPort.reset();
     state.qmp?.close();
     delete state.qmp;
     // swtpm --terminate ends with QEMU's connection; stop it regardless.

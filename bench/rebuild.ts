@@ -1,0 +1,89 @@
+/**
+ * Rebuild after changing only the last app, against a `--no-cache` full build of the demo recipe,
+ * both for real under QEMU from the test OS ISO (scripts/build-testos.sh). Target: at most 0.3x.
+ *
+ * In a temporary copy of the project: a cached build fills the layer cache (not timed: it is how
+ * a cache gets warm), then the timed `--no-cache` full build, then the last app's install command
+ * changes and the timed rebuild runs. Both timed builds run in the same warm process with the same
+ * flags; verification is off for both (it boots the artifact, which is not part of building it).
+ */
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { main as rebake } from "../src/cli/main.ts";
+import type { CliIo } from "../src/cli/io.ts";
+import type { BuildManifest } from "../src/manifest/model.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+export const DEMO_RECIPE = "recipes/linux-demo.yaml";
+const ISO = join(root, "build/testos/rebake-testos.iso");
+const LAST_APP = "apps/demo-motd.yaml";
+const TARGET_RATIO = 0.3;
+
+/** A copy of the demo project (recipe, apps) sharing the built test OS ISO, with its own cache. */
+export async function demoProject(): Promise<{ readonly dir: string; readonly env: NodeJS.ProcessEnv }> {
+  if (!existsSync(ISO)) throw new Error(`${ISO} is missing: run bash scripts/build-testos.sh first`);
+  const dir = await mkdtemp(join(tmpdir(), "rebake-bench-"));
+  await cp(join(root, DEMO_RECIPE), join(dir, DEMO_RECIPE));
+  await cp(join(root, "apps"), join(dir, "apps"), { recursive: true });
+  await mkdir(join(dir, "build/testos"), { recursive: true });
+  await symlink(ISO, join(dir, "build/testos/rebake-testos.iso"));
+  return { dir, env: { ...process.env, REBAKE_CACHE_DIR: join(dir, "cache") } };
+}
+
+/** Runs `rebake build` in the project; returns its wall time and manifest, or throws with its output. */
+export async function timedBuild(dir: string, env: NodeJS.ProcessEnv, out: string, flags: readonly string[]): Promise<{ readonly ms: number; readonly manifest: BuildManifest }> {
+  let output = "";
+  const io: CliIo = {
+    stdout: (text) => void (output += text),
+    stderr: (text) => void (output += text),
+    cwd: dir,
+    env,
+    isTty: false,
+    signal: new AbortController().signal,
+  };
+  const started = performance.now();
+  const code = await rebake(["build", DEMO_RECIPE, "--out", out, "--no-verify", ...flags], io);
+  const ms = performance.now() - started;
+  if (code !== 0) throw new Error(`rebake build ${flags.join(" ")} exited with ${code}:\n${output}`);
+  const manifest = JSON.parse(await readFile(join(dir, out, "manifest.json"), "utf8")) as BuildManifest;
+  return { ms, manifest };
+}
+
+/** Changes only the last app: its install command gains a harmless extra, so its hash changes. */
+async function changeLastApp(dir: string): Promise<void> {
+  const file = join(dir, LAST_APP);
+  const text = await readFile(file, "utf8");
+  const changed = text.replace('install.sh"\n', 'install.sh" && echo rebuilt >/dev/null\n');
+  if (changed === text) throw new Error(`${LAST_APP} no longer ends its install command with install.sh": update the bench's edit`);
+  await writeFile(file, changed);
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+export async function main(): Promise<number> {
+  const { dir, env } = await demoProject();
+  try {
+    const warm = await timedBuild(dir, env, "out-warm", []);
+    console.log(`cache-filling build (not timed in the ratio): ${seconds(warm.ms)}`);
+    const full = await timedBuild(dir, env, "out-full", ["--no-cache"]);
+    console.log(`full --no-cache build: ${seconds(full.ms)}`);
+    await changeLastApp(dir);
+    const rebuild = await timedBuild(dir, env, "out-rebuild", []);
+    const cached = rebuild.manifest.steps.filter((s) => s.hash && s.cacheHit).map((s) => s.id);
+    const ran = rebuild.manifest.steps.filter((s) => s.hash && !s.cacheHit).map((s) => s.id);
+    console.log(`rebuild after changing ${LAST_APP}: ${seconds(rebuild.ms)} (cached: ${cached.join(", ")}; ran: ${ran.join(", ")})`);
+    for (const [name, m] of [["full", full.manifest], ["rebuild", rebuild.manifest]] as const) {
+      console.log(`  ${name}: total ${seconds(m.timings.totalMs)}, in guest ${seconds(m.timings.inGuestMs)}, booting ${seconds(m.timings.bootMs)}, capture ${seconds(m.timings.captureMs)}`);
+    }
+    const ratio = rebuild.ms / full.ms;
+    console.log(`ratio ${ratio.toFixed(3)} (target <= ${TARGET_RATIO})`);
+    console.log(`RESULT rebuild ratio=${ratio.toFixed(3)} full_s=${(full.ms / 1000).toFixed(1)} rebuild_s=${(rebuild.ms / 1000).toFixed(1)}`);
+    return ratio <= TARGET_RATIO ? 0 : 1;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
