@@ -4,14 +4,22 @@
  * marker `<hash>.json` exists, written atomically after the step succeeded; a layer file without a
  * marker is the leftover of a failed or interrupted step and is removed. A rebuild starts from the
  * longest committed prefix of the plan's step hashes.
+ *
+ * Beside a layer may lie `<hash>.vmstate`: the running VM's memory and device state at that layer,
+ * so a rebuild resumes the guest instead of booting it. It belongs to the layer only when the
+ * layer's marker lists it (size and sha256); it is optional and removed with its layer.
  */
 import { randomBytes } from "node:crypto";
 import { readdir, readFile, rename, rm, stat, writeFile as fsWriteFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CacheFullError, isDiskFull } from "./errors.ts";
+import { sha256File } from "./hash-file.ts";
 
 export const LAYER_EXTENSION = ".qcow2";
+export const STATE_EXTENSION = ".vmstate";
 const MARKER_EXTENSION = ".json";
+/** The driver writes a VM state under `<statePath>.<random>.partial` and renames it when complete. */
+const PARTIAL_SUFFIX = ".partial";
 
 /** The commit marker of a layer. */
 export interface LayerMarker {
@@ -23,6 +31,8 @@ export interface LayerMarker {
   readonly size: number;
   /** The layer below it, or null for the first layer (the installed OS). */
   readonly parent: string | null;
+  /** The VM state saved with the layer, when there is one. */
+  readonly state?: { readonly file: string; readonly size: number; readonly sha256: string };
 }
 
 export interface LayerCacheOptions {
@@ -45,6 +55,11 @@ export class LayerCache {
 
   layerPath(hash: string): string {
     return join(this.dir, `${hash}${LAYER_EXTENSION}`);
+  }
+
+  /** Where the driver saves the VM state that goes with the layer of `hash`. */
+  statePath(hash: string): string {
+    return join(this.dir, `${hash}${STATE_EXTENSION}`);
   }
 
   markerPath(hash: string): string {
@@ -82,10 +97,31 @@ export class LayerCache {
     return hashes.length;
   }
 
-  /** Writes the commit marker atomically; call it only after the step succeeded and its layer is frozen. */
+  /**
+   * The saved VM state of a committed layer when it is there and intact, else undefined; a state
+   * that does not match its marker is removed (the layer stays: it still boots).
+   */
+  async resumeState(hash: string): Promise<string | undefined> {
+    const listed = (await this.committed(hash))?.state;
+    if (!listed) return undefined;
+    const file = join(this.dir, listed.file);
+    const size = await stat(file).then((s) => s.size, () => undefined);
+    if (size === undefined) return undefined;
+    if (size === listed.size && (await sha256File(file)) === listed.sha256) return file;
+    await rm(file, { force: true });
+    return undefined;
+  }
+
+  /**
+   * Writes the commit marker atomically; call it only after the step succeeded and its layer is
+   * frozen. A VM state at `statePath(hash)` is listed in it and so committed with the layer.
+   */
   async commit(hash: string, info: { readonly stepId: string; readonly parent: string | null }): Promise<LayerMarker> {
     const size = (await stat(this.layerPath(hash))).size;
-    const marker: LayerMarker = { hash, stepId: info.stepId, created: this.#clock().toISOString(), size, parent: info.parent };
+    const statePath = this.statePath(hash);
+    const stateSize = await stat(statePath).then((s) => s.size, () => undefined);
+    const state = stateSize === undefined ? undefined : { file: `${hash}${STATE_EXTENSION}`, size: stateSize, sha256: await sha256File(statePath) };
+    const marker: LayerMarker = { hash, stepId: info.stepId, created: this.#clock().toISOString(), size, parent: info.parent, ...(state ? { state } : {}) };
     const temp = `${this.markerPath(hash)}.${randomBytes(4).toString("hex")}.tmp`;
     try {
       await this.#writeFile(temp, `${JSON.stringify(marker, null, 2)}\n`);
@@ -102,6 +138,7 @@ export class LayerCache {
   async discardUncommitted(hash: string): Promise<void> {
     if (await this.committed(hash)) return;
     await rm(this.layerPath(hash), { force: true });
+    await rm(this.statePath(hash), { force: true });
     await rm(this.markerPath(hash), { force: true });
   }
 
@@ -109,26 +146,38 @@ export class LayerCache {
   async remove(hash: string): Promise<void> {
     await rm(this.markerPath(hash), { force: true });
     await rm(this.layerPath(hash), { force: true });
+    await rm(this.statePath(hash), { force: true });
   }
 
-  /** Committed layers, newest first. */
+  /** Committed layers, newest first; `size` counts the layer file and its saved VM state. */
   async list(): Promise<LayerMarker[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     const layers: LayerMarker[] = [];
     for (const name of names.filter((n) => n.endsWith(MARKER_EXTENSION))) {
       const marker = await this.committed(name.slice(0, -MARKER_EXTENSION.length));
-      if (marker) layers.push({ ...marker, size: (await stat(this.layerPath(marker.hash))).size });
+      if (!marker) continue;
+      const stateSize = marker.state ? await stat(join(this.dir, marker.state.file)).then((s) => s.size, () => 0) : 0;
+      layers.push({ ...marker, size: (await stat(this.layerPath(marker.hash))).size + stateSize });
     }
     return layers.sort((a, b) => b.created.localeCompare(a.created));
   }
 
-  /** Layer files without a commit marker, with their age: leftovers of killed builds. */
+  /**
+   * Layer and VM state files without a commit marker that lists them, with their age: leftovers
+   * of killed builds (a state file still being written ends in `.partial`).
+   */
   async uncommitted(): Promise<{ readonly path: string; readonly size: number; readonly modified: Date }[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     const found: { path: string; size: number; modified: Date }[] = [];
-    for (const name of names.filter((n) => n.endsWith(LAYER_EXTENSION))) {
-      const hash = name.slice(0, -LAYER_EXTENSION.length);
-      if (await this.committed(hash)) continue;
+    for (const name of names) {
+      // Hashes are hex: everything up to the first dot.
+      const hash = name.split(".")[0]!;
+      const marker = await this.committed(hash);
+      if (name.endsWith(LAYER_EXTENSION)) {
+        if (marker) continue;
+      } else if (name.endsWith(STATE_EXTENSION) || name.endsWith(PARTIAL_SUFFIX)) {
+        if (marker?.state?.file === name) continue;
+      } else continue;
       const s = await stat(join(this.dir, name));
       found.push({ path: join(this.dir, name), size: s.size, modified: s.mtime });
     }

@@ -18,7 +18,35 @@ export interface VmSpec {
    * layer or a captured artifact, never written), or an empty disk of `diskGiB` without one.
    * The runner chooses the paths because the layer cache names layers by step hash.
    */
-  readonly disk: { readonly path: string; readonly baseLayer?: string };
+  readonly disk: {
+    readonly path: string;
+    readonly baseLayer?: string;
+    /**
+     * The VM's memory and device state saved with `baseLayer` (checkpoint's `saveState`): power
+     * on restores it instead of booting, and boots from the layer if it does not load. Optional;
+     * drivers that cannot restore state ignore it.
+     */
+    readonly resumeState?: string;
+  };
+}
+
+export interface CheckpointOptions {
+  /**
+   * Where to keep the running VM's memory and device state as it is at the frozen layer, so a
+   * later VM on that layer resumes instead of booting. Optional; drivers without it ignore it.
+   */
+  readonly saveState?: string;
+}
+
+export interface CheckpointResult {
+  /** Whether `saveState` was written; a failed save is logged and never fails the checkpoint. */
+  readonly stateSaved: boolean;
+}
+
+/** How the last power on started the guest. */
+export interface PowerOnResult {
+  /** True when the saved state of `resumeState` was restored; false when the guest booted. */
+  readonly resumedFromMemory: boolean;
 }
 
 export interface Media {
@@ -45,9 +73,15 @@ export interface DiskExport {
 
 export interface HypervisorDriver {
   readonly name: string;
+  /**
+   * Whether a checkpointed layer outlives the VM that wrote it. QEMU layers are files the layer
+   * cache keeps; vSphere and Xen Orchestra checkpoints are snapshots of the build VM and go with
+   * it, so the runner does not offer them to later builds.
+   */
+  readonly layersOutliveVm: boolean;
   createVm(spec: VmSpec, signal?: AbortSignal): Promise<VmHandle>;
   attachMedia(vm: VmHandle, media: readonly Media[]): Promise<void>;
-  powerOn(vm: VmHandle): Promise<void>;
+  powerOn(vm: VmHandle): Promise<void | PowerOnResult>;
   /** A guest channel to the VM; ready once its `waitReady` resolves. */
   guest(vm: VmHandle): GuestChannel;
   /** Resolves when the VM has powered off by itself (e.g. after the OS installer finishes). */
@@ -59,7 +93,7 @@ export interface HypervisorDriver {
    * first when the VM runs) and continues writing into a new copy-on-write child at
    * `nextLayerPath`. The frozen layer is what the layer cache keeps.
    */
-  checkpoint(vm: VmHandle, nextLayerPath: string): Promise<void>;
+  checkpoint(vm: VmHandle, nextLayerPath: string, options?: CheckpointOptions): Promise<void | CheckpointResult>;
   /** A named snapshot of the powered-off VM (what MCS points at). */
   snapshot(vm: VmHandle, name: string): Promise<{ readonly ref: string }>;
   /** The VM's disk as a file, for the offline PVS capture. */
@@ -67,6 +101,11 @@ export interface HypervisorDriver {
   /** How to reach a VM kept for debugging. */
   access(vm: VmHandle): VmAccess;
   destroy(vm: VmHandle): Promise<void>;
+  /**
+   * Lets go of a VM that is an output of the build (the powered-off MCS golden VM that holds the
+   * snapshot): frees what the driver holds locally for it, and leaves the VM on the hypervisor.
+   */
+  release(vm: VmHandle): Promise<void>;
 }
 
 export class HypervisorError extends Error {

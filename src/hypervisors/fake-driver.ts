@@ -9,7 +9,7 @@ import { HypervisorError, type DiskExport, type HypervisorDriver, type Media, ty
 import type { GuestChannel } from "../guest/channel.ts";
 import { FakeGuestChannel } from "../guest/fake-channel.ts";
 
-export type FakeDriverMethod = Exclude<keyof HypervisorDriver, "name">;
+export type FakeDriverMethod = Exclude<keyof HypervisorDriver, "name" | "layersOutliveVm">;
 
 export interface FakeDriverCall {
   readonly method: FakeDriverMethod;
@@ -28,6 +28,8 @@ export interface FakeVm {
 export interface FakeDriverOptions {
   /** The channel each VM's guest() returns. @default a new FakeGuestChannel per VM */
   readonly guest?: (vm: VmHandle) => GuestChannel;
+  /** Whether checkpointed layers outlive the VM, as QEMU's files do. @default true */
+  readonly layersOutliveVm?: boolean;
   /** When the guest powers itself off: "immediately" resolves waitPoweredOff at once. @default "immediately" */
   readonly powerOffBehaviour?: "immediately" | "never";
 }
@@ -36,13 +38,16 @@ export class FakeDriverError extends HypervisorError {}
 
 export class FakeHypervisorDriver implements HypervisorDriver {
   readonly name = "fake";
+  readonly layersOutliveVm: boolean;
   readonly calls: FakeDriverCall[] = [];
   readonly vms = new Map<string, FakeVm>();
   private readonly failures = new Map<FakeDriverMethod, Error>();
   private readonly channels = new Map<string, GuestChannel>();
   private nextId = 1;
 
-  constructor(private readonly options: FakeDriverOptions = {}) {}
+  constructor(private readonly options: FakeDriverOptions = {}) {
+    this.layersOutliveVm = options.layersOutliveVm ?? true;
+  }
 
   /** The next call of `method` throws `error` (once). */
   failNext(method: FakeDriverMethod, error: Error = new FakeDriverError(`injected failure of ${method}`)): void {
@@ -127,6 +132,12 @@ export class FakeHypervisorDriver implements HypervisorDriver {
 
   async destroy(vm: VmHandle): Promise<void> {
     this.record("destroy", vm, []);
+    this.vms.delete(vm.id);
+    this.channels.delete(vm.id);
+  }
+
+  async release(vm: VmHandle): Promise<void> {
+    this.record("release", vm, []);
     this.vms.delete(vm.id);
     this.channels.delete(vm.id);
   }

@@ -69,6 +69,8 @@ export interface SnapshotOutput {
    * `XDHyp:\HostingUnits\<unit>\<vm>.vm\<snapshot>.snapshot`, which publish hands to the catalog.
    */
   readonly ref: string;
+  /** The powered-off golden VM that holds the snapshot: publish snapshots and serves this VM. */
+  readonly vm: { readonly name: string; readonly id: string };
 }
 
 /** An artifact of the build. */

@@ -1,12 +1,13 @@
 /**
  * GoldenImage: one image version published to one environment. PVS: the vDisk copied into every
- * site's store and registered with the site's PVS server in the stack's access mode. MCS: a
- * snapshot of the golden VM and every catalog pointed at it.
+ * site's store and registered with the site's PVS server in the stack's access mode. MCS: every
+ * catalog pointed at the snapshot the build took and verified (or, for a golden VM rebake did
+ * not build, a snapshot taken here).
  */
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { mcsSnapshotPath } from "../hypervisors/vsphere/mcs-snapshot-path.ts";
-import { checkGoldenImageArgs, DEFAULT_WRITE_CACHE, GoldenImageArgsError, vhdxOf, type GoldenImageArgs } from "./golden-image-args.ts";
+import { mcsSnapshotPath } from "../hypervisors/mcs-snapshot-path.ts";
+import { checkGoldenImageArgs, DEFAULT_WRITE_CACHE, GoldenImageArgsError, publishedVdiskName, vdiskPropertiesOf, vhdxOf, type GoldenImageArgs } from "./golden-image-args.ts";
 import { Vdisk } from "./providers/vdisk.ts";
 import { PvsRegistration } from "./providers/pvs-registration.ts";
 import { CatalogImage, XoSnapshot } from "./providers/mcs.ts";
@@ -30,8 +31,8 @@ export class GoldenImage extends pulumi.ComponentResource {
   private publishPvs({ stack, manifest, manifestDir, writeCache = DEFAULT_WRITE_CACHE }: GoldenImageArgs): void {
     const pvs = stack.pvs!;
     const vhdx = vhdxOf(manifest)!;
-    const vdiskName = `${basename(vhdx.path, ".vhdx")}-${manifest.recipe.version}`;
-    const description = `${manifest.recipe.name} ${manifest.recipe.version} (build ${manifest.buildId})`;
+    const vdiskName = publishedVdiskName(manifest, vhdx);
+    const properties = vdiskPropertiesOf(manifest, writeCache);
     for (const site of pvs.sites) {
       const disk = new Vdisk(`${site.name}-vdisk`, {
         store: site.store.location,
@@ -41,15 +42,7 @@ export class GoldenImage extends pulumi.ComponentResource {
         source: join(manifestDir, vhdx.path),
         sha256: vhdx.sha256,
         size: vhdx.size,
-        properties: {
-          description,
-          writeCacheType: writeCache.type,
-          writeCacheSizeMiB: writeCache.sizeMiB,
-          recipe: manifest.recipe.name,
-          version: manifest.recipe.version,
-          recipeHash: manifest.recipe.hash,
-          buildId: manifest.buildId,
-        },
+        properties,
       }, { parent: this });
       new PvsRegistration(`${site.name}-registration`, {
         executor: pvs.executor,
@@ -59,7 +52,7 @@ export class GoldenImage extends pulumi.ComponentResource {
         storeName: site.store.name,
         siteName: site.name,
         serverName: site.server,
-        description,
+        description: properties.description,
         writeCacheType: writeCache.type,
         writeCacheSizeMiB: writeCache.sizeMiB,
         accessMode: pvs.accessMode,
@@ -69,8 +62,33 @@ export class GoldenImage extends pulumi.ComponentResource {
     }
   }
 
-  private publishMcs({ stack, manifest }: GoldenImageArgs): void {
+  private publishMcs(args: GoldenImageArgs): void {
+    const built = args.manifest.outputs.find((o) => o.kind === "snapshot");
+    // Promote what was verified: the build's own snapshot, not a new one of a VM that moved on.
+    const target = built ? { vmName: built.vm.name, snapshotName: built.name, dependsOn: [] } : this.snapshotStackGoldenVm(args);
+    const { cvad, catalogs } = args.stack.mcs!;
+    for (const catalog of catalogs) {
+      const masterImagePath = mcsSnapshotPath(catalog.hostingUnit, target.vmName, target.snapshotName);
+      new CatalogImage(`${catalog.name}-image`, {
+        url: cvad.url,
+        customerId: cvad.customerId,
+        siteId: cvad.siteId,
+        tokenRef: cvad.token,
+        catalogId: catalog.id,
+        masterImagePath,
+        reboot: catalog.reboot,
+        rebootWarningMinutes: catalog.rebootWarningMinutes,
+      }, { parent: this, dependsOn: target.dependsOn });
+      this.published[catalog.name] = masterImagePath;
+    }
+  }
+
+  /** A snapshot, owned by this stack, of a golden VM named in the stack file. */
+  private snapshotStackGoldenVm({ stack, manifest }: GoldenImageArgs): { vmName: string; snapshotName: string; dependsOn: pulumi.Resource[] } {
     const mcs = stack.mcs!;
+    if (!mcs.goldenVm) {
+      throw new GoldenImageArgsError([`the manifest of ${manifest.recipe.name} ${manifest.recipe.version} has no snapshot and ${stack.file} names no rebake:mcs.goldenVm to snapshot`]);
+    }
     const snapshotName = `${manifest.recipe.name}-${manifest.recipe.version}`;
     const description = `rebake ${manifest.recipe.name} ${manifest.recipe.version} build ${manifest.buildId} (recipe ${manifest.recipe.hash.slice(0, 12)})`;
     let snapshot: pulumi.CustomResource;
@@ -81,19 +99,6 @@ export class GoldenImage extends pulumi.ComponentResource {
     } else {
       throw new GoldenImageArgsError([`MCS needs a vsphere or xenorchestra hypervisor, ${stack.file} has ${stack.hypervisor.kind}`]);
     }
-    for (const catalog of mcs.catalogs) {
-      const masterImagePath = mcsSnapshotPath(catalog.hostingUnit, mcs.goldenVm.name, snapshotName);
-      new CatalogImage(`${catalog.name}-image`, {
-        url: mcs.cvad.url,
-        customerId: mcs.cvad.customerId,
-        siteId: mcs.cvad.siteId,
-        tokenRef: mcs.cvad.token,
-        catalogId: catalog.id,
-        masterImagePath,
-        reboot: catalog.reboot,
-        rebootWarningMinutes: catalog.rebootWarningMinutes,
-      }, { parent: this, dependsOn: [snapshot] });
-      this.published[catalog.name] = masterImagePath;
-    }
+    return { vmName: mcs.goldenVm.name, snapshotName, dependsOn: [snapshot] };
   }
 }

@@ -212,7 +212,9 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
       state.workDir = await mkdtemp(join(deps.tempRoot ?? tmpdir(), `rebake-${state.buildId}-`));
       // With --on-error keep, a kept VM may still be writing into the work dir.
       ctx.cleanup.push(`remove ${state.workDir}`, () => rm(state.workDir, { recursive: true, force: true }), { keepOnError: true });
-      if (request.noCache) {
+      // Layers that die with the build VM (vSphere, XO snapshots) are kept for this build only.
+      const cacheable = !request.noCache && deps.driver.layersOutliveVm;
+      if (!cacheable) {
         state.layerPaths = plan.steps.map((s, i) => join(state.workDir, `${String(i).padStart(2, "0")}-${s.id}.qcow2`));
         state.prefix = 0;
       } else {
@@ -222,7 +224,11 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
       }
       state.tailPath = isPvs ? join(state.workDir, "tail.qcow2") : join(request.outDir, `${snapshotName(request, state.buildId)}.qcow2`);
       state.tools = await deps.toolVersions();
-      const note = request.noCache ? "--no-cache: building from the ISO" : `${state.prefix} of ${plan.steps.length} steps cached`;
+      const note = request.noCache
+        ? "--no-cache: building from the ISO"
+        : cacheable
+          ? `${state.prefix} of ${plan.steps.length} steps cached`
+          : `layer cache off: ${deps.driver.name} layers are snapshots of the build VM and go with it; building from the ISO`;
       ctx.emit({ type: "log", at: clock().toISOString(), step: ctx.stepId, message: note });
       for (const warning of plan.warnings) ctx.emit({ type: "log", at: clock().toISOString(), step: ctx.stepId, message: `warning: ${warning}` });
     },
@@ -272,6 +278,8 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
       const diskPath = resumeAt <= last ? state.layerPaths[resumeAt]! : state.tailPath;
       if (!request.noCache && resumeAt <= last) await deps.layers.discardUncommitted(plan.steps[resumeAt]!.hash);
       const baseLayer = resumeAt > 0 ? state.layerPaths[resumeAt - 1] : undefined;
+      // The guest as it ran at the end of the cached step, when its state was saved with the layer.
+      const resumeState = resumeAt > 0 ? await deps.layers.resumeState(plan.steps[resumeAt - 1]!.hash) : undefined;
       const vm = await deps.driver.createVm(
         {
           name: `rebake-${plan.recipe.name}-${state.buildId}`,
@@ -281,7 +289,7 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
           firmware: hw.firmware,
           secureBoot: hw.secureBoot ?? false,
           tpm: hw.tpm ?? false,
-          disk: { path: diskPath, ...(baseLayer ? { baseLayer } : {}) },
+          disk: { path: diskPath, ...(baseLayer ? { baseLayer } : {}), ...(resumeState ? { resumeState } : {}) },
         },
         ctx.signal,
       );
@@ -294,7 +302,7 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
         const media: Media[] = [{ path: iso.path, role: "install" }, { path: state.answersIso!, role: "answers" }];
         await deps.driver.attachMedia(vm, media);
       } else {
-        ctx.emit({ type: "log", at: clock().toISOString(), step: ctx.stepId, message: `resuming from the cached layer of ${plan.steps[resumeAt - 1]!.id}` });
+        ctx.emit({ type: "log", at: clock().toISOString(), step: ctx.stepId, message: `resuming from the cached layer of ${plan.steps[resumeAt - 1]!.id}${resumeState ? " and its saved VM state" : ""}` });
       }
       return {};
     },
@@ -361,7 +369,9 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
     const next = index < last ? state.layerPaths[index + 1]! : state.tailPath;
     if (index < last && !request.noCache) await deps.layers.discardUncommitted(plan.steps[index + 1]!.hash);
     try {
-      await deps.driver.checkpoint(state.vm!, next);
+      // A running VM's state saved with a cached layer lets a rebuild resume it instead of booting.
+      const saveState = !request.noCache && deps.driver.layersOutliveVm && state.running ? deps.layers.statePath(step.hash) : undefined;
+      await deps.driver.checkpoint(state.vm!, next, saveState ? { saveState } : {});
       if (index < last) registerLayerRelease(ctx, state, index + 1);
       if (request.noCache) return;
       await deps.layers.commit(step.hash, { stepId: step.id, parent: index > 0 ? plan.steps[index - 1]!.hash : null });
@@ -383,14 +393,15 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
       if (!isPvs) {
         const name = snapshotName(request, state.buildId);
         const { ref } = await deps.driver.snapshot(vm, name);
-        state.outputs.push({ kind: "snapshot", name, ref });
+        state.outputs.push({ kind: "snapshot", name, ref, vm: { name: vm.name, id: vm.id } });
       }
-      // Destroyed now rather than at unwind: the capture reads the layers the VM held open.
+      // Let go of the VM now rather than at unwind: the capture reads the layers it held open.
       state.releaseChannel?.();
       await state.channel?.close();
       state.channel = undefined;
       state.releaseVm?.();
-      await deps.driver.destroy(vm);
+      // The MCS golden VM holds the snapshot the catalogs will point at: it is an output.
+      await (isPvs ? deps.driver.destroy(vm) : deps.driver.release(vm));
       state.vm = undefined;
       return {};
     },

@@ -109,8 +109,11 @@ export interface McsCatalog {
 }
 
 export interface McsConfig {
-  /** The golden VM to snapshot, by name (for the image path) and hypervisor UUID. */
-  readonly goldenVm: { readonly name: string; readonly uuid: string };
+  /**
+   * A golden VM rebake did not build, to snapshot at publish, by name (for the image path) and
+   * hypervisor UUID. Images rebake built carry their golden VM and snapshot in the manifest.
+   */
+  readonly goldenVm?: { readonly name: string; readonly uuid: string };
   /** The CVAD REST endpoint (`https://api.cloud.com` or an on-premises Director/Orchestration URL). */
   readonly cvad: { readonly url: string; readonly customerId: string; readonly siteId: string; readonly token: SecretRef };
   readonly catalogs: readonly McsCatalog[];

@@ -1,5 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -88,3 +90,53 @@ test("a full disk while committing names the cache dir and the fix and commits n
       }) as unknown as typeof import("node:fs/promises").writeFile,
     },
   ));
+
+const STATE = "saved vm state";
+
+test("a VM state beside the layer is committed with it: listed with size and sha256, counted in the size", () =>
+  withCache(async (cache) => {
+    await writeFile(cache.statePath(h(1)), STATE);
+    await commitChain(cache, [h(1)]);
+    const [layer] = await cache.list();
+    assert.deepEqual(layer?.state, { file: `${h(1)}.vmstate`, size: STATE.length, sha256: createHash("sha256").update(STATE).digest("hex") });
+    assert.equal(layer?.size, "layer".length + STATE.length);
+    assert.equal(await cache.resumeState(h(1)), cache.statePath(h(1)));
+  }));
+
+const unusableStates: readonly { name: string; damage: (file: string) => Promise<void> }[] = [
+  { name: "changed after the commit", damage: (file) => writeFile(file, "other bytes!!!") },
+  { name: "truncated", damage: (file) => writeFile(file, "saved") },
+  { name: "missing", damage: (file) => rm(file) },
+];
+
+for (const c of unusableStates) {
+  test(`no resume from a state that does not match its marker, and it is removed: ${c.name}`, () =>
+    withCache(async (cache) => {
+      await writeFile(cache.statePath(h(1)), STATE);
+      await commitChain(cache, [h(1)]);
+      await c.damage(cache.statePath(h(1)));
+      assert.equal(await cache.resumeState(h(1)), undefined);
+      assert.equal(existsSync(cache.statePath(h(1))), false, "removed, so no later build tries it");
+      assert.ok(await cache.committed(h(1)), "the layer itself still counts");
+    }));
+}
+
+test("a layer without a saved state has none to resume from", () =>
+  withCache(async (cache) => {
+    await commitChain(cache, [h(1)]);
+    assert.equal((await cache.list())[0]?.state, undefined);
+    assert.equal(await cache.resumeState(h(1)), undefined);
+  }));
+
+test("the VM state goes with its layer: removed with it, discarded when uncommitted, an orphan otherwise", () =>
+  withCache(async (cache, dir) => {
+    await writeFile(cache.statePath(h(1)), STATE);
+    await commitChain(cache, [h(1)]);
+    await writeFile(cache.layerPath(h(2)), "half written");
+    await writeFile(cache.statePath(h(2)), STATE);
+    await writeFile(`${cache.statePath(h(3))}.1a2b3c4d.partial`, "half saved");
+    assert.deepEqual((await cache.uncommitted()).map((o) => o.path).sort(), [cache.layerPath(h(2)), cache.statePath(h(2)), `${cache.statePath(h(3))}.1a2b3c4d.partial`].sort());
+    await cache.discardUncommitted(h(2));
+    await cache.remove(h(1));
+    assert.deepEqual(await readdir(dir), [`${h(3)}.vmstate.1a2b3c4d.partial`]);
+  }));

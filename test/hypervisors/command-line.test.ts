@@ -24,7 +24,7 @@ describe("buildQemuArgs", () => {
     {
       name: "BIOS under TCG uses the max CPU model, q35 without SMM and no flash",
       machine: base,
-      has: [["-cpu", /^max$/], ["-machine", /^q35,accel=tcg$/], ["-display", /^none$/]],
+      has: [["-cpu", /^max$/], ["-machine", /^pc-q35-7\.2,accel=tcg$/], ["-display", /^none$/]],
       lacks: [["-drive", /if=pflash/], ["-tpmdev", /./]],
     },
     {

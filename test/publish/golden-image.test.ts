@@ -3,15 +3,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseStack } from "../../src/stacks/load-stack.ts";
 import type { BuildManifest } from "../../src/manifest/model.ts";
+import { recordingMocks } from "../support/pulumi-mocks.ts";
 
-const registered: { type: string; name: string; inputs: Record<string, unknown> }[] = [];
-pulumi.runtime.setMocks({
-  newResource: (args) => {
-    registered.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
-    return { id: `${args.name}-id`, state: args.inputs };
-  },
-  call: (args) => args.inputs,
-}, "rebake", "prod");
+const { mocks, registered } = recordingMocks();
+pulumi.runtime.setMocks(mocks, "rebake", "prod");
 const { GoldenImage } = await import("../../src/publish/golden-image.ts");
 const { checkGoldenImageArgs } = await import("../../src/publish/golden-image-args.ts");
 
@@ -30,7 +25,7 @@ const MCS_STACK = (kind: "vsphere" | "xenorchestra") => `config:
 const MANIFEST: BuildManifest = {
   manifestVersion: 1, buildId: "b1", recipe: { name: "win11-mcs", version: "1.4.0", file: "/nonexistent", hash: "d".repeat(64) },
   target: "mcs", driver: "vsphere", started: "", finished: "", inputs: [], steps: [],
-  outputs: [{ kind: "snapshot", name: "win11-mcs-1.4.0", ref: "snapshot-42" }], tools: {},
+  outputs: [{ kind: "snapshot", name: "win11-mcs-1.4.0-b1", ref: "XDHyp:\\HostingUnits\\HU1\\win11-mcs-b1.vm\\win11-mcs-1.4.0-b1.snapshot", vm: { name: "win11-mcs-b1", id: "/DC1/vm/win11-mcs-b1" } }], tools: {},
   timings: { totalMs: 0, inGuestMs: 0, bootMs: 0, captureMs: 0 }, warnings: [],
   verification: { passed: true, at: "", durationMs: 0, checks: [] },
 };
@@ -53,11 +48,33 @@ describe("GoldenImage argument checks", () => {
   }
 });
 
+/** An image built outside rebake: its manifest has no snapshot, the stack names the golden VM. */
+const EXTERNAL: BuildManifest = { ...MANIFEST, outputs: [] };
+
 describe("GoldenImage for MCS (mocks)", () => {
-  it("declares the vSphere snapshot by type token and points every catalog at it", async () => {
+  it("points every catalog at the snapshot the build took and verified, taking no other", async () => {
     registered.length = 0;
     const stack = parseStack(MCS_STACK("vsphere"), "stacks/Pulumi.prod.yaml", "prod");
     const image = new GoldenImage("win11-mcs", { stack, manifest: MANIFEST, manifestDir: "/m" });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(registered.filter((r) => /Snapshot/.test(r.type)).length, 0);
+    const catalogs = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:CatalogImage");
+    assert.deepEqual(catalogs.map((c) => c.inputs.masterImagePath), [
+      "XDHyp:\\HostingUnits\\HU1\\win11-mcs-b1.vm\\win11-mcs-1.4.0-b1.snapshot",
+      "XDHyp:\\HostingUnits\\HU1\\win11-mcs-b1.vm\\win11-mcs-1.4.0-b1.snapshot",
+    ]);
+    assert.equal(Object.keys(image.published).length, 2);
+  });
+
+  it("refuses an image with no snapshot when the stack names no golden VM", () => {
+    const stack = parseStack(MCS_STACK("vsphere").replace(/^ {4}goldenVm:.*\n/m, ""), "stacks/Pulumi.prod.yaml", "prod");
+    assert.throws(() => new GoldenImage("win11-none", { stack, manifest: EXTERNAL, manifestDir: "/m" }), /has no snapshot and .* names no rebake:mcs.goldenVm/);
+  });
+
+  it("declares the vSphere snapshot of the stack's golden VM by type token for an image built elsewhere", async () => {
+    registered.length = 0;
+    const stack = parseStack(MCS_STACK("vsphere"), "stacks/Pulumi.prod.yaml", "prod");
+    const image = new GoldenImage("win11-mcs", { stack, manifest: EXTERNAL, manifestDir: "/m" });
     await new Promise((resolve) => setTimeout(resolve, 50));
     const snapshot = registered.find((r) => r.type === "vsphere:index/virtualMachineSnapshot:VirtualMachineSnapshot");
     assert.deepEqual(snapshot?.inputs, { virtualMachineUuid: "4212a1f2-6b9c-3e8d-1f0a-2b3c4d5e6f70", snapshotName: "win11-mcs-1.4.0", description: `rebake win11-mcs 1.4.0 build b1 (recipe ${"d".repeat(12)})`, memory: false, quiesce: false });
@@ -72,7 +89,7 @@ describe("GoldenImage for MCS (mocks)", () => {
 
   it("snapshots through the XO REST provider on Xen Orchestra", async () => {
     registered.length = 0;
-    new GoldenImage("win11-xo", { stack: parseStack(MCS_STACK("xenorchestra"), "f", "prod"), manifest: MANIFEST, manifestDir: "/m" });
+    new GoldenImage("win11-xo", { stack: parseStack(MCS_STACK("xenorchestra"), "f", "prod"), manifest: EXTERNAL, manifestDir: "/m" });
     await new Promise((resolve) => setTimeout(resolve, 50));
     const snapshot = registered.find((r) => r.type === "pulumi-nodejs:dynamic/rebake:XoSnapshot");
     assert.equal(snapshot?.inputs.vmUuid, "4212a1f2-6b9c-3e8d-1f0a-2b3c4d5e6f70");

@@ -117,6 +117,30 @@ test("--no-cache builds from the ISO in the work dir and commits nothing", () =>
     assert.deepEqual(await readdir(f.tempRoot), []);
   }));
 
+test("a driver whose layers die with the VM builds from the ISO and offers later builds no layer", () =>
+  withFixture(async (f) => {
+    await build(f.request(f.plan()), f.deps(createFakes()));
+    const fakes = createFakes({ layersDieWithVm: true });
+    const request = f.request(f.plan());
+    const { manifest } = await build(request, f.deps(fakes));
+    assert.equal(fakes.specs[0]?.disk.baseLayer, undefined, "no cached layer of another VM is used");
+    assert.ok(fakes.specs[0]!.disk.path.startsWith(f.tempRoot));
+    assert.ok(manifest.steps.every((s) => !s.cacheHit));
+    assert.ok(request.events.some((e) => e.type === "log" && /layer cache off: fake layers are snapshots of the build VM/.test(e.message)));
+  }));
+
+test("an MCS build keeps the golden VM that holds the snapshot and records it in the manifest", () =>
+  withFixture(async (f) => {
+    const fakes = createFakes();
+    const recipe = { ...f.recipe, target: { kind: "mcs", snapshotName: "{name}-{version}" } } as const;
+    const { manifest } = await build(f.request({ ...f.plan(), target: "mcs" }, { recipe }), f.deps(fakes));
+    assert.ok(fakes.journal.includes("snapshot demo-1.0.0"));
+    assert.ok(fakes.journal.includes("release vm-1"), "the golden VM is released, not destroyed");
+    assert.deepEqual(fakes.destroyed, []);
+    const snapshot = manifest.outputs.find((o) => o.kind === "snapshot");
+    assert.deepEqual(snapshot?.kind === "snapshot" && snapshot.vm, { name: fakes.specs[0]!.name, id: "vm-1" });
+  }));
+
 test("a failing guest command names the step, its exit code and the last 50 lines of its output", () =>
   withFixture(async (f) => {
     const output = Array.from({ length: 80 }, (_, i) => `line ${i + 1}`).join("\n");

@@ -25,6 +25,7 @@ export const EXEC_POLL_MS = { first: 50, max: 1_000 } as const;
 export const READY_BACKOFF_MS = { first: 250, max: 2_000 } as const;
 /** Raw bytes per guest-file-write: 64 KiB once base64-encoded, well under the agent's limits. */
 export const UPLOAD_CHUNK_BYTES = 48 * 1024;
+const NS_PER_MS = 1_000_000;
 /** Freezing runs VSS on Windows, which can take a while. */
 const FREEZE_TIMEOUT_MS = 60_000;
 /** Hashing a multi-GiB installer under TCG takes minutes. */
@@ -39,6 +40,8 @@ export interface QuiescingGuestChannel extends GuestChannel {
   /** "frozen" must be followed by thawFilesystems; "synced" means caches were flushed instead. */
   freezeFilesystems(signal?: AbortSignal): Promise<"frozen" | "synced">;
   thawFilesystems(): Promise<void>;
+  /** Sets the guest's clock, e.g. after a resume from a saved state left it at the time of the save. */
+  setClock?(now: Date): Promise<void>;
 }
 
 /**
@@ -233,6 +236,10 @@ export class QgaChannel implements QuiescingGuestChannel {
 
   async thawFilesystems(): Promise<void> {
     await this.connection.request("guest-fsfreeze-thaw", undefined, FREEZE_TIMEOUT_MS);
+  }
+
+  async setClock(now: Date): Promise<void> {
+    await this.connection.request("guest-set-time", { time: now.getTime() * NS_PER_MS }, QGA_REQUEST_TIMEOUT_MS);
   }
 
   async close(): Promise<void> {

@@ -13,6 +13,12 @@ export const DEVICE_IDS = {
   agentPort: "qga-port",
 } as const;
 
+/**
+ * The versioned machine type, not the "q35" alias: a saved VM state only loads into the same
+ * machine type, and the alias moves with every QEMU release.
+ */
+export const MACHINE_TYPE = "pc-q35-7.2";
+
 /** Boot order: the installer first so a fresh disk never shadows it; the disk once it is removed. */
 const BOOT_INDEX = { install: 0, disk: 1 } as const;
 
@@ -38,6 +44,8 @@ export interface QemuMachine {
   readonly qmpSocket: string;
   readonly qgaSocket: string;
   readonly serialLog: string;
+  /** Start paused, waiting for a saved VM state (QMP migrate-incoming) instead of booting. */
+  readonly incoming?: boolean;
 }
 
 export function buildQemuArgs(machine: QemuMachine): string[] {
@@ -45,7 +53,7 @@ export function buildQemuArgs(machine: QemuMachine): string[] {
   const args: string[] = [
     "-name", `${machine.name},process=rebake-${machine.name}`,
     "-nodefaults",
-    "-machine", `q35,accel=${machine.accel}${secureBoot ? ",smm=on" : ""}`,
+    "-machine", `${MACHINE_TYPE},accel=${machine.accel}${secureBoot ? ",smm=on" : ""}`,
     // TCG cannot pass the host CPU through; "max" gives it every feature TCG emulates.
     "-cpu", machine.accel === "kvm" ? "host" : "max",
     "-smp", String(machine.cpus),
@@ -66,6 +74,7 @@ export function buildQemuArgs(machine: QemuMachine): string[] {
     "-device", "virtio-serial-pci,id=virtio-serial0",
     "-device", `virtserialport,chardev=qga0,name=org.qemu.guest_agent.0,id=${DEVICE_IDS.agentPort}`,
   ];
+  if (machine.incoming) args.push("-incoming", "defer", "-S");
   if (machine.uefi) {
     if (secureBoot) args.push("-global", "driver=cfi.pflash01,property=secure,value=on");
     args.push(

@@ -6,14 +6,17 @@
 import { spawn as nodeSpawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
-import { chmod, copyFile, mkdir, rm } from "node:fs/promises";
+import { chmod, copyFile, mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   HypervisorError,
+  type CheckpointOptions,
+  type CheckpointResult,
   type DiskExport,
   type HypervisorDriver,
   type Media,
+  type PowerOnResult,
   type VmAccess,
   type VmHandle,
   type VmSpec,
@@ -27,6 +30,7 @@ import { createEmptyDisk, createInternalSnapshot, createOverlay } from "./disk-i
 import { findUefiFirmware } from "./firmware.ts";
 import { ACCEL_ENV, chooseAccel, type AccelChoice } from "./kvm-probe.ts";
 import { QmpClient } from "./qmp-client.ts";
+import { loadVmState, saveVmState } from "./vm-state.ts";
 import { startSwtpm, swtpmPaths } from "./swtpm.ts";
 import { TrackedProcess } from "./tracked-process.ts";
 
@@ -36,6 +40,8 @@ export const QMP_CONNECT_TIMEOUT_MS = 30_000;
 export const QUIT_GRACE_MS = 5_000;
 /** A consistent checkpoint needs the agent; a running guest answers well within this. */
 export const CHECKPOINT_AGENT_TIMEOUT_MS = 30_000;
+/** A restored guest's agent answers at once (it was running); a hung restore is given up after this. */
+export const RESUME_AGENT_TIMEOUT_MS = 30_000;
 /** Unix socket paths are limited to 108 bytes including the terminating NUL. */
 const UNIX_PATH_MAX = 107;
 const CONNECT_RETRY_MS = 50;
@@ -90,10 +96,13 @@ interface VmState {
   channel?: QuiescingGuestChannel;
   /** Whether the guest has the agent's port open, from QMP events. */
   readonly agentPort: AgentPortState;
+  /** The saved state the next power on restores (spec.disk.resumeState), until it is used. */
+  resumeState?: string;
 }
 
 export class QemuDriver implements HypervisorDriver {
   readonly name = "qemu";
+  readonly layersOutliveVm = true;
   private readonly vms = new Map<string, VmState>();
   private readonly exec: Exec;
   private readonly spawn: typeof nodeSpawn;
@@ -145,7 +154,7 @@ export class QemuDriver implements HypervisorDriver {
       }
       await accel;
       const handle: VmHandle = { id, name: spec.name };
-      this.vms.set(id, { handle, spec, dir, paths, ...(uefi ? { uefi } : {}), diskPath, media: {}, agentPort: new AgentPortState(DEVICE_IDS.agentPort) });
+      this.vms.set(id, { handle, spec, dir, paths, ...(uefi ? { uefi } : {}), diskPath, media: {}, agentPort: new AgentPortState(DEVICE_IDS.agentPort), ...(spec.disk.resumeState ? { resumeState: path.resolve(spec.disk.resumeState) } : {}) });
       return handle;
     } catch (error) {
       // A failed create leaves nothing behind.
@@ -176,9 +185,59 @@ export class QemuDriver implements HypervisorDriver {
     state.media = next;
   }
 
-  async powerOn(vm: VmHandle): Promise<void> {
+  async powerOn(vm: VmHandle): Promise<PowerOnResult> {
     const state = this.state(vm);
     if (state.qemu?.running) throw new VmStateError(`VM ${vm.name} is already running (qemu pid ${state.qemu.pid})`);
+    const saved = state.resumeState;
+    // Only the first power on resumes: the disk has moved on from the saved state after that.
+    delete state.resumeState;
+    if (saved && existsSync(saved)) {
+      const started = Date.now();
+      try {
+        await this.start(state, true);
+        await loadVmState(state.qmp!, state.qemu!, saved);
+        await state.qmp!.execute("cont");
+        // A state that loads into a guest that then never answers is as unusable as one that fails.
+        await this.guest(vm).waitReady(RESUME_AGENT_TIMEOUT_MS);
+        await this.thawAfterResume(state);
+        this.log(`${vm.name}: resumed from the saved state ${saved} in ${Date.now() - started} ms (no boot)`);
+        return { resumedFromMemory: true };
+      } catch (error) {
+        this.log(`${vm.name}: the saved state ${saved} did not load (${(error as Error).message}); removed it and booting from the layer instead`);
+        await this.stopProcesses(state);
+        await rm(saved, { force: true });
+        // The resumed guest may have written into the new layer before it was given up: start it afresh.
+        const base = state.spec.disk.baseLayer;
+        if (base) {
+          await rm(state.diskPath, { force: true });
+          await createOverlay(this.exec, path.resolve(base), state.diskPath);
+        }
+      }
+    }
+    await this.start(state, false);
+    return { resumedFromMemory: false };
+  }
+
+  /**
+   * The state was saved while the guest filesystems were frozen for the checkpoint; they stay
+   * frozen after the restore until thawed. Its clock stopped at the save, which breaks anything
+   * checking certificates or timestamps. A guest whose agent cannot do either still runs, so
+   * this only logs.
+   */
+  private async thawAfterResume(state: VmState): Promise<void> {
+    const channel = this.guest(state.handle);
+    try {
+      await channel.thawFilesystems();
+    } catch (error) {
+      this.log(`${state.handle.name}: could not thaw the guest filesystems after the resume: ${(error as Error).message}`);
+    }
+    await channel.setClock?.(new Date()).catch((error: Error) => {
+      this.log(`${state.handle.name}: could not set the guest clock after the resume: ${error.message}`);
+    });
+  }
+
+  private async start(state: VmState, incoming: boolean): Promise<void> {
+    const vm = state.handle;
     const accel = await this.accel();
     try {
       if (state.spec.tpm) {
@@ -202,6 +261,7 @@ export class QemuDriver implements HypervisorDriver {
         qmpSocket: state.paths.qmp,
         qgaSocket: state.paths.qga,
         serialLog: state.paths.serial,
+        ...(incoming ? { incoming } : {}),
       };
       const child = this.spawn(this.qemuBinary, buildQemuArgs(machine), { stdio: ["ignore", "ignore", "pipe"] });
       child.stderr?.pipe(createWriteStream(state.paths.qemuLog, { flags: "a" }));
@@ -212,7 +272,7 @@ export class QemuDriver implements HypervisorDriver {
       state.qmp = await this.connectQmp(state, qemu);
       // The guest opens the port seconds after start, long after QMP is connected.
       state.qmp.onEvent((event) => state.agentPort.onEvent(event));
-      this.log(`${vm.name}: started qemu pid ${qemu.pid} (${accel})`);
+      this.log(`${vm.name}: started qemu pid ${qemu.pid} (${accel}${incoming ? ", waiting for a saved state" : ""})`);
     } catch (error) {
       await this.stopProcesses(state);
       throw error;
@@ -253,7 +313,7 @@ export class QemuDriver implements HypervisorDriver {
     await this.stopProcesses(this.state(vm));
   }
 
-  async checkpoint(vm: VmHandle, nextLayerPath: string): Promise<void> {
+  async checkpoint(vm: VmHandle, nextLayerPath: string, options: CheckpointOptions = {}): Promise<CheckpointResult> {
     const state = this.state(vm);
     const next = path.resolve(nextLayerPath);
     if (existsSync(next)) throw new VmSpecError(`checkpoint layer ${next} for VM ${vm.name} already exists: pick a new path`);
@@ -265,18 +325,44 @@ export class QemuDriver implements HypervisorDriver {
         throw new VmStateError(`cannot checkpoint running VM ${vm.name} consistently: ${error.message}; power it off first`);
       });
       const quiesced = await channel.freezeFilesystems();
+      const qmp = state.qmp;
+      let stateSaved = false;
       try {
-        await state.qmp.execute("blockdev-snapshot-sync", { device: DEVICE_IDS.disk, "snapshot-file": next, format: "qcow2", mode: "absolute-paths" });
+        // Stopped, the guest's memory stays exactly at the frozen layer's content: the state saved
+        // after the snapshot pairs with that layer and an empty child.
+        if (options.saveState) await qmp.execute("stop");
+        try {
+          await qmp.execute("blockdev-snapshot-sync", { device: DEVICE_IDS.disk, "snapshot-file": next, format: "qcow2", mode: "absolute-paths" });
+          if (options.saveState) stateSaved = await this.saveState(state, qmp, path.resolve(options.saveState));
+        } finally {
+          if (options.saveState) await qmp.execute("cont");
+        }
       } finally {
         if (quiesced === "frozen") await channel.thawFilesystems();
       }
-      this.log(`${vm.name}: checkpoint of the running VM (${quiesced}): ${frozen} -> ${next}`);
-    } else {
-      await createOverlay(this.exec, frozen, next);
-      this.log(`${vm.name}: checkpoint of the powered-off VM: ${frozen} -> ${next}`);
+      this.log(`${vm.name}: checkpoint of the running VM (${quiesced}${stateSaved ? ", state saved" : ""}): ${frozen} -> ${next}`);
+      state.diskPath = next;
+      await chmod(frozen, FROZEN_LAYER_MODE);
+      return { stateSaved };
     }
+    await createOverlay(this.exec, frozen, next);
+    this.log(`${vm.name}: checkpoint of the powered-off VM: ${frozen} -> ${next}`);
     state.diskPath = next;
     await chmod(frozen, FROZEN_LAYER_MODE);
+    return { stateSaved: false };
+  }
+
+  /** A state that cannot be saved costs the next build a boot, not this build its checkpoint. */
+  private async saveState(state: VmState, qmp: QmpClient, target: string): Promise<boolean> {
+    const started = Date.now();
+    try {
+      const bytes = await saveVmState(qmp, target);
+      this.log(`${state.handle.name}: saved the VM state to ${target} (${bytes} bytes in ${Date.now() - started} ms)`);
+      return true;
+    } catch (error) {
+      this.log(`${state.handle.name}: could not save the VM state to ${target}: ${(error as Error).message}; a resume will boot instead`);
+      return false;
+    }
   }
 
   async snapshot(vm: VmHandle, name: string): Promise<{ readonly ref: string }> {
@@ -310,6 +396,11 @@ export class QemuDriver implements HypervisorDriver {
     await state.channel?.close();
     this.vms.delete(vm.id);
     await rm(state.dir, { recursive: true, force: true });
+  }
+
+  /** A QEMU VM is its processes and runtime dir; its disk files belong to the runner and stay. */
+  release(vm: VmHandle): Promise<void> {
+    return this.destroy(vm);
   }
 
   private accel(): Promise<AccelChoice["accel"]> {

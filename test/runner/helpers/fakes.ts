@@ -21,6 +21,8 @@ export interface FakeOptions {
   readonly checkpointError?: (nextLayerPath: string) => Error | undefined;
   /** Replaces the sha256 the guest reports for an upload. */
   readonly uploadSha256?: (localPath: string) => string | undefined;
+  /** Checkpoints are snapshots of the VM (vSphere, XO) rather than files that outlive it. */
+  readonly layersDieWithVm?: boolean;
   /** Called inside exec, e.g. to abort the build mid-step. */
   readonly onExec?: (script: string) => void;
 }
@@ -76,6 +78,7 @@ export function createFakes(options: FakeOptions = {}): Fakes {
 
   const driver: HypervisorDriver = {
     name: "fake",
+    layersOutliveVm: !options.layersDieWithVm,
     async createVm(spec) {
       specs.push(spec);
       journal.push(`createVm ${spec.disk.path}${spec.disk.baseLayer ? ` base=${spec.disk.baseLayer}` : ""}`);
@@ -119,6 +122,9 @@ export function createFakes(options: FakeOptions = {}): Fakes {
     async destroy(vm) {
       journal.push(`destroy ${vm.id}`);
       destroyed.push(vm.id);
+    },
+    async release(vm) {
+      journal.push(`release ${vm.id}`);
     },
   };
   return { driver, journal, specs, media, destroyed };
