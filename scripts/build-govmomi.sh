@@ -29,25 +29,15 @@ readonly IMPORT_PATH=github.com/vmware/govmomi
 readonly SYSTEM_GOPATH=/usr/share/gocode
 readonly KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 readonly SOURCES_DIR=/etc/apt/sources.list.d
-readonly APT_LOCK=/tmp/apt.lock
 bin="$out/bin"
 version_file="$out/version"
 
 log() { echo "build-govmomi: $*" >&2; }
 die() { echo "build-govmomi: error: $*" >&2; exit 1; }
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
 ensure_host_packages() {
-  local missing=() pkg
-  for pkg in "${HOST_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing host packages: ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive as_root flock "$APT_LOCK" apt-get install -y -qq --no-install-recommends \
-      "${missing[@]}" >/dev/null \
-    || die "could not install ${missing[*]}; run 'apt-get update' and retry"
+  "$repo/scripts/install-system-deps.sh" "${HOST_PACKAGES[@]}" >&2 \
+    || die "could not install ${HOST_PACKAGES[*]} (apt's error is above)"
 }
 
 # The source version is the -dev package's version: both come from the same source package.

@@ -32,15 +32,8 @@ log() { echo "build-testos: $*" >&2; }
 die() { echo "build-testos: error: $*" >&2; exit 1; }
 
 ensure_host_packages() {
-  local missing=() pkg
-  for pkg in "${HOST_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing host packages: ${missing[*]}"
-  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-    || die "could not install ${missing[*]}; run 'apt-get update' and retry"
+  "$repo/scripts/install-system-deps.sh" "${HOST_PACKAGES[@]}" >&2 \
+    || die "could not install ${HOST_PACKAGES[*]} (apt's error is above)"
 }
 
 # shellcheck source=../testos/testos.conf

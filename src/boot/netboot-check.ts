@@ -16,11 +16,11 @@ import { spawn as nodeSpawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile, stat, writeFile } from "node:fs/promises";
-import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { QgaChannel } from "../guest/qga/qga-channel.ts";
 import type { Exec } from "../util/exec.ts";
+import { acceptsConnection, freePort } from "../util/local-port.ts";
 
 /** The iPXE script the TFTP server hands out: boot BIOS drive 0x80, the streamed vDisk. */
 export const IPXE_SCRIPT = "#!ipxe\necho rebake netboot: booting the streamed vDisk\nsanboot --no-describe --drive 0x80\n";
@@ -133,32 +133,13 @@ async function sha256(path: string): Promise<string> {
   return hash.digest("hex");
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no free port"))));
-    });
-  });
-}
-
 async function waitForPort(port: number, child: ChildProcess, what: string): Promise<void> {
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   const deadline = Date.now() + PORT_WAIT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new NetbootCheckError(`${what} exited with ${child.exitCode}: ${stderr.trim()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
+    if (await acceptsConnection(port)) return;
     await sleep(100);
   }
   throw new NetbootCheckError(`${what} did not listen on 127.0.0.1:${port} within ${PORT_WAIT_MS} ms: ${stderr.trim()}`);

@@ -1,16 +1,16 @@
 /**
  * The sync source and sites of a stack: the vDisk of the pinned version's build manifest (or the
- * same file in an HQ store directory) and every PVS site's store. The vDisk name is the one the
- * publish program gives it (src/publish/golden-image.ts): `<artifact name>-<recipe version>`.
+ * same file in an HQ store directory) and every PVS site's store. The vDisk name and properties are
+ * the ones the publish program gives it (publishedVdiskName, vdiskPropertiesOf).
  */
 import { access, readFile } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { parse } from "yaml";
 import { readManifest } from "../manifest/write-manifest.ts";
 import type { BuildManifest } from "../manifest/model.ts";
-import { DEFAULT_WRITE_CACHE, vhdxOf } from "../publish/golden-image-args.ts";
+import { DEFAULT_WRITE_CACHE, publishedVdiskName, vdiskPropertiesOf, vhdxOf } from "../publish/golden-image-args.ts";
 import type { StackConfig } from "../stacks/model.ts";
-import type { VdiskProperties, WriteCacheType } from "../stores/vdisk-sidecar.ts";
+import type { WriteCacheType } from "../stores/vdisk-sidecar.ts";
 import { blockmapName, computeBlockmap, formatBlockmap, parseBlockmap, type Blockmap } from "./blockmap.ts";
 import type { SyncSite, SyncSource } from "./model.ts";
 
@@ -24,8 +24,7 @@ export class SyncSourceError extends Error {
 export function vdiskNameOf(manifest: BuildManifest): { readonly vdisk: string; readonly family: string } {
   const vhdx = vhdxOf(manifest);
   if (!vhdx) throw new SyncSourceError(`the manifest of ${manifest.recipe.name} ${manifest.recipe.version} has no vhdx output; only PVS builds produce a vDisk to sync`);
-  const family = basename(vhdx.path, ".vhdx");
-  return { vdisk: `${family}-${manifest.recipe.version}`, family };
+  return { vdisk: publishedVdiskName(manifest, vhdx), family: basename(vhdx.path, ".vhdx") };
 }
 
 export interface ResolveOptions {
@@ -54,15 +53,7 @@ export async function resolveSyncSource(root: string, stack: StackConfig, option
     throw new SyncSourceError(`${path} hashes to ${blockmap.sha256} (${blockmap.size} bytes) but the manifest says ${vhdx.sha256} (${vhdx.size} bytes); the file changed since the build: rebuild, or restore the file`);
   }
   const writeCache = await writeCacheOf(manifest.recipe.file);
-  const properties: VdiskProperties = {
-    description: `${manifest.recipe.name} ${manifest.recipe.version} (build ${manifest.buildId})`,
-    writeCacheType: writeCache.type,
-    writeCacheSizeMiB: writeCache.sizeMiB,
-    recipe: manifest.recipe.name,
-    version: manifest.recipe.version,
-    recipeHash: manifest.recipe.hash,
-    buildId: manifest.buildId,
-  };
+  const properties = vdiskPropertiesOf(manifest, writeCache);
   return { path, vdisk, family, blockmap, properties };
 }
 

@@ -5,7 +5,8 @@
  */
 import type { BuildManifest, VhdxOutput, SnapshotOutput } from "../manifest/model.ts";
 import type { StackConfig } from "../stacks/model.ts";
-import type { WriteCacheType } from "../stores/vdisk-sidecar.ts";
+import { basename } from "node:path";
+import type { VdiskProperties, WriteCacheType } from "../stores/vdisk-sidecar.ts";
 
 export interface GoldenImageArgs {
   readonly stack: StackConfig;
@@ -55,4 +56,22 @@ export function vhdxOf(manifest: BuildManifest): VhdxOutput | undefined {
 
 export function snapshotOf(manifest: BuildManifest): SnapshotOutput | undefined {
   return manifest.outputs.find((o): o is SnapshotOutput => o.kind === "snapshot");
+}
+
+/** The vDisk's name in every store: `<artifact name>-<recipe version>`; sync finds it by the same name. */
+export function publishedVdiskName(manifest: BuildManifest, vhdx: VhdxOutput): string {
+  return `${basename(vhdx.path, ".vhdx")}-${manifest.recipe.version}`;
+}
+
+/** The vDisk properties of a build, as publish registers them and sync records them beside the vDisk. */
+export function vdiskPropertiesOf(manifest: BuildManifest, writeCache: { readonly type: WriteCacheType; readonly sizeMiB: number }): VdiskProperties {
+  return {
+    description: `${manifest.recipe.name} ${manifest.recipe.version} (build ${manifest.buildId})`,
+    writeCacheType: writeCache.type,
+    writeCacheSizeMiB: writeCache.sizeMiB,
+    recipe: manifest.recipe.name,
+    version: manifest.recipe.version,
+    recipeHash: manifest.recipe.hash,
+    buildId: manifest.buildId,
+  };
 }

@@ -7,15 +7,10 @@ import { assertSnapshot } from "../answers/snapshot.ts";
 import type { DeviceRow } from "../../src/devices/model.ts";
 import type { PvsConfig } from "../../src/stacks/model.ts";
 import { createRecordingExec } from "../../src/util/exec.ts";
+import { recordingMocks } from "../support/pulumi-mocks.ts";
 
-const registered: { type: string; name: string; inputs: Record<string, unknown> }[] = [];
-pulumi.runtime.setMocks({
-  newResource: (args) => {
-    registered.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
-    return { id: `${args.name}-id`, state: args.inputs };
-  },
-  call: (args) => args.inputs,
-}, "rebake", "prod");
+const { mocks, registered } = recordingMocks();
+pulumi.runtime.setMocks(mocks, "rebake", "prod");
 const { declareDevices, deviceInputs, DeviceArgsError } = await import("../../src/devices/device-provider.ts");
 const { createDevice, deleteDevice, diffDevice } = await import("../../src/devices/device-resource.ts");
 const { createDeviceScript, deleteDeviceScript } = await import("../../src/devices/device-script.ts");

@@ -7,7 +7,7 @@ import path from "node:path";
 import { createRecordingExec, type ExecResult } from "../../src/util/exec.ts";
 import { Govc } from "../../src/hypervisors/vsphere/govc.ts";
 import { VsphereDriver } from "../../src/hypervisors/vsphere/vsphere-driver.ts";
-import { mcsSnapshotPath, McsPathError } from "../../src/hypervisors/vsphere/mcs-snapshot-path.ts";
+import { mcsSnapshotPath, McsPathError } from "../../src/hypervisors/mcs-snapshot-path.ts";
 import { govcEnvironment, VsphereSettingsError, type VsphereSettings } from "../../src/hypervisors/vsphere/settings.ts";
 import { VmwareToolsChannel, ToolsCommandTimeoutError, ToolsUploadChecksumError } from "../../src/guest/vmware-tools/vmware-tools-channel.ts";
 import { GuestTimeoutError } from "../../src/guest/channel.ts";

@@ -8,7 +8,8 @@ import { publishVdisk, readVdisk, removeVdisk, type VdiskRequest } from "../../s
 import { ChecksumMismatchError, StoreUnreachableError, VdiskConflictError, VdiskLockedError } from "../../src/stores/errors.ts";
 
 import { vdiskProvider } from "../../src/publish/providers/vdisk.ts";
-import { freePort, startSamba, type SambaServer } from "../stores/samba-server.ts";
+import { freePort } from "../../src/util/local-port.ts";
+import { startSamba, type SambaServer } from "../stores/samba-server.ts";
 import { sourceVhdx, tempDirs, type TempDirs } from "../stores/fixtures.ts";
 
 const MIB = 1024 * 1024;

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { createExec } from "../../src/util/exec.ts";
 import { PowerShellError, sshExecutor, type SshTarget } from "../../src/pvs/executor.ts";
 import { registerVdiskScript, RESULT_MARKER } from "../../src/pvs/register-script.ts";
-import { freePort } from "../stores/samba-server.ts";
+import { freePort } from "../../src/util/local-port.ts";
 
 const run = promisify(execFile);
 

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { syncAll } from "../../src/distribute/sync.ts";
 import { journalFile, partialFile } from "../../src/distribute/sync-site.ts";
 import { content, sourceOf, workspace, type Workspace } from "../distribute/fixtures.ts";
-import { freePort, startSamba, type SambaServer } from "../stores/samba-server.ts";
+import { freePort } from "../../src/util/local-port.ts";
+import { startSamba, type SambaServer } from "../stores/samba-server.ts";
 
 let servers: SambaServer[] = [];
 let ws: Workspace;

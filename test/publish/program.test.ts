@@ -8,16 +8,9 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { recordingMocks } from "../support/pulumi-mocks.ts";
 
-interface Registered { readonly type: string; readonly name: string; readonly inputs: Record<string, unknown> }
-const registered: Registered[] = [];
-const mocks: pulumi.runtime.Mocks = {
-  newResource: (args) => {
-    registered.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> });
-    return { id: `${args.name}-id`, state: { ...args.inputs, sha256: (args.inputs as { sha256?: string }).sha256 } };
-  },
-  call: (args) => args.inputs,
-};
+const { mocks, registered } = recordingMocks((inputs) => ({ ...inputs, sha256: (inputs as { sha256?: string }).sha256 }));
 pulumi.runtime.setMocks(mocks, "rebake", "dev");
 const { program } = await import("../../src/publish/index.ts");
 

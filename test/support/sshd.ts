@@ -10,10 +10,12 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { chmod, copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, connect } from "node:net";
+import { connect } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { freePort } from "../../src/util/local-port.ts";
+import { stopChild } from "./stop-child.ts";
 
 export const SSHD_HOST = "127.0.0.1";
 const SSHD = "/usr/sbin/sshd";
@@ -56,7 +58,7 @@ export async function startSshd(options: StartSshdOptions = {}): Promise<Sshd> {
     const authorizedKeys = path.join(dir, "authorized_keys");
     await copyFile(`${keyPath}.pub`, authorizedKeys);
     await chmod(authorizedKeys, 0o600);
-    const port = await freePort();
+    const port = await freePort(SSHD_HOST);
     const user = userInfo().username;
     const config = path.join(dir, "sshd_config");
     await writeFile(
@@ -116,18 +118,6 @@ async function keygen(file: string): Promise<void> {
   await promisify(execFile)("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "rebake-test", "-f", file]);
 }
 
-/** A port the kernel just handed out: free until sshd binds it a moment later. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, SSHD_HOST, () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
 async function waitForBanner(port: number, child: ChildProcess, logPath: string): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
@@ -151,13 +141,4 @@ function answersBanner(port: number): Promise<boolean> {
     socket.once("data", (data) => done(data.toString().startsWith("SSH-")));
     socket.once("error", () => done(false));
   });
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
 }

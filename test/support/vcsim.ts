@@ -5,6 +5,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { promisify } from "node:util";
+import { stopChild } from "./stop-child.ts";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 /** Building from source takes about a minute on two cores; a cached run returns at once. */
@@ -53,9 +54,9 @@ export async function startVcsim(): Promise<Vcsim> {
       GOVC_PERSIST_SESSION: "false",
       GOVC_DATACENTER: VCSIM_INVENTORY.datacenter,
     };
-    return { url, binDir, govc: path.join(binDir, "govc"), env, stop: () => stop(child) };
+    return { url, binDir, govc: path.join(binDir, "govc"), env, stop: () => stopChild(child) };
   } catch (error) {
-    await stop(child);
+    await stopChild(child);
     throw error;
   }
 }
@@ -80,13 +81,4 @@ function announcedUrl(child: ChildProcess): Promise<string> {
       reject(new Error(`vcsim exited with code ${code} before listening: ${output}`));
     });
   });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(timer);
 }

@@ -37,12 +37,18 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   }
   const [image, ...extra] = positionals;
   if (!image || extra.length || !values.from || !values.to) throw new UsageError(`name one image, --from and --to\n\n${HELP}`);
+  const { from, to } = values;
+  return pinAndReport("promote", () => promote(io.cwd, image, from, to), Boolean(values.markdown), Boolean(values.json), io);
+}
+
+/** Runs a pin change (promote, rollback) and prints it, or why it was refused (exit 1). */
+export async function pinAndReport(command: string, pin: () => Promise<PromoteResult>, markdown: boolean, json: boolean, io: CliIo): Promise<number> {
   try {
-    io.stdout(report(await promote(io.cwd, image, values.from, values.to), Boolean(values.markdown), Boolean(values.json)));
+    io.stdout(report(await pin(), markdown, json));
     return EXIT.ok;
   } catch (error) {
     if (error instanceof ReleaseError || error instanceof StackConfigError || error instanceof StackNotFoundError) {
-      io.stderr(`rebake promote: ${error.message}\n`);
+      io.stderr(`rebake ${command}: ${error.message}\n`);
       return EXIT.failed;
     }
     throw error;

@@ -1,9 +1,8 @@
 /** `rebake rollback --stack <stack>`: pins the version the stack ran before, from its publish records. */
 import { parseArgs } from "node:util";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
-import { ReleaseError, rollback } from "../../publish/release.ts";
-import { StackConfigError, StackNotFoundError } from "../../stacks/load-stack.ts";
-import { report } from "./promote.ts";
+import { rollback } from "../../publish/release.ts";
+import { pinAndReport } from "./promote.ts";
 
 export const HELP = `usage: rebake rollback --stack <stack> [--markdown] [--json]
 
@@ -20,14 +19,6 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     return EXIT.ok;
   }
   if (!values.stack) throw new UsageError(`name the stack with --stack\n\n${HELP}`);
-  try {
-    io.stdout(report(await rollback(io.cwd, values.stack), Boolean(values.markdown), Boolean(values.json)));
-    return EXIT.ok;
-  } catch (error) {
-    if (error instanceof ReleaseError || error instanceof StackConfigError || error instanceof StackNotFoundError) {
-      io.stderr(`rebake rollback: ${error.message}\n`);
-      return EXIT.failed;
-    }
-    throw error;
-  }
+  const stack = values.stack;
+  return pinAndReport("rollback", () => rollback(io.cwd, stack), Boolean(values.markdown), Boolean(values.json), io);
 }

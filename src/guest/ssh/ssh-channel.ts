@@ -4,11 +4,12 @@
  * guests run `sh -c`; Windows OpenSSH servers run PowerShell or cmd scripts (os: "windows").
  */
 import { access, constants } from "node:fs/promises";
-import { setTimeout as sleep } from "node:timers/promises";
 import { sha256File } from "../../cache/hash-file.ts";
 import { CommandTimeoutError, createExec, type Exec, type ExecResult } from "../../util/exec.ts";
 import { GuestDisconnectedError, GuestError, GuestTimeoutError, type GuestChannel, type GuestExecOptions, type GuestExecResult } from "../channel.ts";
+import { pollGuest } from "../poll-guest.ts";
 import { nativeShell, type GuestOs } from "../qga/guest-command.ts";
+import { checkUploadHash } from "../upload-hash.ts";
 import { bootIdScript, killCommand, PidMarkerFilter, powerScript, remoteCommand, sha256Script, withoutPidMarker, type RemoteCommand } from "./remote-command.ts";
 import { describeTarget, scpArguments, sshArguments, type SshTarget } from "./ssh-arguments.ts";
 import {
@@ -126,14 +127,7 @@ export class SshChannel implements GuestChannel {
       throw new SshUploadError(`scp of ${localPath} to ${guestPath} on ${describeTarget(target)} failed with exit code ${copied.exitCode}: ${copied.stderr.trim()}`);
     }
     const hashed = await this.exec(sha256Script(this.os, guestPath), { shell: nativeShell(this.os), timeoutMs: HASH_TIMEOUT_MS, ...(signal ? { signal } : {}) });
-    const actual = /^[0-9a-fA-F]{64}/.exec(hashed.stdout.trim())?.[0]?.toLowerCase();
-    if (hashed.exitCode !== 0 || !actual) {
-      throw new SshUploadError(`hashing ${guestPath} on ${describeTarget(target)} failed (exit ${hashed.exitCode}): ${(hashed.stderr || hashed.stdout).trim()}`);
-    }
-    if (actual !== expected) {
-      throw new SshUploadError(`upload of ${localPath} to ${guestPath} on ${describeTarget(target)}: the guest computed sha256 ${actual}, the local file has ${expected}`);
-    }
-    return { sha256: actual };
+    return { sha256: checkUploadHash(hashed, expected, { localPath, guestPath, where: describeTarget(target) }, (message) => new SshUploadError(message)) };
   }
 
   async shutdown(): Promise<void> {
@@ -159,29 +153,9 @@ export class SshChannel implements GuestChannel {
     // One ssh process per call: there is no connection to close.
   }
 
-  /**
-   * Calls `attempt` with backoff until it returns true or the deadline passes; connection-level
-   * failures are retried, anything else is thrown. Returns true, or the last reason it was not.
-   */
-  private async poll(deadline: number, signal: AbortSignal | undefined, attempt: (target: SshTarget) => Promise<true | string>): Promise<true | string> {
-    let backoff: number = READY_BACKOFF_MS.first;
-    let last = "no attempt";
-    while (Date.now() < deadline) {
-      signal?.throwIfAborted();
-      try {
-        const target = await this.target();
-        const outcome = await attempt(target);
-        if (outcome === true) return true;
-        last = outcome;
-      } catch (error) {
-        if (!isRetryable(error)) throw error;
-        last = (error as Error).message;
-      }
-      const wait = Math.min(backoff, deadline - Date.now());
-      if (wait > 0) await sleep(wait, undefined, signal ? { signal } : {});
-      backoff = Math.min(backoff * 2, READY_BACKOFF_MS.max);
-    }
-    return last;
+  /** pollGuest with SSH's backoff and retryable failures; each attempt gets the current target. */
+  private poll(deadline: number, signal: AbortSignal | undefined, attempt: (target: SshTarget) => Promise<true | string>): Promise<true | string> {
+    return pollGuest({ deadline, backoffMs: READY_BACKOFF_MS, isRetryable, ...(signal ? { signal } : {}) }, async () => attempt(await this.target()));
   }
 
   private async bootId(timeoutMs: number, signal: AbortSignal | undefined): Promise<string> {

@@ -13,7 +13,7 @@ import { GuestError, GuestTimeoutError, type GuestChannel, type GuestExecOptions
 import { sha256Command, shQuote, type GuestOs } from "../qga/guest-command.ts";
 import type { Govc, GovcCallOptions } from "../../hypervisors/vsphere/govc.ts";
 import { readVmInfo } from "../../hypervisors/vsphere/vm-info.ts";
-import { pause } from "../../hypervisors/vsphere/pause.ts";
+import { pause } from "../../util/pause.ts";
 
 /** How often tools state and process exit are polled. */
 export const TOOLS_POLL_MS = 2_000;

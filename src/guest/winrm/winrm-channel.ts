@@ -6,9 +6,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { open } from "node:fs/promises";
-import { setTimeout as sleep } from "node:timers/promises";
 import { createHash } from "node:crypto";
 import { GuestDisconnectedError, GuestError, GuestTimeoutError, type GuestChannel, type GuestExecOptions, type GuestExecResult } from "../channel.ts";
+import { pollGuest } from "../poll-guest.ts";
+import { checkUploadHash } from "../upload-hash.ts";
 import { runWinrsCommand } from "./winrs-command.ts";
 import { WinrmAuthError, type WinrmEndpoint } from "./wsman-client.ts";
 import {
@@ -99,10 +100,7 @@ export class WinrmChannel implements GuestChannel {
     }
     const expected = hash.digest("hex");
     const hashed = await this.run(inlinePowershell(sha256Powershell(guestPath))!, HASH_TIMEOUT_MS, signal);
-    const actual = /^[0-9a-fA-F]{64}/.exec(hashed.stdout.trim())?.[0]?.toLowerCase();
-    if (hashed.exitCode !== 0 || !actual) throw new WinrmUploadError(`hashing ${guestPath} on ${this.where()} failed (exit ${hashed.exitCode}): ${(hashed.stderr || hashed.stdout).trim()}`);
-    if (actual !== expected) throw new WinrmUploadError(`upload of ${localPath} to ${guestPath} on ${this.where()}: the guest computed sha256 ${actual}, the local file has ${expected}`);
-    return { sha256: actual };
+    return { sha256: checkUploadHash(hashed, expected, { localPath, guestPath, where: this.where() }, (message) => new WinrmUploadError(message)) };
   }
 
   async shutdown(): Promise<void> {
@@ -162,25 +160,8 @@ export class WinrmChannel implements GuestChannel {
     return runWinrsCommand(await this.endpoint(), commandLine, { timeoutMs, ...(signal ? { signal } : {}), ...(onOutput ? { onOutput } : {}) });
   }
 
-  /** Retries what goes away while Windows boots (no address, no listener, WinRM not configured yet) until the deadline. */
-  private async poll(deadline: number, signal: AbortSignal | undefined, attempt: (remainingMs: number) => Promise<true | string>): Promise<true | string> {
-    let backoff: number = READY_BACKOFF_MS.first;
-    let last = "no attempt";
-    while (Date.now() < deadline) {
-      signal?.throwIfAborted();
-      try {
-        const outcome = await attempt(deadline - Date.now());
-        if (outcome === true) return true;
-        last = outcome;
-      } catch (error) {
-        if (!(error instanceof GuestDisconnectedError || error instanceof GuestTimeoutError || error instanceof WinrmAuthError)) throw error;
-        last = error.message;
-      }
-      const wait = Math.min(backoff, deadline - Date.now());
-      if (wait > 0) await sleep(wait, undefined, signal ? { signal } : {});
-      backoff = Math.min(backoff * 2, READY_BACKOFF_MS.max);
-    }
-    return last;
+  private poll(deadline: number, signal: AbortSignal | undefined, attempt: (remainingMs: number) => Promise<true | string>): Promise<true | string> {
+    return pollGuest({ deadline, backoffMs: READY_BACKOFF_MS, isRetryable, ...(signal ? { signal } : {}) }, attempt);
   }
 
   private async endpoint(): Promise<WinrmEndpoint> {
@@ -193,6 +174,11 @@ export class WinrmChannel implements GuestChannel {
   private where(): string {
     return this.knownUrl ?? "(address not known yet)";
   }
+}
+
+/** What goes away while Windows boots: no address, no listener, WinRM not configured yet. */
+function isRetryable(error: unknown): boolean {
+  return error instanceof GuestDisconnectedError || error instanceof GuestTimeoutError || error instanceof WinrmAuthError;
 }
 
 /** A one-line cmd script short enough to be the WinRS command line itself. */

@@ -7,17 +7,19 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { CheckedOnce } from "../checked-once.ts";
 import type { DiskExport, HypervisorDriver, Media, VmAccess, VmHandle, VmSpec } from "../driver.ts";
+import { VmRegistry, type TrackedVm } from "../vm-registry.ts";
 import type { GuestChannel } from "../../guest/channel.ts";
 import { VmwareToolsChannel } from "../../guest/vmware-tools/vmware-tools-channel.ts";
 import { createExec, type Exec } from "../../util/exec.ts";
 import { uploadIso } from "./datastore-upload.ts";
 import { VsphereError, VsphereInventoryError, VsphereTimeoutError } from "./errors.ts";
 import { Govc } from "./govc.ts";
-import { mcsSnapshotPath } from "./mcs-snapshot-path.ts";
+import { mcsSnapshotPath } from "../mcs-snapshot-path.ts";
 import { DEFAULT_GUEST_ID, DEFAULT_ISO_FOLDER, govcEnvironment, guestLoginEnvironment, type VsphereSettings } from "./settings.ts";
 import { readVmInfo, VmNotFoundError } from "./vm-info.ts";
-import { pause } from "./pause.ts";
+import { pause } from "../../util/pause.ts";
 
 /** How often power state is polled while waiting. */
 export const POLL_MS = 2_000;
@@ -53,22 +55,21 @@ export interface VsphereDriverOptions {
   readonly guestChannel?: (vm: VmHandle, govc: Govc) => GuestChannel;
 }
 
-interface VmState {
-  readonly handle: VmHandle;
+interface VmState extends TrackedVm {
   /** One CD-ROM device name per role, in attach order. */
   readonly cdroms: Map<Media["role"], string>;
-  channel?: GuestChannel;
 }
 
 export class VsphereDriver implements HypervisorDriver {
   readonly name = "vsphere";
+  readonly layersOutliveVm = false;
   private readonly govc: Govc;
   private readonly settings: VsphereSettings;
   private readonly env: NodeJS.ProcessEnv;
   private readonly log: (line: string) => void;
   private readonly pollMs: number;
-  private readonly vms = new Map<string, VmState>();
-  private checked: Promise<void> | undefined;
+  private readonly vms = new VmRegistry<VmState>((message) => new VsphereStateError(message));
+  private readonly inventory = new CheckedOnce();
 
   constructor(private readonly options: VsphereDriverOptions) {
     this.settings = options.settings;
@@ -84,11 +85,7 @@ export class VsphereDriver implements HypervisorDriver {
 
   /** Login, datastore and network, checked once before the first VM: errors list what exists. */
   checkInventory(signal?: AbortSignal): Promise<void> {
-    this.checked ??= this.inventoryCheck(signal).catch((error: unknown) => {
-      this.checked = undefined;
-      throw error;
-    });
-    return this.checked;
+    return this.inventory.run(() => this.inventoryCheck(signal));
   }
 
   async createVm(spec: VmSpec, signal?: AbortSignal): Promise<VmHandle> {
@@ -121,7 +118,7 @@ export class VsphereDriver implements HypervisorDriver {
       ], opt(signal));
     }
     const handle: VmHandle = { id: vmPath, name: spec.name };
-    this.vms.set(vmPath, { handle, cdroms: new Map() });
+    this.vms.add({ handle, cdroms: new Map() });
     // A cancelled create leaves nothing behind.
     if (signal?.aborted) {
       await this.destroy(handle);
@@ -132,7 +129,7 @@ export class VsphereDriver implements HypervisorDriver {
   }
 
   async attachMedia(vm: VmHandle, media: readonly Media[]): Promise<void> {
-    const state = this.state(vm);
+    const state = this.vms.get(vm);
     const byRole = new Map<Media["role"], Media>();
     for (const item of media) {
       if (byRole.has(item.role)) throw new VsphereStateError(`two ${item.role} media for VM ${vm.name}: ${byRole.get(item.role)!.path} and ${item.path}`);
@@ -156,12 +153,12 @@ export class VsphereDriver implements HypervisorDriver {
   }
 
   async powerOn(vm: VmHandle): Promise<void> {
-    this.state(vm);
+    this.vms.get(vm);
     await this.govc.run(["vm.power", "-on", vm.id]);
   }
 
   guest(vm: VmHandle): GuestChannel {
-    const state = this.state(vm);
+    const state = this.vms.get(vm);
     state.channel ??=
       this.options.guestChannel?.(vm, this.govc) ??
       new VmwareToolsChannel({ govc: this.govc, vm: vm.id, login: () => guestLoginEnvironment(this.settings, this.env), pollMs: this.pollMs });
@@ -234,9 +231,7 @@ export class VsphereDriver implements HypervisorDriver {
   }
 
   async destroy(vm: VmHandle): Promise<void> {
-    const state = this.vms.get(vm.id);
-    await state?.channel?.close();
-    this.vms.delete(vm.id);
+    await this.vms.forget(vm);
     // Cleanup may run twice or after a half-finished create: a missing VM is already destroyed.
     let info;
     try {
@@ -248,6 +243,11 @@ export class VsphereDriver implements HypervisorDriver {
     if (info.powerState !== "poweredOff" && !info.template) await this.govc.run(["vm.power", "-off", "-force", vm.id], { nothrow: true });
     await this.govc.run(["vm.destroy", vm.id]);
     this.log(`${vm.name}: destroyed ${vm.id}`);
+  }
+
+  async release(vm: VmHandle): Promise<void> {
+    await this.vms.forget(vm);
+    this.log(`${vm.name}: kept on vSphere as the build's output (${vm.id})`);
   }
 
   private async inventoryCheck(signal: AbortSignal | undefined): Promise<void> {
@@ -263,12 +263,6 @@ export class VsphereDriver implements HypervisorDriver {
     const folder = this.settings.folder;
     if (folder?.startsWith("/")) return `${folder}/${name}`;
     return `/${this.settings.datacenter}/vm/${folder ? `${folder}/` : ""}${name}`;
-  }
-
-  private state(vm: VmHandle): VmState {
-    const state = this.vms.get(vm.id);
-    if (!state) throw new VsphereStateError(`unknown VM ${vm.name} (${vm.id}): it was destroyed or created by another driver`);
-    return state;
   }
 }
 

@@ -7,14 +7,16 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { CheckedOnce } from "../checked-once.ts";
 import type { DiskExport, HypervisorDriver, Media, VmAccess, VmHandle, VmSpec } from "../driver.ts";
+import { VmRegistry, type TrackedVm } from "../vm-registry.ts";
 import type { GuestChannel } from "../../guest/channel.ts";
 import { sha256File } from "../../cache/hash-file.ts";
-import { mcsSnapshotPath } from "../vsphere/mcs-snapshot-path.ts";
+import { mcsSnapshotPath } from "../mcs-snapshot-path.ts";
 import { XoError, XoInventoryError, XoRequestError, XoTimeoutError } from "./errors.ts";
 import { xoToken, type XoSettings } from "./settings.ts";
 import { XoRestClient } from "./xo-rest-client.ts";
-import { pause } from "../vsphere/pause.ts";
+import { pause } from "../../util/pause.ts";
 
 /** How often power state is polled while waiting. */
 export const POWER_POLL_MS = 2_000;
@@ -67,21 +69,20 @@ interface Named {
   readonly $SR?: string;
 }
 
-interface VmState {
-  readonly handle: VmHandle;
+interface VmState extends TrackedVm {
   /** VBD per media role, so media can be swapped. */
   readonly vbds: Map<Media["role"], string>;
-  channel?: GuestChannel;
 }
 
 export class XoDriver implements HypervisorDriver {
   readonly name = "xenorchestra";
+  readonly layersOutliveVm = false;
   private readonly client: XoRestClient;
   private readonly settings: XoSettings;
   private readonly pollMs: number;
   private readonly log: (line: string) => void;
-  private readonly vms = new Map<string, VmState>();
-  private checked: Promise<void> | undefined;
+  private readonly vms = new VmRegistry<VmState>((message) => new XoStateError(message));
+  private readonly inventory = new CheckedOnce();
 
   constructor(private readonly options: XoDriverOptions) {
     this.settings = options.settings;
@@ -98,11 +99,7 @@ export class XoDriver implements HypervisorDriver {
 
   /** Token, pool, template and ISO SR, checked once: errors list what exists. */
   checkInventory(signal?: AbortSignal): Promise<void> {
-    this.checked ??= this.inventoryCheck(signal).catch((error: unknown) => {
-      this.checked = undefined;
-      throw error;
-    });
-    return this.checked;
+    return this.inventory.run(() => this.inventoryCheck(signal));
   }
 
   async createVm(spec: VmSpec, signal?: AbortSignal): Promise<VmHandle> {
@@ -120,7 +117,7 @@ export class XoDriver implements HypervisorDriver {
     const id = typeof result === "string" ? result : (result as { id?: string } | undefined)?.id;
     if (!id) throw new XoError(`Xen Orchestra create_vm for ${spec.name} returned no VM id (got ${JSON.stringify(result)})`);
     const handle: VmHandle = { id, name: spec.name };
-    this.vms.set(id, { handle, vbds: new Map() });
+    this.vms.add({ handle, vbds: new Map() });
     if (signal?.aborted) {
       await this.destroy(handle);
       signal.throwIfAborted();
@@ -130,7 +127,7 @@ export class XoDriver implements HypervisorDriver {
   }
 
   async attachMedia(vm: VmHandle, media: readonly Media[]): Promise<void> {
-    const state = this.state(vm);
+    const state = this.vms.get(vm);
     const roles = new Set<Media["role"]>();
     for (const item of media) {
       if (roles.has(item.role)) throw new XoStateError(`two ${item.role} media for VM ${vm.name}`);
@@ -152,11 +149,11 @@ export class XoDriver implements HypervisorDriver {
   }
 
   async powerOn(vm: VmHandle): Promise<void> {
-    await this.client.action(`/vms/${this.state(vm).handle.id}`, "start");
+    await this.client.action(`/vms/${this.vms.get(vm).handle.id}`, "start");
   }
 
   guest(vm: VmHandle): GuestChannel {
-    const state = this.state(vm);
+    const state = this.vms.get(vm);
     if (!state.channel) {
       if (!this.options.guestChannel) {
         throw new XoStateError(`no guest channel for VM ${vm.name}: Xen Orchestra has no guest operations; configure a WinRM or SSH channel for this stack`);
@@ -227,9 +224,7 @@ export class XoDriver implements HypervisorDriver {
   }
 
   async destroy(vm: VmHandle): Promise<void> {
-    const state = this.vms.get(vm.id);
-    await state?.channel?.close();
-    this.vms.delete(vm.id);
+    await this.vms.forget(vm);
     let current: XoVm;
     try {
       current = await this.vm(vm.id);
@@ -241,6 +236,11 @@ export class XoDriver implements HypervisorDriver {
     if (current.power_state !== "Halted") await this.client.action(`/vms/${vm.id}`, "hard_shutdown");
     await this.client.send("DELETE", `/vms/${vm.id}`);
     this.log(`${vm.name}: destroyed VM ${vm.id}`);
+  }
+
+  async release(vm: VmHandle): Promise<void> {
+    await this.vms.forget(vm);
+    this.log(`${vm.name}: kept on Xen Orchestra as the build's output (${vm.id})`);
   }
 
   /** The ISO's VDI on the ISO SR, uploaded unless a VDI with the same sha256 label is there. */
@@ -304,12 +304,6 @@ export class XoDriver implements HypervisorDriver {
 
   private vm(id: string, signal?: AbortSignal): Promise<XoVm> {
     return this.client.get<XoVm>(`/vms/${id}`, signal);
-  }
-
-  private state(vm: VmHandle): VmState {
-    const state = this.vms.get(vm.id);
-    if (!state) throw new XoStateError(`unknown VM ${vm.name} (${vm.id}): it was destroyed or created by another driver`);
-    return state;
   }
 }
 

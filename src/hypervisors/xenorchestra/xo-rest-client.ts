@@ -9,7 +9,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { randomBytes } from "node:crypto";
 import { XoAuthError, XoRequestError, XoTaskError } from "./errors.ts";
-import { pause } from "../vsphere/pause.ts";
+import { pause } from "../../util/pause.ts";
 
 export const REST_BASE = "/rest/v0";
 /** How often a task is polled. */

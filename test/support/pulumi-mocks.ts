@@ -1,0 +1,31 @@
+/**
+ * Pulumi mocks that record every resource a program registers, for tests that run a program or a
+ * component under mocks: set them before importing the code under test.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+
+export interface RegisteredResource {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+}
+
+/**
+ * `registered` grows with each new resource (tests empty it between cases); each resource's id is
+ * `<name>-id` and its state is `state(inputs)`, by default the inputs themselves.
+ */
+export function recordingMocks(state: (inputs: Record<string, unknown>) => Record<string, unknown> = (inputs) => inputs): {
+  readonly mocks: pulumi.runtime.Mocks;
+  readonly registered: RegisteredResource[];
+} {
+  const registered: RegisteredResource[] = [];
+  const mocks: pulumi.runtime.Mocks = {
+    newResource: (args) => {
+      const inputs = args.inputs as Record<string, unknown>;
+      registered.push({ type: args.type, name: args.name, inputs });
+      return { id: `${args.name}-id`, state: state(inputs) };
+    },
+    call: (args) => args.inputs,
+  };
+  return { mocks, registered };
+}
