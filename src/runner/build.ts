@@ -18,9 +18,10 @@ import type { LayerCache } from "../cache/layer-cache.ts";
 import { CacheFullError, isDiskFull } from "../cache/errors.ts";
 import { GuestDisconnectedError, type GuestChannel } from "../guest/channel.ts";
 import type { HypervisorDriver, Media, VmAccess, VmHandle } from "../hypervisors/driver.ts";
+import { vmSpecFor } from "../hypervisors/vm-spec.ts";
 import type { BuildManifest, ManifestInput, ManifestOutput, ManifestStep } from "../manifest/model.ts";
 import { MANIFEST_FILE, writeManifest } from "../manifest/write-manifest.ts";
-import type { Firmware, Recipe, SecretRef } from "../recipe/model.ts";
+import type { Recipe, SecretRef } from "../recipe/model.ts";
 import type { Plan, PlanStep } from "../recipe/plan-model.ts";
 import { newBuildId } from "./build-id.ts";
 import { CleanupStack } from "./cleanup-stack.ts";
@@ -33,8 +34,6 @@ import type { Step, StepContext } from "./step.ts";
 import { StepLog } from "./step-log.ts";
 import { withStepTimeout } from "./step-timeout.ts";
 
-/** Defaults of the golden VM's hardware, as documented in the recipe model. */
-export const DEFAULT_HARDWARE = { cpus: 2, memoryMiB: 4096, diskGiB: 64, firmware: "uefi" as Firmware };
 /** How long the unattended OS install may take before the VM powers off. */
 export const DEFAULT_INSTALL_TIMEOUT_MS = 30 * 60_000;
 /** How long a boot may take until the guest agent answers, and a clean shutdown until power off. */
@@ -164,7 +163,6 @@ export async function build(request: BuildRequest, deps: BuildDeps): Promise<Bui
 
 function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<BuildState>[] {
   const { plan, recipe } = request;
-  const hw = { ...DEFAULT_HARDWARE, ...recipe.hardware };
   const bootTimeoutMs = request.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
   const installTimeoutMs = request.installTimeoutMs ?? DEFAULT_INSTALL_TIMEOUT_MS;
   const last = plan.steps.length - 1;
@@ -281,16 +279,11 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
       // The guest as it ran at the end of the cached step, when its state was saved with the layer.
       const resumeState = resumeAt > 0 ? await deps.layers.resumeState(plan.steps[resumeAt - 1]!.hash) : undefined;
       const vm = await deps.driver.createVm(
-        {
-          name: `rebake-${plan.recipe.name}-${state.buildId}`,
-          cpus: hw.cpus,
-          memoryMiB: hw.memoryMiB,
-          diskGiB: hw.diskGiB,
-          firmware: hw.firmware,
-          secureBoot: hw.secureBoot ?? false,
-          tpm: hw.tpm ?? false,
-          disk: { path: diskPath, ...(baseLayer ? { baseLayer } : {}), ...(resumeState ? { resumeState } : {}) },
-        },
+        vmSpecFor(`rebake-${plan.recipe.name}-${state.buildId}`, recipe.hardware, {
+          path: diskPath,
+          ...(baseLayer ? { baseLayer } : {}),
+          ...(resumeState ? { resumeState } : {}),
+        }),
         ctx.signal,
       );
       state.vm = vm;

@@ -12,7 +12,8 @@ import type { HypervisorDriver, VmHandle } from "../hypervisors/driver.ts";
 import type { GuestChannel } from "../guest/channel.ts";
 import type { BuildManifest, CheckResult, Verification } from "../manifest/model.ts";
 import type { Check, Hardware } from "../recipe/model.ts";
-import { DEFAULT_BOOT_TIMEOUT_MS, DEFAULT_HARDWARE } from "../runner/build.ts";
+import { DEFAULT_BOOT_TIMEOUT_MS } from "../runner/build.ts";
+import { vmSpecFor } from "../hypervisors/vm-spec.ts";
 import { BuildError } from "../runner/errors.ts";
 import { systemClock, type Clock, type EmitEvent } from "../runner/events.ts";
 import { runSteps } from "../runner/run-steps.ts";
@@ -67,7 +68,6 @@ export async function verifyArtifact(request: VerifyRequest, deps: VerifyDeps): 
   if (!output || output.kind !== "vhdx") {
     throw new VerifyError(`${request.manifestPath} has no vDisk to boot (outputs: ${request.manifest.outputs.map((o) => o.kind).join(", ") || "none"}); verify boots PVS vDisks`);
   }
-  const hw = { ...DEFAULT_HARDWARE, ...request.hardware };
   const bootTimeoutMs = request.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
   const state: VerifyState = { artifact: resolve(dirname(request.manifestPath), output.path), expectedSha256: output.sha256, workDir: "", results: [] };
 
@@ -78,16 +78,10 @@ export async function verifyArtifact(request: VerifyRequest, deps: VerifyDeps): 
       s.workDir = await mkdtemp(join(deps.tempRoot ?? tmpdir(), "rebake-verify-"));
       ctx.cleanup.push(`remove ${s.workDir}`, () => rm(s.workDir, { recursive: true, force: true }));
       const vm = await deps.driver.createVm(
-        {
-          name: `rebake-verify-${request.manifest.recipe.name}-${request.manifest.buildId}`,
-          cpus: hw.cpus,
-          memoryMiB: hw.memoryMiB,
-          diskGiB: hw.diskGiB,
-          firmware: hw.firmware,
-          secureBoot: hw.secureBoot ?? false,
-          tpm: hw.tpm ?? false,
-          disk: { path: join(s.workDir, "overlay.qcow2"), baseLayer: s.artifact },
-        },
+        vmSpecFor(`rebake-verify-${request.manifest.recipe.name}-${request.manifest.buildId}`, request.hardware, {
+          path: join(s.workDir, "overlay.qcow2"),
+          baseLayer: s.artifact,
+        }),
         ctx.signal,
       );
       s.vm = vm;
