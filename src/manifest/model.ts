@@ -137,5 +137,10 @@ export interface BuildManifest {
   readonly timings: Timings;
   /** Warnings of the plan (unpinned inputs and the like). */
   readonly warnings: readonly string[];
+  /**
+   * Whether the guest continued from the memory state saved with the last cached layer instead
+   * of booting from it. Absent when the VM never started (every step came from the cache).
+   */
+  readonly resumedFromMemory?: boolean;
   readonly verification?: Verification;
 }

@@ -99,6 +99,8 @@ export class PlanShapeError extends BuildError {}
 
 interface BuildState {
   readonly buildId: string;
+  /** The guest continued from the memory state saved with the cached layer instead of booting. */
+  resumedFromMemory?: boolean;
   /** File each plan step's layer is written to, by index. */
   layerPaths: string[];
   /** Where the VM writes after the last step's layer is frozen. */
@@ -181,7 +183,8 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
   const ensureRunning = async (ctx: StepContext, state: BuildState, step: PlanStep): Promise<GuestChannel> => {
     const channel = channelOf(state, ctx);
     if (!state.running) {
-      await deps.driver.powerOn(state.vm!);
+      const started = await deps.driver.powerOn(state.vm!);
+      state.resumedFromMemory ||= started?.resumedFromMemory ?? false;
       state.running = true;
       await waitForAgent({ step, channel, signal: ctx.signal, bootTimeoutMs, clock, spent: state.spent }, "the guest agent after boot");
     }
@@ -489,5 +492,6 @@ function manifestOf(request: BuildRequest, deps: BuildDeps, state: BuildState, r
       captureMs: state.spent.captureMs,
     },
     warnings: plan.warnings,
+    ...(state.resumedFromMemory !== undefined ? { resumedFromMemory: state.resumedFromMemory } : {}),
   };
 }

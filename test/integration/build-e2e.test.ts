@@ -80,6 +80,7 @@ test("the demo recipe builds, captures and verifies for real; a rebuild after th
       `cache hits: ${planSteps.map((s) => `${s.id}=${s.cacheHit}`).join(", ")}`,
     );
     assert.ok(rebuilt.timings.totalMs < manifest.timings.totalMs, "the rebuild is faster than the full build");
+    assert.equal(rebuilt.resumedFromMemory, true, "the rebuild continued the guest from the memory saved with the cached layer");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
