@@ -6,13 +6,14 @@
  */
 import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { IPXE_SCRIPT, netbootCheck } from "../../src/boot/netboot-check.ts";
 import { captureVhdx } from "../../src/capture/vhdx-capture.ts";
 import { main } from "../../src/cli/main.ts";
 import { createExec } from "../../src/util/exec.ts";
+import { cidataIso } from "../support/cidata.ts";
 
 const REPO = resolve(import.meta.dirname, "../..");
 const BUILD_TIMEOUT_MS = 15 * 60_000;
@@ -33,12 +34,10 @@ after(async () => {
 });
 
 async function installTestOs(): Promise<string> {
-  const seed = join(dir, "seed");
-  await mkdir(seed);
-  await writeFile(join(seed, "meta-data"), "instance-id: rebake-pxe\nlocal-hostname: pvs-target\n");
-  await writeFile(join(seed, "user-data"), "#cloud-config\nhostname: pvs-target\npower_state: {mode: poweroff}\n");
-  const cidata = join(dir, "cidata.iso");
-  await exec("xorriso", ["-as", "mkisofs", "-quiet", "-V", "CIDATA", "-J", "-r", "-o", cidata, seed]);
+  const cidata = await cidataIso(dir, {
+    metaData: "instance-id: rebake-pxe\nlocal-hostname: pvs-target\n",
+    userData: "#cloud-config\nhostname: pvs-target\npower_state: {mode: poweroff}\n",
+  });
   const disk = join(dir, "golden.qcow2");
   const serial = join(dir, "install.log");
   await exec("qemu-img", ["create", "-q", "-f", "qcow2", disk, "2G"]);

@@ -8,13 +8,13 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { VmSpec } from "../../src/hypervisors/driver.ts";
 import { QemuDriver } from "../../src/hypervisors/qemu/qemu-driver.ts";
-import { createExec } from "../../src/util/exec.ts";
+import { cidataIso } from "../support/cidata.ts";
 
 const ISO = path.resolve("build/testos/rebake-testos.iso");
 const INSTALL_TIMEOUT_MS = 180_000;
@@ -22,17 +22,6 @@ const BOOT_TIMEOUT_MS = 180_000;
 /** A restored guest answers at once; a boot of the test OS takes several seconds under TCG. */
 const RESUME_AGENT_MS = 4_000;
 const CLOCK_GAP_MS = 6_000;
-const exec = createExec();
-
-async function answersIso(dir: string): Promise<string> {
-  const seed = path.join(dir, "seed");
-  await mkdir(seed);
-  await writeFile(path.join(seed, "meta-data"), "instance-id: rebake-it\nlocal-hostname: rebake-it\n");
-  await writeFile(path.join(seed, "user-data"), "#cloud-config\nhostname: rebake-it\npower_state:\n  mode: poweroff\n");
-  const iso = path.join(dir, "cidata.iso");
-  await exec("xorriso", ["-as", "mkisofs", "-quiet", "-V", "CIDATA", "-J", "-r", "-o", iso, seed]);
-  return iso;
-}
 
 async function sha256(file: string): Promise<string> {
   return createHash("sha256").update(await readFile(file)).digest("hex");
@@ -51,7 +40,7 @@ describe("QEMU driver resuming from a saved VM state", { skip: existsSync(ISO) ?
     try {
       const first = await driver.createVm(spec("first", { path: frozen }));
       vms.push(first);
-      await driver.attachMedia(first, [{ path: ISO, role: "install" }, { path: await answersIso(dir), role: "answers" }]);
+      await driver.attachMedia(first, [{ path: ISO, role: "install" }, { path: await cidataIso(dir), role: "answers" }]);
       await driver.powerOn(first);
       await driver.waitPoweredOff(first, INSTALL_TIMEOUT_MS);
       await driver.attachMedia(first, []);

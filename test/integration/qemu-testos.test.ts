@@ -8,26 +8,17 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { QemuDriver } from "../../src/hypervisors/qemu/qemu-driver.ts";
 import { createExec } from "../../src/util/exec.ts";
+import { cidataIso } from "../support/cidata.ts";
 
 const ISO = path.resolve("build/testos/rebake-testos.iso");
 const INSTALL_TIMEOUT_MS = 180_000;
 const BOOT_TIMEOUT_MS = 180_000;
 const exec = createExec();
-
-async function answersIso(dir: string): Promise<string> {
-  const seed = path.join(dir, "seed");
-  await mkdir(seed);
-  await writeFile(path.join(seed, "meta-data"), "instance-id: rebake-it\nlocal-hostname: rebake-it\n");
-  await writeFile(path.join(seed, "user-data"), "#cloud-config\nhostname: rebake-it\npower_state:\n  mode: poweroff\n");
-  const iso = path.join(dir, "cidata.iso");
-  await exec("xorriso", ["-as", "mkisofs", "-quiet", "-V", "CIDATA", "-J", "-r", "-o", iso, seed]);
-  return iso;
-}
 
 describe("QEMU driver with the rebake test OS", { skip: existsSync(ISO) ? false : `${ISO} not built (scripts/build-testos.sh)` }, () => {
   it("installs unattended, boots from disk, runs commands through the agent and checkpoints while running", { timeout: INSTALL_TIMEOUT_MS + 2 * BOOT_TIMEOUT_MS }, async () => {
@@ -37,7 +28,7 @@ describe("QEMU driver with the rebake test OS", { skip: existsSync(ISO) ? false 
     const disk = path.join(dir, "layers", "install.qcow2");
     const vm = await driver.createVm({ name: "testos", cpus: 2, memoryMiB: 512, diskGiB: 2, firmware: "bios", secureBoot: false, tpm: false, disk: { path: disk } });
     try {
-      await driver.attachMedia(vm, [{ path: ISO, role: "install" }, { path: await answersIso(dir), role: "answers" }]);
+      await driver.attachMedia(vm, [{ path: ISO, role: "install" }, { path: await cidataIso(dir), role: "answers" }]);
       let started = Date.now();
       await driver.powerOn(vm);
       await driver.waitPoweredOff(vm, INSTALL_TIMEOUT_MS);

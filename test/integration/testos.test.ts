@@ -8,13 +8,14 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { App } from "../../src/recipe/model.ts";
 import { createExec } from "../../src/util/exec.ts";
+import { cidataIso, type Seed } from "../support/cidata.ts";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 const BUILD_TIMEOUT_MS = 15 * 60_000;
@@ -29,20 +30,6 @@ const GUEST_UPLOAD_DIR = "/var/tmp/rebake-testos-test";
 const PVS_STANDIN = "pvs-target-device-standin-0.1.0";
 const exec = createExec();
 
-interface Seed {
-  readonly metaData: string;
-  readonly userData: string;
-}
-
-async function makeSeedIso(dir: string, seed: Seed): Promise<string> {
-  const seedDir = path.join(dir, "seed");
-  await mkdir(seedDir);
-  await writeFile(path.join(seedDir, "meta-data"), seed.metaData);
-  await writeFile(path.join(seedDir, "user-data"), seed.userData);
-  const iso = path.join(dir, "cidata.iso");
-  await exec("xorriso", ["-as", "mkisofs", "-quiet", "-V", "CIDATA", "-J", "-r", "-o", iso, seedDir]);
-  return iso;
-}
 
 function machineArgs(serialLog: string): string[] {
   return ["-accel", "tcg", "-machine", "pc", "-m", "512", "-smp", "2", "-display", "none", "-monitor", "none", "-serial", `file:${serialLog}`];
@@ -73,7 +60,7 @@ function bootArgs(disk: string, agentSocket: string, serialLog: string): string[
 
 /** Runs an install to its power-off and returns the serial log; QEMU is killed on timeout. */
 async function install(iso: string, dir: string, seed: Seed): Promise<{ readonly serial: string; readonly disk: string; readonly ms: number }> {
-  const cidata = await makeSeedIso(dir, seed);
+  const cidata = await cidataIso(dir, seed);
   const disk = path.join(dir, "disk.qcow2");
   const serialLog = path.join(dir, "install.log");
   await exec("qemu-img", ["create", "-q", "-f", "qcow2", disk, "4G"]);
