@@ -255,6 +255,14 @@ export interface PvsTargetDevice {
   readonly install?: string;
   /** Shell for the install command. */
   readonly shell?: Shell;
+  /**
+   * When the golden VM reboots after the install. Default per OS family: Windows "always" (the
+   * streaming NIC filter driver binds only at boot); Linux "if-required" (the package adds its
+   * modules to the initramfs for the next, streamed, boot, and Citrix's Linux flow images right
+   * after installing it), which reboots when the install exits 3010 or the package asked the
+   * distribution for a reboot (/var/run/reboot-required, `needs-restarting -r`).
+   */
+  readonly reboot?: RebootPolicy;
 }
 
 /** PVS: the disk is captured to a VHDX vDisk streamed to target devices. */
@@ -401,7 +409,7 @@ export interface Recipe {
   readonly steps?: readonly CustomStep[];
 }
 
-/** When an app install reboots the guest. */
+/** When an install reboots the guest. */
 export type RebootPolicy = "never" | "always" | "if-required";
 
 /** How to install an app on one OS family. */

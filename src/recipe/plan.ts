@@ -13,6 +13,7 @@ import { cleanupCommands, generalizeCommand, removeUploadsCommand } from "./seal
 import {
   DEFAULT_SHELL,
   JOIN_PASSWORD_ENV,
+  LINUX_REBOOT_CODE,
   defaultDriverInstall,
   defaultTargetDeviceInstall,
   defaultToolsInstall,
@@ -23,6 +24,7 @@ import {
   guestUploadDir,
   scriptFileCommand,
   vdaCommand,
+  withLinuxRebootCheck,
 } from "./step-commands.ts";
 import { updatesCommand } from "./update-commands.ts";
 import { PlanError, PlanInputError } from "./plan-error.ts";
@@ -65,6 +67,12 @@ interface InputDraft {
 }
 
 const SEED = "seed 000";
+
+/**
+ * Windows binds the streaming NIC filter driver only at boot. Citrix's Linux flow runs pvs-imager
+ * right after installing the package, so Linux reboots only when the package asks.
+ */
+const TARGET_DEVICE_REBOOT: Readonly<Record<OsFamily, PlanStep["reboot"]>> = { windows: "always", linux: "if-required" };
 
 export async function createPlan(recipe: Recipe, resolvedApps: readonly App[], options: PlanOptions): Promise<Plan> {
   const normalized = normalizeRecipe(recipe);
@@ -229,15 +237,19 @@ function targetDeviceStep(recipe: NormalizedRecipe, recipeDir: string): StepDraf
   const install = device.install
     ? { command: device.install, shell: device.shell ?? DEFAULT_SHELL[family], successCodes: [0, 3010] }
     : defaultTargetDeviceInstall(family);
+  const reboot = device.reboot ?? TARGET_DEVICE_REBOOT[family];
+  const order = recipe.vda ? "after the VDA" : "after the apps (this image has no VDA)";
+  const why =
+    family === "windows"
+      ? "it holds the streaming NIC filter driver"
+      : `its package readies the initramfs for the streamed boot${device.reboot ? "" : ", so it reboots only when the package asks"}`;
   return installStep({
     key: "target-device",
     kind: "target-device",
     title: `Install Citrix Provisioning target-device software ${device.version}`,
     installs: { name: "pvs-target-device", version: device.version },
-    reason: recipe.vda
-      ? `PVS: target-device software after the VDA; it holds the streaming NIC filter driver (${SEED})`
-      : `PVS: target-device software after the apps (this image has no VDA); it holds the streaming NIC filter driver (${SEED})`,
-    reboot: "always",
+    reason: `PVS: target-device software ${order}; ${why} (${SEED})`,
+    reboot,
     inputs: [{ name: `PVS target-device ${device.version} installer`, source: device.installer, baseDir: recipeDir }],
     install,
     family,
@@ -332,8 +344,12 @@ interface InstallSpec {
 /** A step that uploads one installer and runs one silent install command. */
 function installStep(spec: InstallSpec): StepDraft {
   const values = spec.placeholders ?? spec.installs;
+  // A Linux package asks for its reboot through the distribution, not an exit code: the check
+  // after the install turns that request into 3010.
+  const askLinux = spec.family === "linux" && spec.install.shell === "sh" && spec.reboot === "if-required";
+  const successCodes = askLinux ? [...new Set([...spec.install.successCodes, LINUX_REBOOT_CODE])] : spec.install.successCodes;
   // "if-required" needs an exit code that can ask for the reboot; without one it never comes.
-  const canAsk = guestCommand(spec.family, spec.install.shell, "", spec.install.successCodes).rebootCodes.length > 0;
+  const canAsk = guestCommand(spec.family, spec.install.shell, "", successCodes).rebootCodes.length > 0;
   return {
     key: spec.key,
     kind: spec.kind,
@@ -342,9 +358,10 @@ function installStep(spec: InstallSpec): StepDraft {
     reason: spec.reason,
     reboot: spec.reboot === "if-required" && !canAsk ? "never" : spec.reboot,
     inputs: spec.inputs,
-    commands: ([file], dir) => [
-      guestCommand(spec.family, spec.install.shell, fillPlaceholders(spec.install.command, { file, dir, ...values }), spec.install.successCodes),
-    ],
+    commands: ([file], dir) => {
+      const command = fillPlaceholders(spec.install.command, { file, dir, ...values });
+      return [guestCommand(spec.family, spec.install.shell, askLinux ? withLinuxRebootCheck(command) : command, successCodes)];
+    },
     ...(spec.settings !== undefined ? { settings: spec.settings } : {}),
   };
 }

@@ -57,6 +57,26 @@ export function rebootCodesFor(family: OsFamily, successCodes: readonly number[]
   return successCodes.filter((code) => REBOOT_EXIT_CODES[family].includes(code));
 }
 
+/** What rebake's Linux commands exit with for "succeeded, reboot required". */
+export const LINUX_REBOOT_CODE = 3010;
+
+/**
+ * How Linux packages ask for a reboot, as exit 3010: Debian and Ubuntu packages touch
+ * /var/run/reboot-required; on RHEL-like systems `needs-restarting -r` exits 1.
+ */
+export const LINUX_REBOOT_REQUIRED_CHECK: readonly string[] = [
+  `if [ -f /var/run/reboot-required ]; then exit ${LINUX_REBOOT_CODE}; fi`,
+  `if command -v needs-restarting >/dev/null 2>&1 && ! needs-restarting -r >/dev/null 2>&1; then exit ${LINUX_REBOOT_CODE}; fi`,
+];
+
+/**
+ * A Linux install whose reboot is "if-required": the command runs in a subshell (its own `exit`
+ * and `set -e` stay inside), then a reboot the distribution's packages asked for becomes 3010.
+ */
+export function withLinuxRebootCheck(command: string): string {
+  return ["(", command, ") || exit $?", ...LINUX_REBOOT_REQUIRED_CHECK, "exit 0"].join("\n");
+}
+
 /** Quotes for POSIX sh. */
 export function shQuote(text: string): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;

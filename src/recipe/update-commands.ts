@@ -7,7 +7,7 @@
 import type { OsFamily, Updates } from "./model.ts";
 import { DEFAULT_UPDATE_ROUNDS } from "./normalize.ts";
 import type { GuestCommand } from "./plan-model.ts";
-import { psQuote, shQuote } from "./step-commands.ts";
+import { LINUX_REBOOT_REQUIRED_CHECK, psQuote, shQuote } from "./step-commands.ts";
 
 /** One round may download gigabytes and install a cumulative update. */
 export const UPDATE_ROUND_TIMEOUT_SECONDS = 4 * 3600;
@@ -78,8 +78,7 @@ function linuxUpdateScript(updates: Updates): string {
     "else",
     "  echo 'rebake: no apt-get, dnf or zypper in the guest; no OS updates to install'",
     "fi",
-    `if [ -f /var/run/reboot-required ]; then exit ${AGAIN}; fi`,
-    `if command -v needs-restarting >/dev/null 2>&1 && ! needs-restarting -r >/dev/null 2>&1; then exit ${AGAIN}; fi`,
+    ...LINUX_REBOOT_REQUIRED_CHECK,
     "exit 0",
   ].join("\n");
 }

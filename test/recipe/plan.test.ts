@@ -103,6 +103,42 @@ describe("createPlan fills in the guest commands", () => {
     });
   }
 
+  describe("the target-device reboot", () => {
+    // plan-linux-mcs made a PVS image: the same Linux recipe with the target-device package.
+    const linuxPvs = (reboot?: string) =>
+      edited(fixtureRecipe("plan-linux-mcs"), (r) => {
+        r.target = { kind: "pvs", vdiskName: "linux-pvs", targetDevice: { version: "2402.0.0", installer: { path: "../files/pvs-target.deb" }, ...(reboot ? { reboot } : {}) } };
+      });
+    const windowsPvs = (reboot?: string) =>
+      edited(fixtureRecipe("plan-win-pvs"), (r) => {
+        if (reboot) r.target.targetDevice.reboot = reboot;
+      });
+    const cases: { name: string; recipe: () => ReturnType<typeof fixtureRecipe>; reboot: PlanStep["reboot"]; asksDistribution: boolean }[] = [
+      { name: "Windows always reboots: the NIC filter driver binds at boot", recipe: () => windowsPvs(), reboot: "always", asksDistribution: false },
+      { name: "Linux reboots when the package asks", recipe: () => linuxPvs(), reboot: "if-required", asksDistribution: true },
+      { name: "Linux with reboot: always in the recipe", recipe: () => linuxPvs("always"), reboot: "always", asksDistribution: false },
+      { name: "Windows with reboot: never in the recipe", recipe: () => windowsPvs("never"), reboot: "never", asksDistribution: false },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const device = step((await planOf(c.recipe())).steps, "target-device");
+        assert.equal(device.reboot, c.reboot);
+        const command = device.commands[0]!;
+        assert.equal(command.command.includes("/var/run/reboot-required"), c.asksDistribution, command.command);
+        if (c.asksDistribution) {
+          assert.deepEqual(command.rebootCodes, [3010]);
+          assert.match(command.command, /^\(\n[^]*apt-get install -y '\/var\/tmp\/rebake\/\d+-target-device\/pvs-target\.deb'[^]*\n\) \|\| exit \$\?\n/);
+        }
+      });
+    }
+
+    it("the reboot policy is part of the step's layer hash", async () => {
+      const [asks, always] = await Promise.all([planOf(linuxPvs()), planOf(linuxPvs("always"))]);
+      assert.notEqual(step(asks.steps, "target-device").hash, step(always.steps, "target-device").hash);
+      assert.equal(step(asks.steps, "app").hash, step(always.steps, "app").hash);
+    });
+  });
+
   it("VDA gets the build's required flags without repeating the recipe's", async () => {
     const vda = step((await planOf(fixtureRecipe("plan-win-mcs"))).steps, "vda").commands[0]!.command;
     assert.equal(
