@@ -259,7 +259,7 @@ export interface PvsTargetDevice {
    * When the golden VM reboots after the install. Default per OS family: Windows "always" (the
    * streaming NIC filter driver binds only at boot); Linux "if-required" (the package adds its
    * modules to the initramfs for the next, streamed, boot, and Citrix's Linux flow images right
-   * after installing it), which reboots when the install exits 3010 or the package asked the
+   * after installing it), which reboots when the install exits 3010 (194 as sh leaves it) or the package asked the
    * distribution for a reboot (/var/run/reboot-required, `needs-restarting -r`).
    */
   readonly reboot?: RebootPolicy;
@@ -318,7 +318,8 @@ export interface Script {
   /** Script file, relative to the recipe. */
   readonly file?: string;
   /**
-   * Exit codes that mean success; 3010 means "success, reboot required".
+   * Exit codes that mean success; 3010 means "success, reboot required". On Linux, where an exit
+   * status has 8 bits, a code is compared as sh leaves it (3010 as 194).
    * @default [0]
    */
   readonly successCodes?: readonly number[];
@@ -452,7 +453,8 @@ export interface App {
     readonly linux?: InstallCommand;
   };
   /**
-   * Exit codes that mean success; 3010 means "success, reboot required".
+   * Exit codes that mean success; 3010 means "success, reboot required". On Linux, where an exit
+   * status has 8 bits, a code is compared as sh leaves it (3010 as 194).
    * @default [0]
    */
   readonly successCodes?: readonly number[];

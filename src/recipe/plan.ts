@@ -14,6 +14,7 @@ import {
   DEFAULT_SHELL,
   JOIN_PASSWORD_ENV,
   LINUX_REBOOT_CODE,
+  REBOOT_REQUIRED,
   defaultDriverInstall,
   defaultTargetDeviceInstall,
   defaultToolsInstall,
@@ -104,7 +105,7 @@ function draftSteps(
     updates: recipe.updates.policy === "none" ? [] : [updatesStep(recipe)],
     drivers: recipe.drivers.map((driver) => {
       const install = driver.install
-        ? { command: driver.install, shell: driver.shell ?? DEFAULT_SHELL[family], successCodes: [0, 3010] }
+        ? { command: driver.install, shell: driver.shell ?? DEFAULT_SHELL[family], successCodes: [0, REBOOT_REQUIRED] }
         : defaultDriverInstall(family);
       if (!install) throw new PlanError(`driver '${driver.name}' has no install command and ${family} has no default one; add drivers[].install`);
       return installStep({
@@ -171,7 +172,7 @@ function toolsStep(recipe: NormalizedRecipe, recipeDir: string): StepDraft {
   const tools = recipe.hypervisorTools!;
   const family = recipe.os.family;
   const install = tools.install
-    ? { command: tools.install, shell: tools.shell ?? DEFAULT_SHELL[family], successCodes: [0, 3010] }
+    ? { command: tools.install, shell: tools.shell ?? DEFAULT_SHELL[family], successCodes: [0, REBOOT_REQUIRED] }
     : defaultToolsInstall(family, tools.kind, Boolean(tools.installer));
   if (!install) {
     throw new PlanError(`hypervisorTools '${tools.kind}' has no installer and ${family} does not ship it; add hypervisorTools.installer`);
@@ -235,7 +236,7 @@ function targetDeviceStep(recipe: NormalizedRecipe, recipeDir: string): StepDraf
   const device = recipe.target.targetDevice;
   const family = recipe.os.family;
   const install = device.install
-    ? { command: device.install, shell: device.shell ?? DEFAULT_SHELL[family], successCodes: [0, 3010] }
+    ? { command: device.install, shell: device.shell ?? DEFAULT_SHELL[family], successCodes: [0, REBOOT_REQUIRED] }
     : defaultTargetDeviceInstall(family);
   const reboot = device.reboot ?? TARGET_DEVICE_REBOOT[family];
   const order = recipe.vda ? "after the VDA" : "after the apps (this image has no VDA)";
@@ -345,7 +346,7 @@ interface InstallSpec {
 function installStep(spec: InstallSpec): StepDraft {
   const values = spec.placeholders ?? spec.installs;
   // A Linux package asks for its reboot through the distribution, not an exit code: the check
-  // after the install turns that request into 3010.
+  // after the install turns that request into LINUX_REBOOT_CODE.
   const askLinux = spec.family === "linux" && spec.install.shell === "sh" && spec.reboot === "if-required";
   const successCodes = askLinux ? [...new Set([...spec.install.successCodes, LINUX_REBOOT_CODE])] : spec.install.successCodes;
   // "if-required" needs an exit code that can ask for the reboot; without one it never comes.

@@ -12,13 +12,27 @@ export const GUEST_UPLOAD_ROOT: Readonly<Record<OsFamily, string>> = {
   linux: "/var/tmp/rebake",
 };
 
+/** The exit code Windows installers use for "succeeded, reboot required" (ERROR_SUCCESS_REBOOT_REQUIRED). */
+export const REBOOT_REQUIRED = 3010;
+
 /**
- * Exit codes installers use for "succeeded, reboot required": 3010 (ERROR_SUCCESS_REBOOT_REQUIRED)
- * and 1641 (the installer started a reboot). rebake's own Linux scripts use 3010 too.
+ * A Linux exit status has 8 bits: sh's `exit 3010` leaves 194. Exit codes a recipe names (shared by
+ * an app's Windows and Linux installs) are compared on Linux as the guest can report them.
+ */
+export function exitStatus(family: OsFamily, code: number): number {
+  return family === "linux" ? code & 0xff : code;
+}
+
+/** What rebake's Linux commands exit with for "succeeded, reboot required": `exit 3010` as sh keeps it. */
+export const LINUX_REBOOT_CODE = exitStatus("linux", REBOOT_REQUIRED);
+
+/**
+ * Exit codes for "succeeded, reboot required": on Windows 3010 and 1641 (the installer started a
+ * reboot); on Linux what rebake's own scripts (and an installer's `exit 3010`) leave.
  */
 export const REBOOT_EXIT_CODES: Readonly<Record<OsFamily, readonly number[]>> = {
-  windows: [3010, 1641],
-  linux: [3010],
+  windows: [REBOOT_REQUIRED, 1641],
+  linux: [LINUX_REBOOT_CODE],
 };
 
 export const DEFAULT_SHELL: Readonly<Record<OsFamily, Shell>> = { windows: "cmd", linux: "sh" };
@@ -57,11 +71,8 @@ export function rebootCodesFor(family: OsFamily, successCodes: readonly number[]
   return successCodes.filter((code) => REBOOT_EXIT_CODES[family].includes(code));
 }
 
-/** What rebake's Linux commands exit with for "succeeded, reboot required". */
-export const LINUX_REBOOT_CODE = 3010;
-
 /**
- * How Linux packages ask for a reboot, as exit 3010: Debian and Ubuntu packages touch
+ * How Linux packages ask for a reboot, as LINUX_REBOOT_CODE: Debian and Ubuntu packages touch
  * /var/run/reboot-required; on RHEL-like systems `needs-restarting -r` exits 1.
  */
 export const LINUX_REBOOT_REQUIRED_CHECK: readonly string[] = [
@@ -71,7 +82,8 @@ export const LINUX_REBOOT_REQUIRED_CHECK: readonly string[] = [
 
 /**
  * A Linux install whose reboot is "if-required": the command runs in a subshell (its own `exit`
- * and `set -e` stay inside), then a reboot the distribution's packages asked for becomes 3010.
+ * and `set -e` stay inside), then a reboot the distribution's packages asked for becomes
+ * LINUX_REBOOT_CODE.
  */
 export function withLinuxRebootCheck(command: string): string {
   return ["(", command, ") || exit $?", ...LINUX_REBOOT_REQUIRED_CHECK, "exit 0"].join("\n");
@@ -95,7 +107,8 @@ export function guestCommand(
   successCodes: readonly number[],
   timeoutSeconds: number = INSTALL_TIMEOUT_SECONDS,
 ): GuestCommand {
-  return { shell, command, successCodes, rebootCodes: rebootCodesFor(family, successCodes), timeoutSeconds };
+  const codes = [...new Set(successCodes.map((code) => exitStatus(family, code)))];
+  return { shell, command, successCodes: codes, rebootCodes: rebootCodesFor(family, codes), timeoutSeconds };
 }
 
 /**
@@ -119,7 +132,7 @@ export function linuxPackageInstall(packageOrFile: string): string {
   ].join("\n");
 }
 
-const WINDOWS_INSTALLER_SUCCESS: readonly number[] = [0, 3010, 1641];
+const WINDOWS_INSTALLER_SUCCESS: readonly number[] = [0, REBOOT_REQUIRED, 1641];
 
 /** Default silent installs for hypervisor tools, per family. */
 export function defaultToolsInstall(family: OsFamily, kind: ToolsKind, hasInstaller: boolean): { command: string; shell: Shell; successCodes: readonly number[] } | undefined {
@@ -162,7 +175,7 @@ const LINUX_TOOLS_DAEMON: Readonly<Record<ToolsKind, string>> = {
 
 export function defaultDriverInstall(family: OsFamily): { command: string; shell: Shell; successCodes: readonly number[] } | undefined {
   if (family === "linux") return undefined;
-  return { command: `pnputil.exe /add-driver "{file}" /install`, shell: "cmd", successCodes: [0, 3010] };
+  return { command: `pnputil.exe /add-driver "{file}" /install`, shell: "cmd", successCodes: [0, REBOOT_REQUIRED] };
 }
 
 /**

@@ -1,26 +1,25 @@
 /**
- * The OS-updates step. Each run installs what is available and exits 3010 when it installed
- * something; the runner reboots and runs it again until it exits 0 (nothing left) or the
+ * The OS-updates step. Each run installs what is available and exits 3010 (194 on Linux, whose
+ * exit status has 8 bits) when it installed something; the runner reboots and runs it again until it exits 0 (nothing left) or the
  * recipe's maxRounds runs out. That loop, not a fixed reboot count, is what ends the Windows
  * Update reboot loops Packer users fight.
  */
 import type { OsFamily, Updates } from "./model.ts";
 import { DEFAULT_UPDATE_ROUNDS } from "./normalize.ts";
 import type { GuestCommand } from "./plan-model.ts";
-import { LINUX_REBOOT_REQUIRED_CHECK, psQuote, shQuote } from "./step-commands.ts";
+import { LINUX_REBOOT_REQUIRED_CHECK, REBOOT_REQUIRED, exitStatus, psQuote, shQuote } from "./step-commands.ts";
 
 /** One round may download gigabytes and install a cumulative update. */
 export const UPDATE_ROUND_TIMEOUT_SECONDS = 4 * 3600;
-const AGAIN = 3010;
-
 export function updatesCommand(family: OsFamily, updates: Updates): GuestCommand {
   const command = family === "windows" ? windowsUpdateScript(updates) : linuxUpdateScript(updates);
+  const again = exitStatus(family, REBOOT_REQUIRED);
   return {
     shell: family === "windows" ? "powershell" : "sh",
     command,
-    successCodes: [0, AGAIN],
-    rebootCodes: [AGAIN],
-    rerunCodes: [AGAIN],
+    successCodes: [0, again],
+    rebootCodes: [again],
+    rerunCodes: [again],
     maxRuns: updates.maxRounds ?? DEFAULT_UPDATE_ROUNDS,
     timeoutSeconds: UPDATE_ROUND_TIMEOUT_SECONDS,
   };
@@ -53,7 +52,7 @@ function windowsUpdateScript(updates: Updates): string {
     "Write-Output \"rebake: installed $($wanted.Count) updates (result code $($result.ResultCode), reboot required: $($result.RebootRequired))\"",
     "# ResultCode 4 = failed, 5 = aborted; 2 and 3 mean installed (3: with errors on some).",
     "if ($result.ResultCode -ge 4) { exit 1 }",
-    `exit ${AGAIN}`,
+    `exit ${REBOOT_REQUIRED}`,
   ].join("\n");
 }
 

@@ -14,6 +14,7 @@ import os from "node:os";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { App } from "../../src/recipe/model.ts";
+import { LINUX_REBOOT_CODE, withLinuxRebootCheck } from "../../src/recipe/step-commands.ts";
 import { createExec } from "../../src/util/exec.ts";
 import { cidataIso, type Seed } from "../support/cidata.ts";
 
@@ -303,6 +304,12 @@ describe("rebake test OS under QEMU", () => {
       assert.equal(standin.exitCode, 0, standin.stderr);
       assert.match(standin.stdout, /stand-in for the Citrix PVS target device, version 0\.1\.0\ninstalled after demo-motd demo-sysinfo/);
 
+      // How a Linux install step with reboot "if-required" hears a package ask for the reboot,
+      // in the guest's own sh: the command's exit code first, then the distribution's flag.
+      for (const [command, exitCode] of [["true", 0], ["exit 0", 0], ["exit 3", 3], ["exit 3010", LINUX_REBOOT_CODE], ["touch /var/run/reboot-required; exit 0", LINUX_REBOOT_CODE]] as const) {
+        assert.equal((await agent.sh(withLinuxRebootCheck(command))).exitCode, exitCode, command);
+      }
+
       // The old agent may still answer for a moment after the request: wait for a new boot id.
       const bootId = async (client: AgentClient) => (await client.sh("cat /proc/sys/kernel/random/boot_id")).stdout;
       const before = await bootId(agent);
@@ -317,6 +324,7 @@ describe("rebake test OS under QEMU", () => {
       }
       t.diagnostic(`guest-shutdown reboot to agent answering: ${Date.now() - rebootStarted} ms`);
       assert.equal((await agent.sh("cat /etc/hostname")).stdout, "rebake-it\n");
+      assert.equal((await agent.sh(withLinuxRebootCheck("true"))).exitCode, 0, "the reboot-required flag outlived the reboot");
 
       agent.sendOnly("guest-shutdown");
       assert.equal(await exited(qemu, SHUTDOWN_TIMEOUT_MS), 0);

@@ -92,7 +92,7 @@ describe("createPlan fills in the guest commands", () => {
     { name: "Windows app: 3010 means reboot", recipe: "plan-win-mcs", kind: "app", success: [0, 3010], reboot: [3010] },
     { name: "VDA: 3 means reboot and run again, 8 reboot", recipe: "plan-win-pvs", kind: "vda", success: [0, 3, 8], reboot: [3, 8], rerun: [3] },
     { name: "Windows updates: 3010 means reboot and search again", recipe: "plan-win-pvs", kind: "updates", success: [0, 3010], reboot: [3010], rerun: [3010] },
-    { name: "Linux updates: 3010 when a reboot is required", recipe: "plan-linux-mcs", kind: "updates", success: [0, 3010], reboot: [3010], rerun: [3010] },
+    { name: "Linux updates: 194 (sh's 8-bit exit 3010) when a reboot is required", recipe: "plan-linux-mcs", kind: "updates", success: [0, 194], reboot: [194], rerun: [194] },
   ];
   for (const c of exitCodes) {
     it(`exit codes: ${c.name}`, async () => {
@@ -126,7 +126,8 @@ describe("createPlan fills in the guest commands", () => {
         const command = device.commands[0]!;
         assert.equal(command.command.includes("/var/run/reboot-required"), c.asksDistribution, command.command);
         if (c.asksDistribution) {
-          assert.deepEqual(command.rebootCodes, [3010]);
+          assert.deepEqual(command.successCodes, [0, 194]);
+          assert.deepEqual(command.rebootCodes, [194]);
           assert.match(command.command, /^\(\n[^]*apt-get install -y '\/var\/tmp\/rebake\/\d+-target-device\/pvs-target\.deb'[^]*\n\) \|\| exit \$\?\n/);
         }
       });
