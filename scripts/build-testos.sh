@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the rebake test OS: a small BIOS-bootable installer ISO made only from Debian 12 packages
-# (a Debian kernel, busybox, sfdisk, mke2fs, extlinux and qemu-guest-agent with its libraries).
+# Builds the rebake test OS: a small installer ISO that boots under BIOS (isolinux) and UEFI
+# (systemd-boot), made only from Debian 12 packages (a Debian kernel, busybox, sfdisk, mke2fs,
+# mkfs.fat, extlinux, systemd-boot and qemu-guest-agent with its libraries).
 # See testos/README.md for what the ISO does when booted and how to drive it under QEMU.
 #
 # Usage: scripts/build-testos.sh [--force] [--out DIR]
@@ -24,9 +25,16 @@ done
 readonly ISO_NAME=rebake-testos.iso
 readonly VOLUME_ID=REBAKE_TESTOS
 # Host tools this script runs (Debian package names); installed when missing.
-readonly HOST_PACKAGES=(xorriso cpio kmod binutils)
+readonly HOST_PACKAGES=(xorriso cpio kmod binutils dosfstools mtools)
 readonly MULTIARCH=x86_64-linux-gnu
 readonly LOADER=lib64/ld-linux-x86-64.so.2
+readonly SYSTEMD_BOOT=usr/lib/systemd/boot/efi/systemd-bootx64.efi
+# Room in the El Torito EFI image beyond its files, for the FAT tables and directories.
+readonly EFI_IMAGE_SLACK_KIB=1024
+# El Torito records a boot image's size in 512-byte sectors in 16 bits: at most 65535 of them.
+readonly EL_TORITO_MAX_KIB=32767
+# FAT cannot store times before 1980; the image's files get this one (mcopy -m keeps it).
+readonly FAT_EPOCH=1980-01-01T00:00:00Z
 
 log() { echo "build-testos: $*" >&2; }
 die() { echo "build-testos: error: $*" >&2; exit 1; }
@@ -124,6 +132,36 @@ pack_initramfs() {
   (cd "$tree" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible) | gzip -n -9 > "$dest"
 }
 
+# The kernel command line of a boot loader entry: isolinux's APPEND, systemd-boot's options.
+boot_options() {
+  sed -n "s/^[[:space:]]*$1[[:space:]]\{1,\}//p" "$2"
+}
+
+# The El Torito EFI boot image: a FAT volume holding systemd-boot at the removable-media path and
+# its loader entry, plus the kernel and installer it loads (systemd-boot reads only its own
+# volume, so they are on the ISO twice: once here, once for isolinux).
+build_efi_image() {
+  local iso_tree=$1 dest=$2 tree="$work/efi"
+  local isolinux_options efi_options
+  isolinux_options=$(boot_options APPEND "$repo/testos/isolinux/isolinux.cfg")
+  efi_options=$(boot_options options "$repo/testos/efi/loader/entries/rebake-testos-install.conf")
+  [ "$isolinux_options" = "$efi_options" ] \
+    || die "the kernel command lines differ: isolinux.cfg APPEND '$isolinux_options', rebake-testos-install.conf options '$efi_options'; make them equal"
+  install -D -m 0644 "$pkgs/$SYSTEMD_BOOT" "$tree/EFI/BOOT/BOOTX64.EFI"
+  cp -r "$repo/testos/efi/loader" "$tree/loader"
+  install -D -m 0644 "$iso_tree/boot/vmlinuz" "$tree/boot/vmlinuz"
+  install -m 0644 "$iso_tree/boot/installer.gz" "$tree/boot/installer.gz"
+  find "$tree" -exec touch -h -d "$FAT_EPOCH" {} +
+  local kib=$(( $(du -s --block-size=1K --apparent-size "$tree" | cut -f1) + EFI_IMAGE_SLACK_KIB ))
+  [ "$kib" -le "$EL_TORITO_MAX_KIB" ] \
+    || die "the EFI boot image needs $kib KiB, more than El Torito can describe ($EL_TORITO_MAX_KIB KiB); shrink the kernel or installer initramfs"
+  # --invariant: a fixed volume serial and creation time, so equal inputs give equal bytes.
+  mkfs.fat --invariant -C -n REBAKE_EFI "$dest" "$kib" >/dev/null \
+    || die "mkfs.fat could not make the $kib KiB EFI boot image $dest"
+  (cd "$tree" && LC_ALL=C MTOOLS_SKIP_CHECK=1 mcopy -s -m -Q -i "$dest" EFI loader boot ::/) \
+    || die "mcopy could not fill the EFI boot image $dest"
+}
+
 main() {
   ensure_host_packages
   mkdir -p "$out"
@@ -199,12 +237,14 @@ main() {
   mkdir -p "$boot"/{proc,sys,dev,newroot}
   pack_initramfs "$boot" "$iso_tree/boot/initrd.gz"
 
-  # The installer's initramfs: partitions, formats, unpacks system.tar.gz, installs extlinux.
+  # The installer's initramfs: partitions, formats, unpacks system.tar.gz, installs extlinux (BIOS)
+  # or systemd-boot (UEFI).
   install_busybox "$installer"
   for prog in "${INSTALLER_PROGRAMS[@]}"; do copy_elf "$installer" "$prog"; done
   install_modules "$installer" "${INSTALLER_MODULES[@]}"
   install -D -m 0644 "$pkgs/etc/mke2fs.conf" "$installer/etc/mke2fs.conf"
   install -D -m 0644 "$pkgs/usr/lib/syslinux/mbr/mbr.bin" "$installer/usr/lib/syslinux/mbr/mbr.bin"
+  install -D -m 0644 "$pkgs/$SYSTEMD_BOOT" "$installer/$SYSTEMD_BOOT"
   install -m 0755 "$repo/testos/installer/init" "$installer/init"
   mkdir -p "$installer"/{proc,sys,dev,media,target,tmp}
   pack_initramfs "$installer" "$iso_tree/boot/installer.gz"
@@ -213,11 +253,13 @@ main() {
   install -m 0644 "$pkgs/usr/lib/ISOLINUX/isolinux.bin" "$iso_tree/isolinux/isolinux.bin"
   install -m 0644 "$pkgs/usr/lib/syslinux/modules/bios/ldlinux.c32" "$iso_tree/isolinux/ldlinux.c32"
   install -m 0644 "$repo/testos/isolinux/isolinux.cfg" "$iso_tree/isolinux/isolinux.cfg"
+  build_efi_image "$iso_tree" "$iso_tree/boot/efiboot.img"
   # The installer recognises its own medium by this file; it also records what was built.
   { echo "rebake test OS, inputs sha256 $hash"; printf '%s\n' "${PINNED[@]}"; } > "$iso_tree/REBAKE-TESTOS"
 
   xorriso -as mkisofs -o "$iso.tmp" -V "$VOLUME_ID" -J -r \
     -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
+    -eltorito-alt-boot -e boot/efiboot.img -no-emul-boot \
     "$iso_tree" 2>"$work/xorriso.log" || { cat "$work/xorriso.log" >&2; die "xorriso failed to write $iso.tmp"; }
   mv -f "$iso.tmp" "$iso"
   echo "$hash" > "$stamp.tmp" && mv -f "$stamp.tmp" "$stamp"
