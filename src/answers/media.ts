@@ -3,11 +3,11 @@
  * (cloud-init NoCloud `CIDATA` for Linux, autounattend.xml for Windows). Installers find it by
  * its volume label or by scanning removable media, so nothing is ever typed at a boot prompt.
  */
-import { createHash, randomUUID } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { randomUUID } from "node:crypto";
 import { chmod, mkdtemp, rename, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { sha256File } from "../util/hash-file.ts";
 import type { Recipe } from "../recipe/model.ts";
 import type { ResolveSecret } from "../recipe/secrets.ts";
 import type { Exec } from "../util/exec.ts";
@@ -101,12 +101,6 @@ export async function createAnswerMedia(
     await rm(partial, { force: true });
     await rm(staging, { recursive: true, force: true });
   }
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }
 
 export interface AnswerFilesOptions {

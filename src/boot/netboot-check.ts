@@ -13,11 +13,10 @@
  * check requires iPXE's lines for the TFTP download and the SAN boot in the serial log.
  */
 import { spawn as nodeSpawn, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { sha256File } from "../util/hash-file.ts";
 import { QgaChannel } from "../guest/qga/qga-channel.ts";
 import type { Exec } from "../util/exec.ts";
 import { acceptsConnection, freePort } from "../util/local-port.ts";
@@ -66,7 +65,7 @@ export interface NetbootCheckResult {
 export async function netbootCheck(options: NetbootCheckOptions): Promise<NetbootCheckResult> {
   const spawn = options.spawn ?? nodeSpawn;
   const { workDir, exec } = options;
-  const before = await sha256(options.vdisk);
+  const before = await sha256File(options.vdisk);
   const tftp = join(workDir, "tftp");
   await exec("mkdir", ["-p", tftp]);
   await writeFile(join(tftp, IPXE_SCRIPT_NAME), IPXE_SCRIPT);
@@ -109,7 +108,7 @@ export async function netbootCheck(options: NetbootCheckOptions): Promise<Netboo
     const writeCacheBytes = (await stat(cache)).size - cacheBefore;
     qemu.kill("SIGTERM");
     await exited(qemu);
-    const after = await sha256(options.vdisk);
+    const after = await sha256File(options.vdisk);
     if (after !== before) throw new NetbootCheckError(`the vDisk ${options.vdisk} changed while it was streamed (sha256 ${before} -> ${after}); the export must be read-only`);
     return { bootMs, kernelCommandLine: probe.stdout.split("\n")[0]?.trim() ?? "", writeCacheBytes, vdiskSha256: after };
   } finally {
@@ -125,12 +124,6 @@ export async function netbootCheck(options: NetbootCheckOptions): Promise<Netboo
 /** The serial console as text: sgabios positions every character with an ANSI escape. */
 export function consoleText(serial: string): string {
   return serial.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
-}
-
-async function sha256(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }
 
 async function waitForPort(port: number, child: ChildProcess, what: string): Promise<void> {

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import type { PlanInput } from "../recipe/plan-model.ts";
 import type { CleanupStack } from "../runner/cleanup-stack.ts";
 import { CacheFullError, ChecksumMismatchError, FetchError, isDiskFull } from "./errors.ts";
-import { sha256File } from "./hash-file.ts";
+import { sha256File } from "../util/hash-file.ts";
 
 const SHA256 = /^[a-f0-9]{64}$/;
 const TEMP_PREFIX = ".partial-";

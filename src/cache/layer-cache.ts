@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { readdir, readFile, rename, rm, stat, writeFile as fsWriteFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { CacheFullError, isDiskFull } from "./errors.ts";
-import { sha256File } from "./hash-file.ts";
+import { sha256File } from "../util/hash-file.ts";
 
 export const LAYER_EXTENSION = ".qcow2";
 export const STATE_EXTENSION = ".vmstate";

@@ -4,7 +4,7 @@
  * change the last app and only the hashes from that app's step on change.
  */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { sha256File } from "../util/hash-file.ts";
 import { canonicalJson } from "./canonical-json.ts";
 import type { App } from "./model.ts";
 import { normalizeApp, type NormalizedRecipe } from "./normalize.ts";
@@ -21,14 +21,7 @@ export function sha256Hex(data: string | Uint8Array): string {
 }
 
 /** Streams the file, so a multi-GiB ISO never sits in memory. */
-export const hashFileSha256: HashFile = (path) =>
-  new Promise((resolve, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path)
-      .on("error", reject)
-      .on("data", (chunk) => hash.update(chunk))
-      .on("end", () => resolve(hash.digest("hex")));
-  });
+export const hashFileSha256: HashFile = (path) => sha256File(path);
 
 /** The cumulative hash of a step: its content chained to the cumulative hash before it. */
 export function chainHash(previous: string, contentHash: string): string {

@@ -5,7 +5,8 @@
  *
  * Each plan step writes into its own qcow2 layer named by its cumulative hash; after the step
  * succeeds the driver freezes the layer (checkpoint) and the layer cache commits it. A rebuild
- * starts the VM from the longest committed prefix, so only the steps after it run again.
+ * starts the VM from the longest committed prefix, so only the steps after it run again. A
+ * --no-cache build commits nothing, so it writes one layer, frozen after the last step.
  * Everything acquired (work dir, VM, uncommitted layers, partial artifacts) is on the cleanup
  * stack the moment it exists and is released in reverse order however the build ends.
  */
@@ -40,6 +41,8 @@ export const DEFAULT_INSTALL_TIMEOUT_MS = 30 * 60_000;
 export const DEFAULT_BOOT_TIMEOUT_MS = 10 * 60_000;
 const DEFAULT_SNAPSHOT_NAME = "{name}-{version}-{build}";
 const LOG_DIR = "logs";
+/** The one disk layer of a --no-cache build, in its work dir. */
+const SINGLE_LAYER = "disk.qcow2";
 
 /** Writes the answer ISO (autounattend.xml or cloud-init CIDATA) for this build. */
 export type MakeAnswerMedia = (recipe: Recipe, options: { readonly buildId: string; readonly outPath: string; readonly signal: AbortSignal }) => Promise<void>;
@@ -169,6 +172,9 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
   const installTimeoutMs = request.installTimeoutMs ?? DEFAULT_INSTALL_TIMEOUT_MS;
   const last = plan.steps.length - 1;
   const isPvs = recipe.target.kind === "pvs";
+  // A --no-cache build commits no layer, so freezing one per step would only cost a guest
+  // filesystem freeze each: its disk is one layer, frozen once after the last step.
+  const singleLayer = request.noCache === true && deps.driver.layersOutliveVm;
 
   const channelOf = (state: BuildState, ctx: StepContext): GuestChannel => {
     if (!state.vm) throw new Error("internal: no VM");
@@ -215,7 +221,10 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
       ctx.cleanup.push(`remove ${state.workDir}`, () => rm(state.workDir, { recursive: true, force: true }), { keepOnError: true });
       // Layers that die with the build VM (vSphere, XO snapshots) are kept for this build only.
       const cacheable = !request.noCache && deps.driver.layersOutliveVm;
-      if (!cacheable) {
+      if (singleLayer) {
+        state.layerPaths = plan.steps.map(() => join(state.workDir, SINGLE_LAYER));
+        state.prefix = 0;
+      } else if (!cacheable) {
         state.layerPaths = plan.steps.map((s, i) => join(state.workDir, `${String(i).padStart(2, "0")}-${s.id}.qcow2`));
         state.prefix = 0;
       } else {
@@ -361,6 +370,7 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
   }));
 
   const freezeLayer = async (ctx: StepContext, state: BuildState, index: number, log: StepLog): Promise<void> => {
+    if (singleLayer && index < last) return;
     const step = plan.steps[index]!;
     const next = index < last ? state.layerPaths[index + 1]! : state.tailPath;
     if (index < last && !request.noCache) await deps.layers.discardUncommitted(plan.steps[index + 1]!.hash);

@@ -12,15 +12,15 @@ const NOT_INSTALLED = "not installed";
 const VERSION = /\d+\.\d+(?:\.\d+)?/;
 
 export async function toolVersions(exec: Exec, nodeVersion: string = process.version): Promise<Record<string, string>> {
-  const versions: Record<string, string> = {};
-  for (const tool of TOOLS) {
-    const result = await exec(tool.command, tool.args, { nothrow: true, timeoutMs: 10_000 }).catch(() => undefined);
-    const text = result ? `${result.stdout}\n${result.stderr}` : "";
-    versions[tool.name] = VERSION.exec(text)?.[0] ?? NOT_INSTALLED;
-  }
-  versions.node = nodeVersion.replace(/^v/, "");
-  versions.rebake = await rebakeVersion();
-  return versions;
+  // Each --version is a process start: asked together, they cost the build one start, not three.
+  const found = await Promise.all(
+    TOOLS.map(async (tool) => {
+      const result = await exec(tool.command, tool.args, { nothrow: true, timeoutMs: 10_000 }).catch(() => undefined);
+      const text = result ? `${result.stdout}\n${result.stderr}` : "";
+      return [tool.name, VERSION.exec(text)?.[0] ?? NOT_INSTALLED] as const;
+    }),
+  );
+  return { ...Object.fromEntries(found), node: nodeVersion.replace(/^v/, ""), rebake: await rebakeVersion() };
 }
 
 async function rebakeVersion(): Promise<string> {

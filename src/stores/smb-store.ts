@@ -3,11 +3,11 @@
  * share (a Linux CI runner). Every operation is one smbclient call through the exec layer; the
  * password travels in the PASSWD environment variable, never on the command line.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sha256File } from "../util/hash-file.ts";
 import type { Exec, ExecResult } from "../util/exec.ts";
 import { StoreError, StoreFullError, StoreUnreachableError } from "./errors.ts";
 import type { StoreEntry, VdiskStore } from "./store.ts";
@@ -112,9 +112,7 @@ export class SmbStore implements VdiskStore {
   async sha256(name: string): Promise<string> {
     return this.withLocalTemp(async (local) => {
       await this.run(`get ${quote(name)} ${quote(local)}`, `read back ${name}`);
-      const hash = createHash("sha256");
-      for await (const chunk of createReadStream(local)) hash.update(chunk as Buffer);
-      return hash.digest("hex");
+      return sha256File(local);
     });
   }
 

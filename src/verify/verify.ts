@@ -7,7 +7,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { sha256File } from "../cache/hash-file.ts";
+import { sha256File } from "../util/hash-file.ts";
 import type { HypervisorDriver, VmHandle } from "../hypervisors/driver.ts";
 import type { GuestChannel } from "../guest/channel.ts";
 import type { BuildManifest, CheckResult, Verification } from "../manifest/model.ts";

@@ -11,7 +11,7 @@ import { mcsSnapshotPath, McsPathError } from "../../src/hypervisors/mcs-snapsho
 import { govcEnvironment, VsphereSettingsError, type VsphereSettings } from "../../src/hypervisors/vsphere/settings.ts";
 import { VmwareToolsChannel, ToolsCommandTimeoutError, ToolsUploadChecksumError } from "../../src/guest/vmware-tools/vmware-tools-channel.ts";
 import { GuestTimeoutError } from "../../src/guest/channel.ts";
-import { sha256File } from "../../src/cache/hash-file.ts";
+import { sha256File } from "../../src/util/hash-file.ts";
 
 const VM = "/DC0/vm/golden";
 const LOGIN = { GOVC_GUEST_LOGIN: "Administrator:guest-secret" };

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/main.ts";
 import type { CliIo } from "../../src/cli/io.ts";
-import { sha256File } from "../../src/cache/hash-file.ts";
+import { sha256File } from "../../src/util/hash-file.ts";
 import { manifestSchemaErrors } from "../../src/manifest/validate-manifest.ts";
 import type { BuildManifest } from "../../src/manifest/model.ts";
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { build } from "../../src/runner/build.ts";
 import { StepsFailedError } from "../../src/runner/run-steps.ts";
 import { BuildInterruptedError, BuildTimeoutError, GuestCommandFailedError, StepTimeoutError, UploadChecksumError } from "../../src/runner/errors.ts";
@@ -114,6 +114,8 @@ test("--no-cache builds from the ISO in the work dir and commits nothing", () =>
     assert.equal(fakes.specs[0]?.disk.baseLayer, undefined);
     assert.ok(fakes.specs[0]!.disk.path.startsWith(f.tempRoot));
     assert.ok(manifest.steps.every((s) => !s.cacheHit));
+    // Nothing is committed, so no step freezes a layer but the last, which the capture reads.
+    assert.deepEqual(fakes.journal.filter((j) => j.startsWith("checkpoint ")).map((j) => basename(j)), ["tail.qcow2"]);
     assert.deepEqual(await readdir(f.tempRoot), []);
   }));
 

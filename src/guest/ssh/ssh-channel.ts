@@ -4,7 +4,7 @@
  * guests run `sh -c`; Windows OpenSSH servers run PowerShell or cmd scripts (os: "windows").
  */
 import { access, constants } from "node:fs/promises";
-import { sha256File } from "../../cache/hash-file.ts";
+import { sha256File } from "../../util/hash-file.ts";
 import { CommandTimeoutError, createExec, type Exec, type ExecResult } from "../../util/exec.ts";
 import { GuestDisconnectedError, GuestError, GuestTimeoutError, type GuestChannel, type GuestExecOptions, type GuestExecResult } from "../channel.ts";
 import { pollGuest } from "../poll-guest.ts";

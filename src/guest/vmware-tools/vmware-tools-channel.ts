@@ -7,7 +7,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { sha256File } from "../../cache/hash-file.ts";
+import { sha256File } from "../../util/hash-file.ts";
 import type { Shell } from "../../recipe/model.ts";
 import { GuestError, GuestTimeoutError, type GuestChannel, type GuestExecOptions, type GuestExecResult } from "../channel.ts";
 import { sha256Command, shQuote, type GuestOs } from "../qga/guest-command.ts";

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { sha256File } from "../../cache/hash-file.ts";
+import { sha256File } from "../../util/hash-file.ts";
 import type { Govc } from "./govc.ts";
 import { VsphereUploadError } from "./errors.ts";
 

@@ -11,7 +11,7 @@ import { CheckedOnce } from "../checked-once.ts";
 import type { DiskExport, HypervisorDriver, Media, VmAccess, VmHandle, VmSpec } from "../driver.ts";
 import { VmRegistry, type TrackedVm } from "../vm-registry.ts";
 import type { GuestChannel } from "../../guest/channel.ts";
-import { sha256File } from "../../cache/hash-file.ts";
+import { sha256File } from "../../util/hash-file.ts";
 import { mcsSnapshotPath } from "../mcs-snapshot-path.ts";
 import { XoError, XoInventoryError, XoRequestError, XoTimeoutError } from "./errors.ts";
 import { xoToken, type XoSettings } from "./settings.ts";

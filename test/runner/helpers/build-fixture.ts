@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DownloadCache } from "../../../src/cache/download-cache.ts";
 import { LayerCache } from "../../../src/cache/layer-cache.ts";
-import { sha256File } from "../../../src/cache/hash-file.ts";
+import { sha256File } from "../../../src/util/hash-file.ts";
 import type { Recipe } from "../../../src/recipe/model.ts";
 import type { GuestCommand, Plan, PlanStep } from "../../../src/recipe/plan-model.ts";
 import type { BuildDeps, BuildRequest } from "../../../src/runner/build.ts";

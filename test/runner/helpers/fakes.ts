@@ -4,7 +4,7 @@
  * disk files the runner expects, so the real layer cache works against them.
  */
 import { writeFile } from "node:fs/promises";
-import { sha256File } from "../../../src/cache/hash-file.ts";
+import { sha256File } from "../../../src/util/hash-file.ts";
 import { GuestDisconnectedError, type GuestChannel, type GuestExecOptions, type GuestExecResult } from "../../../src/guest/channel.ts";
 import type { HypervisorDriver, Media, VmHandle, VmSpec } from "../../../src/hypervisors/driver.ts";
 
