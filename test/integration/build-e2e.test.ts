@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/main.ts";
-import type { CliIo } from "../../src/cli/io.ts";
+import { captureIo } from "../support/capture-io.ts";
 import { sha256File } from "../../src/util/hash-file.ts";
 import { manifestSchemaErrors } from "../../src/manifest/validate-manifest.ts";
 import type { BuildManifest } from "../../src/manifest/model.ts";
@@ -19,21 +19,6 @@ import type { BuildManifest } from "../../src/manifest/model.ts";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const ISO = join(root, "build/testos/rebake-testos.iso");
 const BUILD_TIMEOUT_MS = 15 * 60_000;
-
-function io(cwd: string, env: NodeJS.ProcessEnv): CliIo & { out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  return {
-    stdout: (t) => void (out += t),
-    stderr: (t) => void (err += t),
-    cwd,
-    env: { ...process.env, ...env },
-    isTty: false,
-    signal: new AbortController().signal,
-    out: () => out,
-    err: () => err,
-  };
-}
 
 /** A copy of the demo project whose apps can be edited, sharing the test OS ISO. */
 async function demoProject(): Promise<string> {
@@ -49,9 +34,9 @@ test("the demo recipe builds, captures and verifies for real; a rebuild after th
   const dir = await demoProject();
   const env = { REBAKE_CACHE_DIR: join(dir, "cache") };
   try {
-    const first = io(dir, env);
+    const first = captureIo(dir, { ...process.env, ...env });
     const code = await main(["build", "recipes/linux-demo.yaml", "--out", "out", "--timeout", "15m"], first);
-    assert.equal(code, 0, `build failed:\n${first.out()}\n${first.err()}`);
+    assert.equal(code, 0, `build failed:\n${first.all()}`);
     const manifest = JSON.parse(await readFile(join(dir, "out/manifest.json"), "utf8")) as BuildManifest;
     assert.deepEqual(manifestSchemaErrors(manifest), []);
     const vhdx = manifest.outputs.find((o) => o.kind === "vhdx");
@@ -67,9 +52,9 @@ test("the demo recipe builds, captures and verifies for real; a rebuild after th
     // Change only the last app: its install command gains a harmless extra.
     const motd = join(dir, "apps/demo-motd.yaml");
     await writeFile(motd, (await readFile(motd, "utf8")).replace('install.sh"\n', 'install.sh" && echo rebuilt >/dev/null\n'));
-    const second = io(dir, env);
+    const second = captureIo(dir, { ...process.env, ...env });
     const again = await main(["build", "recipes/linux-demo.yaml", "--out", "out2", "--no-verify"], second);
-    assert.equal(again, 0, `rebuild failed:\n${second.out()}\n${second.err()}`);
+    assert.equal(again, 0, `rebuild failed:\n${second.all()}`);
     const rebuilt = JSON.parse(await readFile(join(dir, "out2/manifest.json"), "utf8")) as BuildManifest;
     const planSteps = rebuilt.steps.filter((s) => s.hash);
     const from = planSteps.findIndex((s) => s.id.includes("demo-motd"));

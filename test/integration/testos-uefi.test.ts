@@ -13,7 +13,7 @@ import { copyFile, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "
 import os from "node:os";
 import path from "node:path";
 import { main } from "../../src/cli/main.ts";
-import type { CliIo } from "../../src/cli/io.ts";
+import { captureIo } from "../support/capture-io.ts";
 import { QgaChannel } from "../../src/guest/qga/qga-channel.ts";
 import { findUefiFirmware } from "../../src/hypervisors/qemu/firmware.ts";
 import { manifestSchemaErrors } from "../../src/manifest/validate-manifest.ts";
@@ -79,19 +79,6 @@ async function fatFile(raw: string, offset: number, file: string): Promise<strin
 
 async function fatList(raw: string, offset: number, dir: string): Promise<string[]> {
   return (await exec("mdir", ["-b", "-i", `${raw}@@${offset}`, `::${dir}`], { env: MTOOLS_ENV })).stdout.split("\n").filter(Boolean);
-}
-
-function cliIo(cwd: string, env: NodeJS.ProcessEnv): CliIo & { readonly output: () => string } {
-  let output = "";
-  return {
-    stdout: (text) => void (output += text),
-    stderr: (text) => void (output += text),
-    cwd,
-    env: { ...process.env, ...env },
-    isTty: false,
-    signal: new AbortController().signal,
-    output: () => output,
-  };
 }
 
 describe("rebake test OS under UEFI (OVMF, Secure Boot off)", () => {
@@ -184,12 +171,12 @@ describe("rebake test OS under UEFI (OVMF, Secure Boot off)", () => {
     await mkdir(path.join(dir, "build/testos"), { recursive: true });
     await symlink(iso, path.join(dir, "build/testos/rebake-testos.iso"));
 
-    const io = cliIo(dir, { REBAKE_CACHE_DIR: path.join(dir, "cache") });
+    const io = captureIo(dir, { ...process.env, REBAKE_CACHE_DIR: path.join(dir, "cache") });
     const started = Date.now();
     const code = await main(["build", DEMO_RECIPE, "--out", "out", "--timeout", "10m"], io);
-    assert.equal(code, 0, `build failed:\n${io.output()}`);
+    assert.equal(code, 0, `build failed:\n${io.all()}`);
     t.diagnostic(`rebake build + verify under UEFI: ${Date.now() - started} ms`);
-    assert.match(io.output(), /UEFI \S*OVMF_CODE/, "the QEMU driver started the VMs with OVMF");
+    assert.match(io.all(), /UEFI \S*OVMF_CODE/, "the QEMU driver started the VMs with OVMF");
 
     const manifest = JSON.parse(await readFile(path.join(dir, "out/manifest.json"), "utf8")) as BuildManifest;
     assert.deepEqual(manifestSchemaErrors(manifest), []);

@@ -4,27 +4,12 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
-import type { CliIo } from "../../src/cli/io.ts";
+import { captureIo } from "../support/capture-io.ts";
 import { createExec } from "../../src/util/exec.ts";
 import { FIXTURES } from "./plan-fixtures.ts";
 
-function fakeIo(cwd: string): CliIo & { out: () => string; err: () => string } {
-  let out = "";
-  let err = "";
-  return {
-    stdout: (text) => void (out += text),
-    stderr: (text) => void (err += text),
-    cwd,
-    env: {},
-    isTty: false,
-    signal: new AbortController().signal,
-    out: () => out,
-    err: () => err,
-  };
-}
-
 async function rebake(cwd: string, ...args: string[]) {
-  const io = fakeIo(cwd);
+  const io = captureIo(cwd);
   const code = await main(args, io);
   return { code, out: io.out(), err: io.err() };
 }
