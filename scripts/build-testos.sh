@@ -175,10 +175,21 @@ main() {
   local packages=("$kernel_pkg" "${TOOL_PACKAGES[@]}")
   mapfile -t -O ${#packages[@]} packages < <(library_packages)
   mapfile -t PINNED < <(candidate_versions "${packages[@]}")
-  local p v pin
+  local p v pin unpinned=()
   for p in "${packages[@]}"; do
-    printf '%s\n' "${PINNED[@]}" | grep -q "^$p=" || die "apt has no candidate version for package '$p'; run 'apt-get update'"
+    printf '%s\n' "${PINNED[@]}" | grep -q "^$p=" || unpinned+=("$p")
   done
+  # Once, under parallel test runs, one package of the closure came back without a candidate and
+  # was there a moment later: ask again for those before calling the package list stale.
+  if [ ${#unpinned[@]} -gt 0 ]; then
+    log "asking apt again for ${unpinned[*]}"
+    mapfile -t -O ${#PINNED[@]} PINNED < <(candidate_versions "${unpinned[@]}")
+    for p in "${unpinned[@]}"; do
+      printf '%s\n' "${PINNED[@]}" | grep -q "^$p=" || die "apt has no candidate version for package '$p'; run 'apt-get update'"
+    done
+  fi
+  # One order whichever way the versions were gathered: they are part of the input hash.
+  mapfile -t PINNED < <(printf '%s\n' "${PINNED[@]}" | LC_ALL=C sort -u)
   local hash; hash=$(input_hash)
   if [ "$force" -eq 0 ] && [ -f "$iso" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
     log "up to date (inputs $hash)"
