@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the rebake test OS: a small installer ISO that boots under BIOS (isolinux) and UEFI
-# (systemd-boot), made only from Debian 12 packages (a Debian kernel, busybox, sfdisk, mke2fs,
-# mkfs.fat, extlinux, systemd-boot and qemu-guest-agent with its libraries).
+# (shim + GRUB, signed: Secure Boot on or off), made only from Debian 12 packages (a Debian kernel,
+# busybox, sfdisk, mke2fs, mkfs.fat, extlinux, shim, GRUB and qemu-guest-agent with its libraries).
 # See testos/README.md for what the ISO does when booted and how to drive it under QEMU.
 #
 # Usage: scripts/build-testos.sh [--force] [--out DIR]
@@ -28,7 +28,6 @@ readonly VOLUME_ID=REBAKE_TESTOS
 readonly HOST_PACKAGES=(xorriso cpio kmod binutils dosfstools mtools)
 readonly MULTIARCH=x86_64-linux-gnu
 readonly LOADER=lib64/ld-linux-x86-64.so.2
-readonly SYSTEMD_BOOT=usr/lib/systemd/boot/efi/systemd-bootx64.efi
 # Room in the El Torito EFI image beyond its files, for the FAT tables and directories.
 readonly EFI_IMAGE_SLACK_KIB=1024
 # El Torito records a boot image's size in 512-byte sectors in 16 bits: at most 65535 of them.
@@ -132,33 +131,38 @@ pack_initramfs() {
   (cd "$tree" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible) | gzip -n -9 > "$dest"
 }
 
-# The kernel command line of a boot loader entry: isolinux's APPEND, systemd-boot's options.
-boot_options() {
-  sed -n "s/^[[:space:]]*$1[[:space:]]\{1,\}//p" "$2"
+# The kernel command line of a boot loader: isolinux's APPEND, or what follows the kernel on
+# GRUB's `linux` line.
+isolinux_options() {
+  sed -n 's/^[[:space:]]*APPEND[[:space:]]\{1,\}//p' "$1"
+}
+grub_options() {
+  sed -n 's/^[[:space:]]*linux[[:space:]]\{1,\}[^[:space:]]\{1,\}[[:space:]]\{1,\}//p' "$1"
 }
 
-# The El Torito EFI boot image: a FAT volume holding systemd-boot at the removable-media path and
-# its loader entry, plus the kernel and installer it loads (systemd-boot reads only its own
-# volume, so they are on the ISO twice: once here, once for isolinux).
+# The El Torito EFI boot image: a FAT volume holding only shim at the removable-media path and the
+# GRUB it loads next to it. GRUB sees the CD it was started from as (cd0), the ISO 9660 tree, and
+# Debian's signed GRUB (one image with an embedded config) sources $prefix/grub.cfg with prefix
+# (cd0)/boot/grub once its built-in /EFI/debian is not found: so grub.cfg is /boot/grub/grub.cfg
+# of the ISO, and the kernel and installer are the ones isolinux loads (on the ISO once).
 build_efi_image() {
   local iso_tree=$1 dest=$2 tree="$work/efi"
-  local isolinux_options efi_options
-  isolinux_options=$(boot_options APPEND "$repo/testos/isolinux/isolinux.cfg")
-  efi_options=$(boot_options options "$repo/testos/efi/loader/entries/rebake-testos-install.conf")
-  [ "$isolinux_options" = "$efi_options" ] \
-    || die "the kernel command lines differ: isolinux.cfg APPEND '$isolinux_options', rebake-testos-install.conf options '$efi_options'; make them equal"
-  install -D -m 0644 "$pkgs/$SYSTEMD_BOOT" "$tree/EFI/BOOT/BOOTX64.EFI"
-  cp -r "$repo/testos/efi/loader" "$tree/loader"
-  install -D -m 0644 "$iso_tree/boot/vmlinuz" "$tree/boot/vmlinuz"
-  install -m 0644 "$iso_tree/boot/installer.gz" "$tree/boot/installer.gz"
+  local bios_options efi_options
+  bios_options=$(isolinux_options "$repo/testos/isolinux/isolinux.cfg")
+  efi_options=$(grub_options "$repo/testos/efi/grub.cfg")
+  [ "$bios_options" = "$efi_options" ] \
+    || die "the kernel command lines differ: isolinux.cfg APPEND '$bios_options', testos/efi/grub.cfg linux '$efi_options'; make them equal"
+  install -D -m 0644 "$pkgs/$SHIM_EFI" "$tree/EFI/BOOT/BOOTX64.EFI"
+  install -m 0644 "$pkgs/$GRUB_EFI" "$tree/EFI/BOOT/grubx64.efi"
+  install -D -m 0644 "$repo/testos/efi/grub.cfg" "$iso_tree/boot/grub/grub.cfg"
   find "$tree" -exec touch -h -d "$FAT_EPOCH" {} +
   local kib=$(( $(du -s --block-size=1K --apparent-size "$tree" | cut -f1) + EFI_IMAGE_SLACK_KIB ))
   [ "$kib" -le "$EL_TORITO_MAX_KIB" ] \
-    || die "the EFI boot image needs $kib KiB, more than El Torito can describe ($EL_TORITO_MAX_KIB KiB); shrink the kernel or installer initramfs"
+    || die "the EFI boot image needs $kib KiB, more than El Torito can describe ($EL_TORITO_MAX_KIB KiB): it should hold only shim and GRUB"
   # --invariant: a fixed volume serial and creation time, so equal inputs give equal bytes.
   mkfs.fat --invariant -C -n REBAKE_EFI "$dest" "$kib" >/dev/null \
     || die "mkfs.fat could not make the $kib KiB EFI boot image $dest"
-  (cd "$tree" && LC_ALL=C MTOOLS_SKIP_CHECK=1 mcopy -s -m -Q -i "$dest" EFI loader boot ::/) \
+  (cd "$tree" && LC_ALL=C MTOOLS_SKIP_CHECK=1 mcopy -s -m -Q -i "$dest" EFI ::/) \
     || die "mcopy could not fill the EFI boot image $dest"
 }
 
@@ -172,7 +176,7 @@ main() {
 
   kernel_pkg=$(kernel_package)
   [ -n "$kernel_pkg" ] || die "apt knows no linux-image-amd64 dependency; run 'apt-get update' (Debian 12 sources needed)"
-  local packages=("$kernel_pkg" "${TOOL_PACKAGES[@]}")
+  local packages=("$kernel_pkg" "${TOOL_PACKAGES[@]}" "${EFI_PACKAGES[@]}")
   mapfile -t -O ${#packages[@]} packages < <(library_packages)
   mapfile -t PINNED < <(candidate_versions "${packages[@]}")
   local p v pin unpinned=()
@@ -249,13 +253,14 @@ main() {
   pack_initramfs "$boot" "$iso_tree/boot/initrd.gz"
 
   # The installer's initramfs: partitions, formats, unpacks system.tar.gz, installs extlinux (BIOS)
-  # or systemd-boot (UEFI).
+  # or shim + GRUB (UEFI).
   install_busybox "$installer"
   for prog in "${INSTALLER_PROGRAMS[@]}"; do copy_elf "$installer" "$prog"; done
   install_modules "$installer" "${INSTALLER_MODULES[@]}"
   install -D -m 0644 "$pkgs/etc/mke2fs.conf" "$installer/etc/mke2fs.conf"
   install -D -m 0644 "$pkgs/usr/lib/syslinux/mbr/mbr.bin" "$installer/usr/lib/syslinux/mbr/mbr.bin"
-  install -D -m 0644 "$pkgs/$SYSTEMD_BOOT" "$installer/$SYSTEMD_BOOT"
+  install -D -m 0644 "$pkgs/$SHIM_EFI" "$installer/$SHIM_EFI"
+  install -D -m 0644 "$pkgs/$GRUB_EFI" "$installer/$GRUB_EFI"
   install -m 0755 "$repo/testos/installer/init" "$installer/init"
   mkdir -p "$installer"/{proc,sys,dev,media,target,tmp}
   pack_initramfs "$installer" "$iso_tree/boot/installer.gz"

@@ -1,9 +1,11 @@
 /**
- * The rebake test OS under UEFI (OVMF from Debian's ovmf, Secure Boot off) for real under QEMU
- * (TCG): the ISO boots through its El Torito EFI image, the installer lays the disk out as GPT
- * with an EFI system partition holding systemd-boot at the removable-media path, and the disk
- * boots under a fresh variable store to a guest agent that answers. Then the product itself:
- * `rebake build` of the demo recipe with `hardware.firmware: uefi`, captured and verified.
+ * The rebake test OS under UEFI (OVMF from Debian's ovmf) for real under QEMU (TCG), with Secure
+ * Boot off and on (Microsoft keys enrolled): the ISO boots through its El Torito EFI image (shim +
+ * Debian's signed GRUB), the installer lays the disk out as GPT with an EFI system partition
+ * holding the same signed chain at the removable-media path, and the disk boots under a fresh
+ * variable store to a guest agent that answers, in the Secure Boot state it was asked for. Then
+ * the product itself: `rebake build` of the demo recipe with `hardware.firmware: uefi` and
+ * `hardware.secureBoot: true`, captured and verified.
  * The raw QEMU command lines are the ones testos/README.md documents for UEFI.
  */
 import { after, before, describe, it } from "node:test";
@@ -36,6 +38,8 @@ const SECTOR_BYTES = 512;
 const DISK_SIZE = "1G";
 const GPT_TYPE = { esp: "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", linux: "0FC63DAF-8483-4772-8E79-3D69D8477DE4" } as const;
 const AGENT_PORT = "org.qemu.guest_agent.0";
+/** The ESP's removable-media directory: shim as BOOTX64.EFI, the GRUB it starts, GRUB's config. */
+const ESP_BOOT_FILES = ["::/EFI/BOOT/BOOTX64.EFI", "::/EFI/BOOT/grub.cfg", "::/EFI/BOOT/grubx64.efi"];
 const exec = createExec();
 // mtools refuses images whose FAT geometry disagrees with its idea of a floppy unless told not to check.
 const MTOOLS_ENV = { MTOOLS_SKIP_CHECK: "1" };
@@ -47,13 +51,17 @@ interface Partition {
   readonly name?: string;
 }
 
-/** OVMF's read-only code plus this VM's own copy of the variable store, as the QEMU driver does. */
-async function uefiArgs(dir: string, serialLog: string): Promise<string[]> {
-  const firmware = findUefiFirmware(false);
+/**
+ * OVMF's read-only code plus this VM's own copy of the variable store, as the QEMU driver does;
+ * Secure Boot needs SMM and the variable store flash marked secure (so only SMM code writes it).
+ */
+async function uefiArgs(dir: string, serialLog: string, secureBoot: boolean): Promise<string[]> {
+  const firmware = findUefiFirmware(secureBoot);
   const vars = path.join(dir, `vars-${path.basename(serialLog, ".log")}.fd`);
   await copyFile(firmware.varsTemplate, vars);
   return [
-    "-accel", "tcg", "-machine", "q35", "-m", "512", "-smp", "2", "-display", "none", "-monitor", "none", "-serial", `file:${serialLog}`,
+    "-accel", "tcg", "-machine", secureBoot ? "q35,smm=on" : "q35", "-m", "512", "-smp", "2", "-display", "none", "-monitor", "none", "-serial", `file:${serialLog}`,
+    ...(secureBoot ? ["-global", "driver=cfi.pflash01,property=secure,value=on"] : []),
     "-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${firmware.code}`,
     "-drive", `if=pflash,format=raw,unit=1,file=${vars}`,
   ];
@@ -81,7 +89,13 @@ async function fatList(raw: string, offset: number, dir: string): Promise<string
   return (await exec("mdir", ["-b", "-i", `${raw}@@${offset}`, `::${dir}`], { env: MTOOLS_ENV })).stdout.split("\n").filter(Boolean);
 }
 
-describe("rebake test OS under UEFI (OVMF, Secure Boot off)", () => {
+/** What the guest's kernel says about Secure Boot, and the lockdown it implies when on. */
+const SECURE_BOOT_CASES = [
+  { secureBoot: false, name: "off", dmesg: /Secure boot disabled/, lockdown: "[none]" },
+  { secureBoot: true, name: "on", dmesg: /Secure boot enabled/, lockdown: "[integrity]" },
+] as const;
+
+describe("rebake test OS under UEFI (OVMF, Secure Boot off and on)", () => {
   let iso = "";
   const dirs: string[] = [];
   const tempDir = async () => {
@@ -99,7 +113,7 @@ describe("rebake test OS under UEFI (OVMF, Secure Boot off)", () => {
     await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
-  it("installs GPT + an EFI system partition with systemd-boot, then boots it under a fresh variable store to the guest agent", { timeout: INSTALL_TIMEOUT_MS + BOOT_TIMEOUT_MS + 60_000 }, async (t) => {
+  for (const sb of SECURE_BOOT_CASES) it(`Secure Boot ${sb.name}: installs GPT + an EFI system partition with shim + GRUB, then boots it under a fresh variable store to the guest agent`, { timeout: INSTALL_TIMEOUT_MS + BOOT_TIMEOUT_MS + 60_000 }, async (t) => {
     const dir = await tempDir();
     const seed: Seed = {
       metaData: "instance-id: iid-uefi-1\nlocal-hostname: rebake-uefi\n",
@@ -111,7 +125,7 @@ describe("rebake test OS under UEFI (OVMF, Secure Boot off)", () => {
     const installLog = path.join(dir, "install.log");
     const installStarted = Date.now();
     await exec("qemu-system-x86_64", [
-      ...(await uefiArgs(dir, installLog)),
+      ...(await uefiArgs(dir, installLog, sb.secureBoot)),
       // q35's AHCI ports hold one CD-ROM each.
       "-drive", `if=none,id=cd0,file=${iso},media=cdrom,readonly=on`, "-device", "ide-cd,drive=cd0,bus=ide.0,bootindex=0",
       "-drive", `if=none,id=cd1,file=${cidata},media=cdrom,readonly=on`, "-device", "ide-cd,drive=cd1,bus=ide.1",
@@ -119,24 +133,23 @@ describe("rebake test OS under UEFI (OVMF, Secure Boot off)", () => {
     ], { timeoutMs: INSTALL_TIMEOUT_MS });
     const serial = await readFile(installLog, "utf8");
     assert.match(serial, /REBAKE-TESTOS-INSTALL: OK hostname=rebake-uefi firmware=uefi disk=\/dev\/vda /, serial.slice(-2000));
-    t.diagnostic(`UEFI install (QEMU start to power off): ${Date.now() - installStarted} ms`);
+    t.diagnostic(`UEFI (Secure Boot ${sb.name}) install (QEMU start to power off): ${Date.now() - installStarted} ms`);
 
     const layout = await partitions(dir, disk, "qcow2");
     assert.equal(layout.label, "gpt");
     assert.deepEqual(layout.partitions.map((p) => [p.type, p.name]), [[GPT_TYPE.esp, "ESP"], [GPT_TYPE.linux, "rebake-root"]]);
     const espOffset = layout.partitions[0]!.start * SECTOR_BYTES;
-    assert.deepEqual(await fatList(layout.raw, espOffset, "/EFI/BOOT"), ["::/EFI/BOOT/BOOTX64.EFI"]);
+    assert.deepEqual((await fatList(layout.raw, espOffset, "/EFI/BOOT")).sort(), ESP_BOOT_FILES);
     assert.deepEqual((await fatList(layout.raw, espOffset, "/boot")).sort(), ["::/boot/initrd.gz", "::/boot/vmlinuz"]);
-    assert.match(await fatFile(layout.raw, espOffset, "/loader/loader.conf"), /^timeout 0$/m);
-    const entry = await fatFile(layout.raw, espOffset, "/loader/entries/rebake-testos.conf");
-    const rootUuid = /^options root=UUID=([0-9a-f-]{36}) .*console=ttyS0,115200/m.exec(entry)?.[1];
-    assert.ok(rootUuid, entry);
+    const grubCfg = await fatFile(layout.raw, espOffset, "/EFI/BOOT/grub.cfg");
+    const rootUuid = /^linux \/boot\/vmlinuz root=UUID=([0-9a-f-]{36}) .*console=ttyS0,115200/m.exec(grubCfg)?.[1];
+    assert.ok(rootUuid, grubCfg);
 
     const bootLog = path.join(dir, "boot.log");
     const agentSocket = path.join(dir, "qga.sock");
     const bootStarted = Date.now();
     const qemu = spawn("qemu-system-x86_64", [
-      ...(await uefiArgs(dir, bootLog)),
+      ...(await uefiArgs(dir, bootLog, sb.secureBoot)),
       ...diskArgs(disk),
       "-device", "virtio-serial-pci",
       "-chardev", `socket,id=qga0,path=${agentSocket},server=on,wait=off`,
@@ -147,9 +160,15 @@ describe("rebake test OS under UEFI (OVMF, Secure Boot off)", () => {
       await guest.waitReady(BOOT_TIMEOUT_MS).catch(async (error: Error) => {
         throw new Error(`${error.message}\nserial log:\n${(await readFile(bootLog, "utf8").catch(() => "")).slice(-2000)}`);
       });
-      t.diagnostic(`UEFI boot from disk to agent answering: ${Date.now() - bootStarted} ms`);
+      t.diagnostic(`UEFI (Secure Boot ${sb.name}) boot from disk to agent answering: ${Date.now() - bootStarted} ms`);
       const facts = await guest.exec("test -d /sys/firmware/efi && echo efi; cat /etc/hostname; tr ' ' '\\n' < /proc/cmdline | grep '^root='", { shell: "sh", timeoutMs: COMMAND_TIMEOUT_MS });
       assert.deepEqual(facts, { exitCode: 0, stdout: `efi\nrebake-uefi\nroot=UUID=${rootUuid}\n`, stderr: "" });
+      // The kernel reads the SecureBoot variable at start-up; under Secure Boot it locks itself down
+      // (integrity), and the agent and its virtio_console module (Debian-signed) still work.
+      const secure = await guest.exec("dmesg | grep -i 'secure boot'; mount -t securityfs securityfs /sys/kernel/security 2>/dev/null; grep -o '\\[[a-z]*\\]' /sys/kernel/security/lockdown", { shell: "sh", timeoutMs: COMMAND_TIMEOUT_MS });
+      assert.equal(secure.exitCode, 0, JSON.stringify(secure));
+      assert.match(secure.stdout, sb.dmesg);
+      assert.equal(secure.stdout.trim().split("\n").at(-1), sb.lockdown, secure.stdout);
       await guest.shutdown();
       await new Promise((resolve) => (qemu.exitCode !== null ? resolve(undefined) : qemu.once("exit", resolve)));
       assert.equal(qemu.exitCode, 0);
@@ -159,12 +178,12 @@ describe("rebake test OS under UEFI (OVMF, Secure Boot off)", () => {
     }
   });
 
-  it("rebake build of the demo recipe with hardware.firmware uefi installs, captures a GPT vDisk and verifies it", { timeout: E2E_TIMEOUT_MS + 60_000 }, async (t) => {
+  it("rebake build of the demo recipe with hardware.firmware uefi and secureBoot true installs, captures a GPT vDisk and verifies it", { timeout: E2E_TIMEOUT_MS + 60_000 }, async (t) => {
     const dir = await tempDir();
     const recipe = path.join(dir, DEMO_RECIPE);
     await mkdir(path.dirname(recipe), { recursive: true });
     const yaml = await readFile(path.join(REPO, DEMO_RECIPE), "utf8");
-    const uefiYaml = yaml.replace(/^ {2}firmware: bios$/m, "  firmware: uefi");
+    const uefiYaml = yaml.replace(/^ {2}firmware: bios$/m, "  firmware: uefi\n  secureBoot: true");
     assert.notEqual(uefiYaml, yaml, `${DEMO_RECIPE} no longer has the line "  firmware: bios": update this test's edit`);
     await writeFile(recipe, uefiYaml);
     await cp(path.join(REPO, "apps"), path.join(dir, "apps"), { recursive: true });
@@ -175,8 +194,8 @@ describe("rebake test OS under UEFI (OVMF, Secure Boot off)", () => {
     const started = Date.now();
     const code = await main(["build", DEMO_RECIPE, "--out", "out", "--timeout", "10m"], io);
     assert.equal(code, 0, `build failed:\n${io.all()}`);
-    t.diagnostic(`rebake build + verify under UEFI: ${Date.now() - started} ms`);
-    assert.match(io.all(), /UEFI \S*OVMF_CODE/, "the QEMU driver started the VMs with OVMF");
+    t.diagnostic(`rebake build + verify under UEFI with Secure Boot: ${Date.now() - started} ms`);
+    assert.match(io.all(), /UEFI \S*OVMF_CODE\S*\.ms\.fd \(secure boot\)/, "the QEMU driver started the VMs with OVMF, Secure Boot on");
 
     const manifest = JSON.parse(await readFile(path.join(dir, "out/manifest.json"), "utf8")) as BuildManifest;
     assert.deepEqual(manifestSchemaErrors(manifest), []);
@@ -186,6 +205,6 @@ describe("rebake test OS under UEFI (OVMF, Secure Boot off)", () => {
     const layout = await partitions(dir, path.join(dir, "out", vhdx.path), "vhdx");
     assert.equal(layout.label, "gpt");
     assert.deepEqual(layout.partitions.map((p) => p.type), [GPT_TYPE.esp, GPT_TYPE.linux]);
-    assert.deepEqual(await fatList(layout.raw, layout.partitions[0]!.start * SECTOR_BYTES, "/EFI/BOOT"), ["::/EFI/BOOT/BOOTX64.EFI"]);
+    assert.deepEqual((await fatList(layout.raw, layout.partitions[0]!.start * SECTOR_BYTES, "/EFI/BOOT")).sort(), ESP_BOOT_FILES);
   });
 });
