@@ -5,9 +5,11 @@
  * marker is the leftover of a failed or interrupted step and is removed. A rebuild starts from the
  * longest committed prefix of the plan's step hashes.
  *
- * Beside a layer may lie `<hash>.vmstate`: the running VM's memory and device state at that layer,
- * so a rebuild resumes the guest instead of booting it. It belongs to the layer only when the
- * layer's marker lists it (size and sha256); it is optional and removed with its layer.
+ * Beside a layer may lie its companions: `<hash>.vmstate`, the running VM's memory and device state
+ * at that layer, so a rebuild resumes the guest instead of booting it; and `<hash>.uefi-vars`, the
+ * VM's UEFI variable store (boot entries, Secure Boot updates) as it was at that layer. A
+ * companion belongs to the layer only when the layer's marker lists it (size and sha256); each is
+ * optional and removed with its layer.
  */
 import { randomBytes } from "node:crypto";
 import { readdir, readFile, rename, rm, stat, writeFile as fsWriteFile, mkdir } from "node:fs/promises";
@@ -17,8 +19,12 @@ import { sha256File } from "../util/hash-file.ts";
 
 export const LAYER_EXTENSION = ".qcow2";
 export const STATE_EXTENSION = ".vmstate";
+export const FIRMWARE_VARS_EXTENSION = ".uefi-vars";
+/** The files that may lie beside a layer, by the marker key that lists them. */
+const COMPANIONS = { state: STATE_EXTENSION, firmwareVars: FIRMWARE_VARS_EXTENSION } as const;
+type Companion = keyof typeof COMPANIONS;
 const MARKER_EXTENSION = ".json";
-/** The driver writes a VM state under `<statePath>.<random>.partial` and renames it when complete. */
+/** The driver writes a companion under `<path>.<random>.partial` and renames it when complete. */
 const PARTIAL_SUFFIX = ".partial";
 
 /** The commit marker of a layer. */
@@ -32,7 +38,15 @@ export interface LayerMarker {
   /** The layer below it, or null for the first layer (the installed OS). */
   readonly parent: string | null;
   /** The VM state saved with the layer, when there is one. */
-  readonly state?: { readonly file: string; readonly size: number; readonly sha256: string };
+  readonly state?: CompanionFile;
+  /** The UEFI variable store saved with the layer, when the VM had one. */
+  readonly firmwareVars?: CompanionFile;
+}
+
+export interface CompanionFile {
+  readonly file: string;
+  readonly size: number;
+  readonly sha256: string;
 }
 
 export interface LayerCacheOptions {
@@ -60,6 +74,11 @@ export class LayerCache {
   /** Where the driver saves the VM state that goes with the layer of `hash`. */
   statePath(hash: string): string {
     return join(this.dir, `${hash}${STATE_EXTENSION}`);
+  }
+
+  /** Where the driver saves the UEFI variable store that goes with the layer of `hash`. */
+  firmwareVarsPath(hash: string): string {
+    return join(this.dir, `${hash}${FIRMWARE_VARS_EXTENSION}`);
   }
 
   markerPath(hash: string): string {
@@ -102,7 +121,16 @@ export class LayerCache {
    * that does not match its marker is removed (the layer stays: it still boots).
    */
   async resumeState(hash: string): Promise<string | undefined> {
-    const listed = (await this.committed(hash))?.state;
+    return this.#intact(hash, "state");
+  }
+
+  /** The saved UEFI variable store of a committed layer when it is there and intact, else undefined. */
+  async firmwareVars(hash: string): Promise<string | undefined> {
+    return this.#intact(hash, "firmwareVars");
+  }
+
+  async #intact(hash: string, companion: Companion): Promise<string | undefined> {
+    const listed = (await this.committed(hash))?.[companion];
     if (!listed) return undefined;
     const file = join(this.dir, listed.file);
     const size = await stat(file).then((s) => s.size, () => undefined);
@@ -114,14 +142,17 @@ export class LayerCache {
 
   /**
    * Writes the commit marker atomically; call it only after the step succeeded and its layer is
-   * frozen. A VM state at `statePath(hash)` is listed in it and so committed with the layer.
+   * frozen. Companions beside it (VM state, UEFI variables) are listed in it and so committed too.
    */
   async commit(hash: string, info: { readonly stepId: string; readonly parent: string | null }): Promise<LayerMarker> {
     const size = (await stat(this.layerPath(hash))).size;
-    const statePath = this.statePath(hash);
-    const stateSize = await stat(statePath).then((s) => s.size, () => undefined);
-    const state = stateSize === undefined ? undefined : { file: `${hash}${STATE_EXTENSION}`, size: stateSize, sha256: await sha256File(statePath) };
-    const marker: LayerMarker = { hash, stepId: info.stepId, created: this.#clock().toISOString(), size, parent: info.parent, ...(state ? { state } : {}) };
+    const companions: Partial<Record<Companion, CompanionFile>> = {};
+    for (const [companion, extension] of Object.entries(COMPANIONS) as [Companion, string][]) {
+      const file = `${hash}${extension}`;
+      const companionSize = await stat(join(this.dir, file)).then((s) => s.size, () => undefined);
+      if (companionSize !== undefined) companions[companion] = { file, size: companionSize, sha256: await sha256File(join(this.dir, file)) };
+    }
+    const marker: LayerMarker = { hash, stepId: info.stepId, created: this.#clock().toISOString(), size, parent: info.parent, ...companions };
     const temp = `${this.markerPath(hash)}.${randomBytes(4).toString("hex")}.tmp`;
     try {
       await this.#writeFile(temp, `${JSON.stringify(marker, null, 2)}\n`);
@@ -137,34 +168,41 @@ export class LayerCache {
   /** Removes a layer file that was never committed (the step failed or was interrupted). */
   async discardUncommitted(hash: string): Promise<void> {
     if (await this.committed(hash)) return;
-    await rm(this.layerPath(hash), { force: true });
-    await rm(this.statePath(hash), { force: true });
+    await this.#removeFiles(hash);
     await rm(this.markerPath(hash), { force: true });
   }
 
   /** Removes a committed layer: the marker first, so a half-removed layer is never trusted. */
   async remove(hash: string): Promise<void> {
     await rm(this.markerPath(hash), { force: true });
-    await rm(this.layerPath(hash), { force: true });
-    await rm(this.statePath(hash), { force: true });
+    await this.#removeFiles(hash);
   }
 
-  /** Committed layers, newest first; `size` counts the layer file and its saved VM state. */
+  async #removeFiles(hash: string): Promise<void> {
+    await rm(this.layerPath(hash), { force: true });
+    for (const extension of Object.values(COMPANIONS)) await rm(join(this.dir, `${hash}${extension}`), { force: true });
+  }
+
+  /** Committed layers, newest first; `size` counts the layer file and its companions. */
   async list(): Promise<LayerMarker[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
     const layers: LayerMarker[] = [];
     for (const name of names.filter((n) => n.endsWith(MARKER_EXTENSION))) {
       const marker = await this.committed(name.slice(0, -MARKER_EXTENSION.length));
       if (!marker) continue;
-      const stateSize = marker.state ? await stat(join(this.dir, marker.state.file)).then((s) => s.size, () => 0) : 0;
-      layers.push({ ...marker, size: (await stat(this.layerPath(marker.hash))).size + stateSize });
+      let size = (await stat(this.layerPath(marker.hash))).size;
+      for (const companion of Object.keys(COMPANIONS) as Companion[]) {
+        const listed = marker[companion];
+        if (listed) size += await stat(join(this.dir, listed.file)).then((s) => s.size, () => 0);
+      }
+      layers.push({ ...marker, size });
     }
     return layers.sort((a, b) => b.created.localeCompare(a.created));
   }
 
   /**
-   * Layer and VM state files without a commit marker that lists them, with their age: leftovers
-   * of killed builds (a state file still being written ends in `.partial`).
+   * Layer and companion files without a commit marker that lists them, with their age: leftovers
+   * of killed builds (a companion still being written ends in `.partial`).
    */
   async uncommitted(): Promise<{ readonly path: string; readonly size: number; readonly modified: Date }[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
@@ -175,8 +213,8 @@ export class LayerCache {
       const marker = await this.committed(hash);
       if (name.endsWith(LAYER_EXTENSION)) {
         if (marker) continue;
-      } else if (name.endsWith(STATE_EXTENSION) || name.endsWith(PARTIAL_SUFFIX)) {
-        if (marker?.state?.file === name) continue;
+      } else if (name.endsWith(PARTIAL_SUFFIX) || Object.values(COMPANIONS).some((extension) => name.endsWith(extension))) {
+        if (marker && (Object.keys(COMPANIONS) as Companion[]).some((companion) => marker[companion]?.file === name)) continue;
       } else continue;
       const s = await stat(join(this.dir, name));
       found.push({ path: join(this.dir, name), size: s.size, modified: s.mtime });

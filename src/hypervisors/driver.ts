@@ -27,6 +27,12 @@ export interface VmSpec {
      * drivers that cannot restore state ignore it.
      */
     readonly resumeState?: string;
+    /**
+     * The UEFI variable store saved with `baseLayer` (checkpoint's `saveFirmwareVars`): the VM
+     * starts with a copy of it (boot entries, Secure Boot updates) instead of the firmware's empty
+     * template. Ignored for BIOS VMs and by drivers that keep no variable store of their own.
+     */
+    readonly firmwareVars?: string;
   };
 }
 
@@ -36,6 +42,11 @@ export interface CheckpointOptions {
    * later VM on that layer resumes instead of booting. Optional; drivers without it ignore it.
    */
   readonly saveState?: string;
+  /**
+   * Where to keep a copy of the VM's UEFI variable store as it is at the frozen layer. Ignored
+   * for BIOS VMs and by drivers that keep no variable store of their own.
+   */
+  readonly saveFirmwareVars?: string;
 }
 
 export interface CheckpointResult {

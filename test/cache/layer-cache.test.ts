@@ -140,3 +140,28 @@ test("the VM state goes with its layer: removed with it, discarded when uncommit
     await cache.remove(h(1));
     assert.deepEqual(await readdir(dir), [`${h(3)}.vmstate.1a2b3c4d.partial`]);
   }));
+
+const VARS = "uefi variable store";
+
+test("a UEFI variable store beside the layer is a companion too: listed, counted, checked, removed with its layer", () =>
+  withCache(async (cache, dir) => {
+    await writeFile(cache.statePath(h(1)), STATE);
+    await writeFile(cache.firmwareVarsPath(h(1)), VARS);
+    await commitChain(cache, [h(1)]);
+    const [layer] = await cache.list();
+    assert.deepEqual(layer?.firmwareVars, { file: `${h(1)}.uefi-vars`, size: VARS.length, sha256: createHash("sha256").update(VARS).digest("hex") });
+    assert.equal(layer?.size, "layer".length + STATE.length + VARS.length);
+    assert.equal(await cache.firmwareVars(h(1)), cache.firmwareVarsPath(h(1)));
+
+    await writeFile(cache.firmwareVarsPath(h(2)), VARS);
+    assert.deepEqual((await cache.uncommitted()).map((o) => o.path), [cache.firmwareVarsPath(h(2))], "an orphan without its layer");
+
+    await writeFile(cache.firmwareVarsPath(h(1)), "changed after the commit");
+    assert.equal(await cache.firmwareVars(h(1)), undefined);
+    assert.equal(existsSync(cache.firmwareVarsPath(h(1))), false, "removed, so no later build starts from it");
+    assert.equal(await cache.resumeState(h(1)), cache.statePath(h(1)), "the other companion is untouched");
+
+    await cache.discardUncommitted(h(2));
+    await cache.remove(h(1));
+    assert.deepEqual(await readdir(dir), []);
+  }));

@@ -7,11 +7,13 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import os from "node:os";
 import path from "node:path";
 import { QemuDriver, QemuStartError, VmStateError, VmTimeoutError } from "../../src/hypervisors/qemu/qemu-driver.ts";
 import { chooseAccel, KVM_PROBE_TIMEOUT_MS } from "../../src/hypervisors/qemu/kvm-probe.ts";
+import { findUefiFirmware } from "../../src/hypervisors/qemu/firmware.ts";
 import { QgaChannel } from "../../src/guest/qga/qga-channel.ts";
 import type { VmHandle, VmSpec } from "../../src/hypervisors/driver.ts";
 import { createExec } from "../../src/util/exec.ts";
@@ -161,6 +163,32 @@ describe("QEMU driver with a real qemu-system-x86_64", () => {
       assert.deepEqual(await processesUsing(path.join(dir, "run")), []);
     } finally {
       await driver.destroy(vm);
+      await rm(path.join(dir, "layers"), { recursive: true, force: true });
+    }
+  });
+
+  it("keeps a UEFI variable store with a layer and starts the VM built on that layer from it", async () => {
+    const first = await driver.createVm(spec(dir, { firmware: "uefi" }));
+    const saved = path.join(dir, "layers", "top.uefi-vars");
+    const template = await readFile(findUefiFirmware(false).varsTemplate);
+    let second: VmHandle | undefined;
+    try {
+      await driver.powerOn(first);
+      // OVMF writes its boot entries while it starts: wait until the store is no longer the template.
+      const vars = path.join(dir, "run", first.id, "OVMF_VARS.fd");
+      for (const started = Date.now(); (await readFile(vars)).equals(template); await sleep(250)) {
+        assert.ok(Date.now() - started < 60_000, "OVMF wrote no variable within 60 s");
+      }
+      await driver.powerOff(first);
+      await driver.checkpoint(first, path.join(dir, "layers", "next.qcow2"), { saveFirmwareVars: saved });
+      assert.deepEqual(await readFile(saved), await readFile(vars));
+      assert.ok(!(await readFile(saved)).equals(template));
+
+      second = await driver.createVm(spec(dir, { firmware: "uefi", disk: { path: path.join(dir, "layers", "after.qcow2"), baseLayer: path.join(dir, "layers", "top.qcow2"), firmwareVars: saved } }));
+      assert.deepEqual(await readFile(path.join(dir, "run", second.id, "OVMF_VARS.fd")), await readFile(saved));
+    } finally {
+      await driver.destroy(first);
+      if (second) await driver.destroy(second);
       await rm(path.join(dir, "layers"), { recursive: true, force: true });
     }
   });

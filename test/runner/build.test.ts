@@ -95,6 +95,19 @@ test("a rebuild after changing only the last app resumes from the cached layer b
       [["01-os", true], ["02-app-a", true], ["03-app-b", false], ["04-seal", false]],
     );
     assert.ok(!manifest.inputs.find((i) => i.name === "test OS ISO")?.fetched, "the ISO is not needed");
+    assert.equal(fakes.specs[0]?.disk.firmwareVars, undefined, "a BIOS VM has no variable store to carry");
+  }));
+
+test("a UEFI rebuild starts from the variable store saved with the cached layer it resumes from", () =>
+  withFixture(async (f) => {
+    const uefi = { ...f.recipe, hardware: { ...f.recipe.hardware, firmware: "uefi" as const } };
+    await build(f.request(f.plan(), { recipe: uefi }), f.deps(createFakes()));
+    const fakes = createFakes();
+    const changed = f.plan({ lastApp: "install-b --newer" });
+    await build(f.request(changed, { recipe: uefi }), f.deps(fakes));
+    const vars = join(f.cacheDir, "layers", `${changed.steps[1]!.hash}.uefi-vars`);
+    assert.equal(fakes.specs[0]?.disk.firmwareVars, vars);
+    assert.match(await readFile(vars, "utf8"), /^uefi variables of rebake-demo-/);
   }));
 
 test("an unchanged rebuild boots no VM and captures from the cached layers", () =>

@@ -6,7 +6,7 @@
 import { spawn as nodeSpawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
-import { chmod, copyFile, mkdir, rename, rm } from "node:fs/promises";
+import { chmod, copyFile, mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
@@ -148,7 +148,7 @@ export class QemuDriver implements HypervisorDriver {
       if (spec.firmware === "uefi") {
         const firmware = findUefiFirmware(spec.secureBoot, this.options.firmwareDirs ? { dirs: this.options.firmwareDirs } : {});
         const vars = path.join(dir, "OVMF_VARS.fd");
-        await copyFile(firmware.varsTemplate, vars);
+        await copyFile(await this.varsSource(spec, firmware.varsTemplate), vars);
         uefi = { code: firmware.code, vars, secureBoot: spec.secureBoot };
         this.log(`${spec.name}: UEFI ${firmware.code}${spec.secureBoot ? " (secure boot)" : ""}`);
       }
@@ -334,6 +334,7 @@ export class QemuDriver implements HypervisorDriver {
         try {
           await qmp.execute("blockdev-snapshot-sync", { device: DEVICE_IDS.disk, "snapshot-file": next, format: "qcow2", mode: "absolute-paths" });
           if (options.saveState) stateSaved = await this.saveState(state, qmp, path.resolve(options.saveState));
+          if (options.saveFirmwareVars) await this.saveFirmwareVars(state, path.resolve(options.saveFirmwareVars));
         } finally {
           if (options.saveState) await qmp.execute("cont");
         }
@@ -346,10 +347,36 @@ export class QemuDriver implements HypervisorDriver {
       return { stateSaved };
     }
     await createOverlay(this.exec, frozen, next);
+    if (options.saveFirmwareVars) await this.saveFirmwareVars(state, path.resolve(options.saveFirmwareVars));
     this.log(`${vm.name}: checkpoint of the powered-off VM: ${frozen} -> ${next}`);
     state.diskPath = next;
     await chmod(frozen, FROZEN_LAYER_MODE);
     return { stateSaved: false };
+  }
+
+  /**
+   * The variables saved with the base layer, when they fit this firmware's store (another OVMF
+   * build has another size); else the empty template.
+   */
+  private async varsSource(spec: VmSpec, template: string): Promise<string> {
+    if (!spec.disk.firmwareVars) return template;
+    const saved = path.resolve(spec.disk.firmwareVars);
+    const [savedSize, templateSize] = await Promise.all([stat(saved).then((s) => s.size, () => -1), stat(template).then((s) => s.size)]);
+    if (savedSize === templateSize) return saved;
+    this.log(`${spec.name}: the UEFI variables saved with the layer (${saved}) do not fit ${template}; starting from the empty template`);
+    return template;
+  }
+
+  /** A copy of the VM's UEFI variable store, complete under its final name or not there at all. */
+  private async saveFirmwareVars(state: VmState, target: string): Promise<void> {
+    if (!state.uefi) return;
+    const partial = `${target}.${randomBytes(4).toString("hex")}.partial`;
+    try {
+      await copyFile(state.uefi.vars, partial);
+      await rename(partial, target);
+    } finally {
+      await rm(partial, { force: true });
+    }
   }
 
   /** A state that cannot be saved costs the next build a boot, not this build its checkpoint. */

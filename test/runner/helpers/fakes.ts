@@ -103,11 +103,14 @@ export function createFakes(options: FakeOptions = {}): Fakes {
     async powerOff() {
       journal.push("powerOff");
     },
-    async checkpoint(_vm, next) {
+    async checkpoint(vm, next, checkpointOptions) {
       journal.push(`checkpoint ${next}`);
       const error = options.checkpointError?.(next);
       if (error) throw error;
       await writeFile(next, "layer");
+      // A UEFI VM keeps its variable store; this fake's holds the name of the VM that wrote it.
+      const uefi = specs[Number(vm.id.slice("vm-".length)) - 1]?.firmware === "uefi";
+      if (uefi && checkpointOptions?.saveFirmwareVars) await writeFile(checkpointOptions.saveFirmwareVars, `uefi variables of ${vm.name}`);
     },
     async snapshot(_vm, name) {
       journal.push(`snapshot ${name}`);
