@@ -6,8 +6,9 @@
  * longest committed prefix of the plan's step hashes.
  *
  * Beside a layer may lie its companions: `<hash>.vmstate`, the running VM's memory and device state
- * at that layer, so a rebuild resumes the guest instead of booting it; and `<hash>.uefi-vars`, the
- * VM's UEFI variable store (boot entries, Secure Boot updates) as it was at that layer. A
+ * at that layer, so a rebuild resumes the guest instead of booting it; `<hash>.uefi-vars`, the
+ * VM's UEFI variable store (boot entries, Secure Boot updates), and `<hash>.tpm-state`, its TPM's
+ * permanent state (what BitLocker or Windows Hello bound to it), as they were at that layer. A
  * companion belongs to the layer only when the layer's marker lists it (size and sha256); each is
  * optional and removed with its layer.
  */
@@ -20,8 +21,9 @@ import { sha256File } from "../util/hash-file.ts";
 export const LAYER_EXTENSION = ".qcow2";
 export const STATE_EXTENSION = ".vmstate";
 export const FIRMWARE_VARS_EXTENSION = ".uefi-vars";
+export const TPM_STATE_EXTENSION = ".tpm-state";
 /** The files that may lie beside a layer, by the marker key that lists them. */
-const COMPANIONS = { state: STATE_EXTENSION, firmwareVars: FIRMWARE_VARS_EXTENSION } as const;
+const COMPANIONS = { state: STATE_EXTENSION, firmwareVars: FIRMWARE_VARS_EXTENSION, tpmState: TPM_STATE_EXTENSION } as const;
 type Companion = keyof typeof COMPANIONS;
 const MARKER_EXTENSION = ".json";
 /** The driver writes a companion under `<path>.<random>.partial` and renames it when complete. */
@@ -41,6 +43,8 @@ export interface LayerMarker {
   readonly state?: CompanionFile;
   /** The UEFI variable store saved with the layer, when the VM had one. */
   readonly firmwareVars?: CompanionFile;
+  /** The TPM's permanent state saved with the layer, when the VM had a TPM. */
+  readonly tpmState?: CompanionFile;
 }
 
 export interface CompanionFile {
@@ -79,6 +83,11 @@ export class LayerCache {
   /** Where the driver saves the UEFI variable store that goes with the layer of `hash`. */
   firmwareVarsPath(hash: string): string {
     return join(this.dir, `${hash}${FIRMWARE_VARS_EXTENSION}`);
+  }
+
+  /** Where the driver saves the TPM state that goes with the layer of `hash`. */
+  tpmStatePath(hash: string): string {
+    return join(this.dir, `${hash}${TPM_STATE_EXTENSION}`);
   }
 
   markerPath(hash: string): string {
@@ -127,6 +136,11 @@ export class LayerCache {
   /** The saved UEFI variable store of a committed layer when it is there and intact, else undefined. */
   async firmwareVars(hash: string): Promise<string | undefined> {
     return this.#intact(hash, "firmwareVars");
+  }
+
+  /** The saved TPM state of a committed layer when it is there and intact, else undefined. */
+  async tpmState(hash: string): Promise<string | undefined> {
+    return this.#intact(hash, "tpmState");
   }
 
   async #intact(hash: string, companion: Companion): Promise<string | undefined> {

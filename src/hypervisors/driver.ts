@@ -33,6 +33,11 @@ export interface VmSpec {
      * template. Ignored for BIOS VMs and by drivers that keep no variable store of their own.
      */
     readonly firmwareVars?: string;
+    /**
+     * The TPM state saved with `baseLayer` (checkpoint's `saveTpmState`): the VM's TPM starts
+     * from it instead of a new TPM. Ignored without a TPM and by drivers whose TPM stays with the VM.
+     */
+    readonly tpmState?: string;
   };
 }
 
@@ -47,6 +52,11 @@ export interface CheckpointOptions {
    * for BIOS VMs and by drivers that keep no variable store of their own.
    */
   readonly saveFirmwareVars?: string;
+  /**
+   * Where to keep a copy of the VM's TPM state as it is at the frozen layer. Ignored without a
+   * TPM and by drivers whose TPM stays with the VM.
+   */
+  readonly saveTpmState?: string;
 }
 
 export interface CheckpointResult {

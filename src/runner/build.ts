@@ -290,14 +290,18 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
       const baseLayer = resumeAt > 0 ? state.layerPaths[resumeAt - 1] : undefined;
       // The guest as it ran at the end of the cached step, when its state was saved with the layer.
       const resumeState = resumeAt > 0 ? await deps.layers.resumeState(plan.steps[resumeAt - 1]!.hash) : undefined;
-      // UEFI boot entries and Secure Boot updates the guest wrote are part of what the layer built.
-      const firmwareVars = resumeAt > 0 ? await deps.layers.firmwareVars(plan.steps[resumeAt - 1]!.hash) : undefined;
+      // UEFI boot entries, Secure Boot updates and what the guest bound to its TPM are part of what
+      // the layer built.
+      const below = resumeAt > 0 ? plan.steps[resumeAt - 1]!.hash : undefined;
+      const firmwareVars = below ? await deps.layers.firmwareVars(below) : undefined;
+      const tpmState = below ? await deps.layers.tpmState(below) : undefined;
       const vm = await deps.driver.createVm(
         vmSpecFor(`rebake-${plan.recipe.name}-${state.buildId}`, recipe.hardware, {
           path: diskPath,
           ...(baseLayer ? { baseLayer } : {}),
           ...(resumeState ? { resumeState } : {}),
           ...(firmwareVars ? { firmwareVars } : {}),
+          ...(tpmState ? { tpmState } : {}),
         }),
         ctx.signal,
       );
@@ -381,8 +385,8 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
       // A running VM's state saved with a cached layer lets a rebuild resume it instead of booting.
       const cacheable = !request.noCache && deps.driver.layersOutliveVm;
       const saveState = cacheable && state.running ? deps.layers.statePath(step.hash) : undefined;
-      const saveFirmwareVars = cacheable ? deps.layers.firmwareVarsPath(step.hash) : undefined;
-      await deps.driver.checkpoint(state.vm!, next, { ...(saveState ? { saveState } : {}), ...(saveFirmwareVars ? { saveFirmwareVars } : {}) });
+      const companions = cacheable ? { saveFirmwareVars: deps.layers.firmwareVarsPath(step.hash), saveTpmState: deps.layers.tpmStatePath(step.hash) } : {};
+      await deps.driver.checkpoint(state.vm!, next, { ...(saveState ? { saveState } : {}), ...companions });
       if (index < last) registerLayerRelease(ctx, state, index + 1);
       if (request.noCache) return;
       await deps.layers.commit(step.hash, { stepId: step.id, parent: index > 0 ? plan.steps[index - 1]!.hash : null });

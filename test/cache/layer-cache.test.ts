@@ -165,3 +165,12 @@ test("a UEFI variable store beside the layer is a companion too: listed, counted
     await cache.remove(h(1));
     assert.deepEqual(await readdir(dir), []);
   }));
+
+test("a TPM state beside the layer is committed with it and offered to the VMs built on it", () =>
+  withCache(async (cache) => {
+    await writeFile(cache.tpmStatePath(h(1)), "tpm permanent state");
+    await commitChain(cache, [h(1)]);
+    assert.equal((await cache.list())[0]?.tpmState?.file, `${h(1)}.tpm-state`);
+    assert.equal(await cache.tpmState(h(1)), cache.tpmStatePath(h(1)));
+    assert.equal(await cache.firmwareVars(h(1)), undefined, "no UEFI variables were saved");
+  }));

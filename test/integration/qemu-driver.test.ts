@@ -167,9 +167,10 @@ describe("QEMU driver with a real qemu-system-x86_64", () => {
     }
   });
 
-  it("keeps a UEFI variable store with a layer and starts the VM built on that layer from it", async () => {
-    const first = await driver.createVm(spec(dir, { firmware: "uefi" }));
+  it("keeps the UEFI variable store and TPM state with a layer and starts the VM built on that layer from them", async () => {
+    const first = await driver.createVm(spec(dir, { firmware: "uefi", tpm: true }));
     const saved = path.join(dir, "layers", "top.uefi-vars");
+    const savedTpm = path.join(dir, "layers", "top.tpm-state");
     const template = await readFile(findUefiFirmware(false).varsTemplate);
     let second: VmHandle | undefined;
     try {
@@ -180,12 +181,17 @@ describe("QEMU driver with a real qemu-system-x86_64", () => {
         assert.ok(Date.now() - started < 60_000, "OVMF wrote no variable within 60 s");
       }
       await driver.powerOff(first);
-      await driver.checkpoint(first, path.join(dir, "layers", "next.qcow2"), { saveFirmwareVars: saved });
+      await driver.checkpoint(first, path.join(dir, "layers", "next.qcow2"), { saveFirmwareVars: saved, saveTpmState: savedTpm });
       assert.deepEqual(await readFile(saved), await readFile(vars));
       assert.ok(!(await readFile(saved)).equals(template));
+      assert.deepEqual(await readFile(savedTpm), await readFile(path.join(dir, "run", first.id, "tpm", "tpm2-00.permall")));
 
-      second = await driver.createVm(spec(dir, { firmware: "uefi", disk: { path: path.join(dir, "layers", "after.qcow2"), baseLayer: path.join(dir, "layers", "top.qcow2"), firmwareVars: saved } }));
+      const disk = { path: path.join(dir, "layers", "after.qcow2"), baseLayer: path.join(dir, "layers", "top.qcow2"), firmwareVars: saved, tpmState: savedTpm };
+      second = await driver.createVm(spec(dir, { firmware: "uefi", tpm: true, disk }));
       assert.deepEqual(await readFile(path.join(dir, "run", second.id, "OVMF_VARS.fd")), await readFile(saved));
+      assert.deepEqual(await readFile(path.join(dir, "run", second.id, "tpm", "tpm2-00.permall")), await readFile(savedTpm));
+      await driver.powerOn(second);
+      await driver.powerOff(second);
     } finally {
       await driver.destroy(first);
       if (second) await driver.destroy(second);

@@ -96,11 +96,12 @@ test("a rebuild after changing only the last app resumes from the cached layer b
     );
     assert.ok(!manifest.inputs.find((i) => i.name === "test OS ISO")?.fetched, "the ISO is not needed");
     assert.equal(fakes.specs[0]?.disk.firmwareVars, undefined, "a BIOS VM has no variable store to carry");
+    assert.equal(fakes.specs[0]?.disk.tpmState, undefined, "nor a TPM without one");
   }));
 
-test("a UEFI rebuild starts from the variable store saved with the cached layer it resumes from", () =>
+test("a UEFI + TPM rebuild starts from the variable store and TPM state saved with the cached layer it resumes from", () =>
   withFixture(async (f) => {
-    const uefi = { ...f.recipe, hardware: { ...f.recipe.hardware, firmware: "uefi" as const } };
+    const uefi = { ...f.recipe, hardware: { ...f.recipe.hardware, firmware: "uefi" as const, tpm: true } };
     await build(f.request(f.plan(), { recipe: uefi }), f.deps(createFakes()));
     const fakes = createFakes();
     const changed = f.plan({ lastApp: "install-b --newer" });
@@ -108,6 +109,9 @@ test("a UEFI rebuild starts from the variable store saved with the cached layer 
     const vars = join(f.cacheDir, "layers", `${changed.steps[1]!.hash}.uefi-vars`);
     assert.equal(fakes.specs[0]?.disk.firmwareVars, vars);
     assert.match(await readFile(vars, "utf8"), /^uefi variables of rebake-demo-/);
+    const tpm = join(f.cacheDir, "layers", `${changed.steps[1]!.hash}.tpm-state`);
+    assert.equal(fakes.specs[0]?.disk.tpmState, tpm);
+    assert.match(await readFile(tpm, "utf8"), /^tpm state of rebake-demo-/);
   }));
 
 test("an unchanged rebuild boots no VM and captures from the cached layers", () =>

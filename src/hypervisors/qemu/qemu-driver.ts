@@ -31,7 +31,7 @@ import { findUefiFirmware } from "./firmware.ts";
 import { ACCEL_ENV, chooseAccel, type AccelChoice } from "./kvm-probe.ts";
 import { QmpClient } from "./qmp-client.ts";
 import { loadVmState, saveVmState } from "./vm-state.ts";
-import { startSwtpm, swtpmPaths } from "./swtpm.ts";
+import { startSwtpm, swtpmPaths, tpmStateFile } from "./swtpm.ts";
 import { TrackedProcess } from "./tracked-process.ts";
 
 /** QEMU opens its QMP socket before the guest starts; this covers a slow first start of the binary. */
@@ -151,6 +151,11 @@ export class QemuDriver implements HypervisorDriver {
         await copyFile(await this.varsSource(spec, firmware.varsTemplate), vars);
         uefi = { code: firmware.code, vars, secureBoot: spec.secureBoot };
         this.log(`${spec.name}: UEFI ${firmware.code}${spec.secureBoot ? " (secure boot)" : ""}`);
+      }
+      if (spec.tpm && spec.disk.tpmState) {
+        const file = tpmStateFile(swtpmPaths(dir));
+        await mkdir(path.dirname(file), { recursive: true });
+        await copyFile(path.resolve(spec.disk.tpmState), file);
       }
       await accel;
       const handle: VmHandle = { id, name: spec.name };
@@ -334,7 +339,7 @@ export class QemuDriver implements HypervisorDriver {
         try {
           await qmp.execute("blockdev-snapshot-sync", { device: DEVICE_IDS.disk, "snapshot-file": next, format: "qcow2", mode: "absolute-paths" });
           if (options.saveState) stateSaved = await this.saveState(state, qmp, path.resolve(options.saveState));
-          if (options.saveFirmwareVars) await this.saveFirmwareVars(state, path.resolve(options.saveFirmwareVars));
+          await this.saveCompanions(state, options);
         } finally {
           if (options.saveState) await qmp.execute("cont");
         }
@@ -347,7 +352,7 @@ export class QemuDriver implements HypervisorDriver {
       return { stateSaved };
     }
     await createOverlay(this.exec, frozen, next);
-    if (options.saveFirmwareVars) await this.saveFirmwareVars(state, path.resolve(options.saveFirmwareVars));
+    await this.saveCompanions(state, options);
     this.log(`${vm.name}: checkpoint of the powered-off VM: ${frozen} -> ${next}`);
     state.diskPath = next;
     await chmod(frozen, FROZEN_LAYER_MODE);
@@ -367,16 +372,12 @@ export class QemuDriver implements HypervisorDriver {
     return template;
   }
 
-  /** A copy of the VM's UEFI variable store, complete under its final name or not there at all. */
-  private async saveFirmwareVars(state: VmState, target: string): Promise<void> {
-    if (!state.uefi) return;
-    const partial = `${target}.${randomBytes(4).toString("hex")}.partial`;
-    try {
-      await copyFile(state.uefi.vars, partial);
-      await rename(partial, target);
-    } finally {
-      await rm(partial, { force: true });
-    }
+  /** Copies of the VM's UEFI variable store and TPM state, for the VMs later built on the layer. */
+  private async saveCompanions(state: VmState, options: CheckpointOptions): Promise<void> {
+    if (options.saveFirmwareVars && state.uefi) await copyComplete(state.uefi.vars, path.resolve(options.saveFirmwareVars));
+    const tpm = tpmStateFile(swtpmPaths(state.dir));
+    // swtpm writes its permanent state once the TPM is first initialised; before that there is none.
+    if (options.saveTpmState && state.spec.tpm && existsSync(tpm)) await copyComplete(tpm, path.resolve(options.saveTpmState));
   }
 
   /** A state that cannot be saved costs the next build a boot, not this build its checkpoint. */
@@ -515,4 +516,15 @@ function slug(name: string): string {
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal);
+}
+
+/** A copy complete under its final name or not there at all. */
+async function copyComplete(source: string, target: string): Promise<void> {
+  const partial = `${target}.${randomBytes(4).toString("hex")}.partial`;
+  try {
+    await copyFile(source, partial);
+    await rename(partial, target);
+  } finally {
+    await rm(partial, { force: true });
+  }
 }

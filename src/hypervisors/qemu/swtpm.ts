@@ -26,6 +26,11 @@ export function swtpmPaths(vmDir: string): SwtpmPaths {
   return { stateDir: path.join(vmDir, "tpm"), socket: path.join(vmDir, "swtpm.sock") };
 }
 
+/** The file in the state directory where swtpm keeps a TPM 2.0's permanent state. */
+export function tpmStateFile(paths: SwtpmPaths): string {
+  return path.join(paths.stateDir, "tpm2-00.permall");
+}
+
 export async function startSwtpm(
   paths: SwtpmPaths,
   options: { readonly spawn?: typeof nodeSpawn; readonly binary?: string; readonly label: string; readonly timeoutMs?: number },

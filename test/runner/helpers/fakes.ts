@@ -108,9 +108,11 @@ export function createFakes(options: FakeOptions = {}): Fakes {
       const error = options.checkpointError?.(next);
       if (error) throw error;
       await writeFile(next, "layer");
-      // A UEFI VM keeps its variable store; this fake's holds the name of the VM that wrote it.
-      const uefi = specs[Number(vm.id.slice("vm-".length)) - 1]?.firmware === "uefi";
-      if (uefi && checkpointOptions?.saveFirmwareVars) await writeFile(checkpointOptions.saveFirmwareVars, `uefi variables of ${vm.name}`);
+      // A UEFI VM keeps its variable store, a VM with a TPM its TPM state; this fake's hold the
+      // name of the VM that wrote them.
+      const spec = specs[Number(vm.id.slice("vm-".length)) - 1];
+      if (spec?.firmware === "uefi" && checkpointOptions?.saveFirmwareVars) await writeFile(checkpointOptions.saveFirmwareVars, `uefi variables of ${vm.name}`);
+      if (spec?.tpm && checkpointOptions?.saveTpmState) await writeFile(checkpointOptions.saveTpmState, `tpm state of ${vm.name}`);
     },
     async snapshot(_vm, name) {
       journal.push(`snapshot ${name}`);
