@@ -14,17 +14,15 @@
  */
 import { randomBytes } from "node:crypto";
 import { readdir, readFile, rename, rm, stat, writeFile as fsWriteFile, mkdir } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { CacheFullError, isDiskFull } from "./errors.ts";
 import { sha256File } from "../util/hash-file.ts";
 
 export const LAYER_EXTENSION = ".qcow2";
-export const STATE_EXTENSION = ".vmstate";
-export const FIRMWARE_VARS_EXTENSION = ".uefi-vars";
-export const TPM_STATE_EXTENSION = ".tpm-state";
-/** The files that may lie beside a layer, by the marker key that lists them. */
-const COMPANIONS = { state: STATE_EXTENSION, firmwareVars: FIRMWARE_VARS_EXTENSION, tpmState: TPM_STATE_EXTENSION } as const;
-type Companion = keyof typeof COMPANIONS;
+/** The files that may lie beside a layer (their extensions), by the marker key that lists them. */
+const COMPANIONS = { state: ".vmstate", firmwareVars: ".uefi-vars", tpmState: ".tpm-state" } as const;
+export type Companion = keyof typeof COMPANIONS;
+const COMPANION_KINDS = Object.keys(COMPANIONS) as Companion[];
 const MARKER_EXTENSION = ".json";
 /** The driver writes a companion under `<path>.<random>.partial` and renames it when complete. */
 const PARTIAL_SUFFIX = ".partial";
@@ -75,19 +73,9 @@ export class LayerCache {
     return join(this.dir, `${hash}${LAYER_EXTENSION}`);
   }
 
-  /** Where the driver saves the VM state that goes with the layer of `hash`. */
-  statePath(hash: string): string {
-    return join(this.dir, `${hash}${STATE_EXTENSION}`);
-  }
-
-  /** Where the driver saves the UEFI variable store that goes with the layer of `hash`. */
-  firmwareVarsPath(hash: string): string {
-    return join(this.dir, `${hash}${FIRMWARE_VARS_EXTENSION}`);
-  }
-
-  /** Where the driver saves the TPM state that goes with the layer of `hash`. */
-  tpmStatePath(hash: string): string {
-    return join(this.dir, `${hash}${TPM_STATE_EXTENSION}`);
+  /** Where the driver saves a companion (VM state, UEFI variables, TPM state) of the layer of `hash`. */
+  companionPath(hash: string, companion: Companion): string {
+    return join(this.dir, `${hash}${COMPANIONS[companion]}`);
   }
 
   markerPath(hash: string): string {
@@ -126,25 +114,20 @@ export class LayerCache {
   }
 
   /**
-   * The saved VM state of a committed layer when it is there and intact, else undefined; a state
-   * that does not match its marker is removed (the layer stays: it still boots).
+   * The companions of a committed layer that are there and intact, by kind, from one read of its
+   * marker; one that does not match its marker is removed (the layer stays: it still boots).
    */
-  async resumeState(hash: string): Promise<string | undefined> {
-    return this.#intact(hash, "state");
+  async companions(hash: string): Promise<Partial<Record<Companion, string>>> {
+    const marker = await this.committed(hash);
+    const found: Partial<Record<Companion, string>> = {};
+    for (const companion of COMPANION_KINDS) {
+      const file = await this.#intact(marker?.[companion]);
+      if (file) found[companion] = file;
+    }
+    return found;
   }
 
-  /** The saved UEFI variable store of a committed layer when it is there and intact, else undefined. */
-  async firmwareVars(hash: string): Promise<string | undefined> {
-    return this.#intact(hash, "firmwareVars");
-  }
-
-  /** The saved TPM state of a committed layer when it is there and intact, else undefined. */
-  async tpmState(hash: string): Promise<string | undefined> {
-    return this.#intact(hash, "tpmState");
-  }
-
-  async #intact(hash: string, companion: Companion): Promise<string | undefined> {
-    const listed = (await this.committed(hash))?.[companion];
+  async #intact(listed: CompanionFile | undefined): Promise<string | undefined> {
     if (!listed) return undefined;
     const file = join(this.dir, listed.file);
     const size = await stat(file).then((s) => s.size, () => undefined);
@@ -156,15 +139,16 @@ export class LayerCache {
 
   /**
    * Writes the commit marker atomically; call it only after the step succeeded and its layer is
-   * frozen. Companions beside it (VM state, UEFI variables) are listed in it and so committed too.
+   * frozen. Companions beside it (VM state, UEFI variables, TPM state) are listed in it and so
+   * committed too.
    */
   async commit(hash: string, info: { readonly stepId: string; readonly parent: string | null }): Promise<LayerMarker> {
     const size = (await stat(this.layerPath(hash))).size;
     const companions: Partial<Record<Companion, CompanionFile>> = {};
-    for (const [companion, extension] of Object.entries(COMPANIONS) as [Companion, string][]) {
-      const file = `${hash}${extension}`;
-      const companionSize = await stat(join(this.dir, file)).then((s) => s.size, () => undefined);
-      if (companionSize !== undefined) companions[companion] = { file, size: companionSize, sha256: await sha256File(join(this.dir, file)) };
+    for (const companion of COMPANION_KINDS) {
+      const path = this.companionPath(hash, companion);
+      const companionSize = await stat(path).then((s) => s.size, () => undefined);
+      if (companionSize !== undefined) companions[companion] = { file: basename(path), size: companionSize, sha256: await sha256File(path) };
     }
     const marker: LayerMarker = { hash, stepId: info.stepId, created: this.#clock().toISOString(), size, parent: info.parent, ...companions };
     const temp = `${this.markerPath(hash)}.${randomBytes(4).toString("hex")}.tmp`;
@@ -194,7 +178,7 @@ export class LayerCache {
 
   async #removeFiles(hash: string): Promise<void> {
     await rm(this.layerPath(hash), { force: true });
-    for (const extension of Object.values(COMPANIONS)) await rm(join(this.dir, `${hash}${extension}`), { force: true });
+    for (const companion of COMPANION_KINDS) await rm(this.companionPath(hash, companion), { force: true });
   }
 
   /** Committed layers, newest first; `size` counts the layer file and its companions. */
@@ -205,7 +189,7 @@ export class LayerCache {
       const marker = await this.committed(name.slice(0, -MARKER_EXTENSION.length));
       if (!marker) continue;
       let size = (await stat(this.layerPath(marker.hash))).size;
-      for (const companion of Object.keys(COMPANIONS) as Companion[]) {
+      for (const companion of COMPANION_KINDS) {
         const listed = marker[companion];
         if (listed) size += await stat(join(this.dir, listed.file)).then((s) => s.size, () => 0);
       }
@@ -228,7 +212,7 @@ export class LayerCache {
       if (name.endsWith(LAYER_EXTENSION)) {
         if (marker) continue;
       } else if (name.endsWith(PARTIAL_SUFFIX) || Object.values(COMPANIONS).some((extension) => name.endsWith(extension))) {
-        if (marker && (Object.keys(COMPANIONS) as Companion[]).some((companion) => marker[companion]?.file === name)) continue;
+        if (marker && COMPANION_KINDS.some((companion) => marker[companion]?.file === name)) continue;
       } else continue;
       const s = await stat(join(this.dir, name));
       found.push({ path: join(this.dir, name), size: s.size, modified: s.mtime });

@@ -348,7 +348,8 @@ function installStep(spec: InstallSpec): StepDraft {
   // A Linux package asks for its reboot through the distribution, not an exit code: the check
   // after the install turns that request into LINUX_REBOOT_CODE.
   const askLinux = spec.family === "linux" && spec.install.shell === "sh" && spec.reboot === "if-required";
-  const successCodes = askLinux ? [...new Set([...spec.install.successCodes, LINUX_REBOOT_CODE])] : spec.install.successCodes;
+  // guestCommand drops the duplicate when the recipe lists the code already.
+  const successCodes = askLinux ? [...spec.install.successCodes, LINUX_REBOOT_CODE] : spec.install.successCodes;
   // "if-required" needs an exit code that can ask for the reboot; without one it never comes.
   const canAsk = guestCommand(spec.family, spec.install.shell, "", successCodes).rebootCodes.length > 0;
   return {

@@ -15,7 +15,7 @@ import { join, relative } from "node:path";
 import { tmpdir } from "node:os";
 import type { FetchedInput } from "../cache/download-cache.ts";
 import type { DownloadCache } from "../cache/download-cache.ts";
-import type { LayerCache } from "../cache/layer-cache.ts";
+import type { Companion, LayerCache } from "../cache/layer-cache.ts";
 import { CacheFullError, isDiskFull } from "../cache/errors.ts";
 import { GuestDisconnectedError, type GuestChannel } from "../guest/channel.ts";
 import type { HypervisorDriver, Media, VmAccess, VmHandle } from "../hypervisors/driver.ts";
@@ -175,6 +175,8 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
   // A --no-cache build commits no layer, so freezing one per step would only cost a guest
   // filesystem freeze each: its disk is one layer, frozen once after the last step.
   const singleLayer = request.noCache === true && deps.driver.layersOutliveVm;
+  // Layers that die with the build VM (vSphere, XO snapshots) are kept for this build only.
+  const cacheable = !request.noCache && deps.driver.layersOutliveVm;
 
   const channelOf = (state: BuildState, ctx: StepContext): GuestChannel => {
     if (!state.vm) throw new Error("internal: no VM");
@@ -219,8 +221,6 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
       state.workDir = await mkdtemp(join(deps.tempRoot ?? tmpdir(), `rebake-${state.buildId}-`));
       // With --on-error keep, a kept VM may still be writing into the work dir.
       ctx.cleanup.push(`remove ${state.workDir}`, () => rm(state.workDir, { recursive: true, force: true }), { keepOnError: true });
-      // Layers that die with the build VM (vSphere, XO snapshots) are kept for this build only.
-      const cacheable = !request.noCache && deps.driver.layersOutliveVm;
       if (singleLayer) {
         state.layerPaths = plan.steps.map(() => join(state.workDir, SINGLE_LAYER));
         state.prefix = 0;
@@ -289,19 +289,16 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
       if (!request.noCache && resumeAt <= last) await deps.layers.discardUncommitted(plan.steps[resumeAt]!.hash);
       const baseLayer = resumeAt > 0 ? state.layerPaths[resumeAt - 1] : undefined;
       // The guest as it ran at the end of the cached step, when its state was saved with the layer.
-      const resumeState = resumeAt > 0 ? await deps.layers.resumeState(plan.steps[resumeAt - 1]!.hash) : undefined;
       // UEFI boot entries, Secure Boot updates and what the guest bound to its TPM are part of what
-      // the layer built.
-      const below = resumeAt > 0 ? plan.steps[resumeAt - 1]!.hash : undefined;
-      const firmwareVars = below ? await deps.layers.firmwareVars(below) : undefined;
-      const tpmState = below ? await deps.layers.tpmState(below) : undefined;
+      // the layer built, as is the guest's running state when it was saved.
+      const saved = resumeAt > 0 ? await deps.layers.companions(plan.steps[resumeAt - 1]!.hash) : {};
       const vm = await deps.driver.createVm(
         vmSpecFor(`rebake-${plan.recipe.name}-${state.buildId}`, recipe.hardware, {
           path: diskPath,
           ...(baseLayer ? { baseLayer } : {}),
-          ...(resumeState ? { resumeState } : {}),
-          ...(firmwareVars ? { firmwareVars } : {}),
-          ...(tpmState ? { tpmState } : {}),
+          ...(saved.state ? { resumeState: saved.state } : {}),
+          ...(saved.firmwareVars ? { firmwareVars: saved.firmwareVars } : {}),
+          ...(saved.tpmState ? { tpmState: saved.tpmState } : {}),
         }),
         ctx.signal,
       );
@@ -314,7 +311,7 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
         const media: Media[] = [{ path: iso.path, role: "install" }, { path: state.answersIso!, role: "answers" }];
         await deps.driver.attachMedia(vm, media);
       } else {
-        ctx.emit({ type: "log", at: clock().toISOString(), step: ctx.stepId, message: `resuming from the cached layer of ${plan.steps[resumeAt - 1]!.id}${resumeState ? " and its saved VM state" : ""}` });
+        ctx.emit({ type: "log", at: clock().toISOString(), step: ctx.stepId, message: `resuming from the cached layer of ${plan.steps[resumeAt - 1]!.id}${saved.state ? " and its saved VM state" : ""}` });
       }
       return {};
     },
@@ -383,9 +380,9 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
     if (index < last && !request.noCache) await deps.layers.discardUncommitted(plan.steps[index + 1]!.hash);
     try {
       // A running VM's state saved with a cached layer lets a rebuild resume it instead of booting.
-      const cacheable = !request.noCache && deps.driver.layersOutliveVm;
-      const saveState = cacheable && state.running ? deps.layers.statePath(step.hash) : undefined;
-      const companions = cacheable ? { saveFirmwareVars: deps.layers.firmwareVarsPath(step.hash), saveTpmState: deps.layers.tpmStatePath(step.hash) } : {};
+      const companion = (kind: Companion) => deps.layers.companionPath(step.hash, kind);
+      const saveState = cacheable && state.running ? companion("state") : undefined;
+      const companions = cacheable ? { saveFirmwareVars: companion("firmwareVars"), saveTpmState: companion("tpmState") } : {};
       await deps.driver.checkpoint(state.vm!, next, { ...(saveState ? { saveState } : {}), ...companions });
       if (index < last) registerLayerRelease(ctx, state, index + 1);
       if (request.noCache) return;

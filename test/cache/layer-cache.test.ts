@@ -95,12 +95,12 @@ const STATE = "saved vm state";
 
 test("a VM state beside the layer is committed with it: listed with size and sha256, counted in the size", () =>
   withCache(async (cache) => {
-    await writeFile(cache.statePath(h(1)), STATE);
+    await writeFile(cache.companionPath(h(1), "state"), STATE);
     await commitChain(cache, [h(1)]);
     const [layer] = await cache.list();
     assert.deepEqual(layer?.state, { file: `${h(1)}.vmstate`, size: STATE.length, sha256: createHash("sha256").update(STATE).digest("hex") });
     assert.equal(layer?.size, "layer".length + STATE.length);
-    assert.equal(await cache.resumeState(h(1)), cache.statePath(h(1)));
+    assert.equal((await cache.companions(h(1))).state, cache.companionPath(h(1), "state"));
   }));
 
 const unusableStates: readonly { name: string; damage: (file: string) => Promise<void> }[] = [
@@ -112,11 +112,11 @@ const unusableStates: readonly { name: string; damage: (file: string) => Promise
 for (const c of unusableStates) {
   test(`no resume from a state that does not match its marker, and it is removed: ${c.name}`, () =>
     withCache(async (cache) => {
-      await writeFile(cache.statePath(h(1)), STATE);
+      await writeFile(cache.companionPath(h(1), "state"), STATE);
       await commitChain(cache, [h(1)]);
-      await c.damage(cache.statePath(h(1)));
-      assert.equal(await cache.resumeState(h(1)), undefined);
-      assert.equal(existsSync(cache.statePath(h(1))), false, "removed, so no later build tries it");
+      await c.damage(cache.companionPath(h(1), "state"));
+      assert.equal((await cache.companions(h(1))).state, undefined);
+      assert.equal(existsSync(cache.companionPath(h(1), "state")), false, "removed, so no later build tries it");
       assert.ok(await cache.committed(h(1)), "the layer itself still counts");
     }));
 }
@@ -125,17 +125,17 @@ test("a layer without a saved state has none to resume from", () =>
   withCache(async (cache) => {
     await commitChain(cache, [h(1)]);
     assert.equal((await cache.list())[0]?.state, undefined);
-    assert.equal(await cache.resumeState(h(1)), undefined);
+    assert.equal((await cache.companions(h(1))).state, undefined);
   }));
 
 test("the VM state goes with its layer: removed with it, discarded when uncommitted, an orphan otherwise", () =>
   withCache(async (cache, dir) => {
-    await writeFile(cache.statePath(h(1)), STATE);
+    await writeFile(cache.companionPath(h(1), "state"), STATE);
     await commitChain(cache, [h(1)]);
     await writeFile(cache.layerPath(h(2)), "half written");
-    await writeFile(cache.statePath(h(2)), STATE);
-    await writeFile(`${cache.statePath(h(3))}.1a2b3c4d.partial`, "half saved");
-    assert.deepEqual((await cache.uncommitted()).map((o) => o.path).sort(), [cache.layerPath(h(2)), cache.statePath(h(2)), `${cache.statePath(h(3))}.1a2b3c4d.partial`].sort());
+    await writeFile(cache.companionPath(h(2), "state"), STATE);
+    await writeFile(`${cache.companionPath(h(3), "state")}.1a2b3c4d.partial`, "half saved");
+    assert.deepEqual((await cache.uncommitted()).map((o) => o.path).sort(), [cache.layerPath(h(2)), cache.companionPath(h(2), "state"), `${cache.companionPath(h(3), "state")}.1a2b3c4d.partial`].sort());
     await cache.discardUncommitted(h(2));
     await cache.remove(h(1));
     assert.deepEqual(await readdir(dir), [`${h(3)}.vmstate.1a2b3c4d.partial`]);
@@ -145,21 +145,21 @@ const VARS = "uefi variable store";
 
 test("a UEFI variable store beside the layer is a companion too: listed, counted, checked, removed with its layer", () =>
   withCache(async (cache, dir) => {
-    await writeFile(cache.statePath(h(1)), STATE);
-    await writeFile(cache.firmwareVarsPath(h(1)), VARS);
+    await writeFile(cache.companionPath(h(1), "state"), STATE);
+    await writeFile(cache.companionPath(h(1), "firmwareVars"), VARS);
     await commitChain(cache, [h(1)]);
     const [layer] = await cache.list();
     assert.deepEqual(layer?.firmwareVars, { file: `${h(1)}.uefi-vars`, size: VARS.length, sha256: createHash("sha256").update(VARS).digest("hex") });
     assert.equal(layer?.size, "layer".length + STATE.length + VARS.length);
-    assert.equal(await cache.firmwareVars(h(1)), cache.firmwareVarsPath(h(1)));
+    assert.equal((await cache.companions(h(1))).firmwareVars, cache.companionPath(h(1), "firmwareVars"));
 
-    await writeFile(cache.firmwareVarsPath(h(2)), VARS);
-    assert.deepEqual((await cache.uncommitted()).map((o) => o.path), [cache.firmwareVarsPath(h(2))], "an orphan without its layer");
+    await writeFile(cache.companionPath(h(2), "firmwareVars"), VARS);
+    assert.deepEqual((await cache.uncommitted()).map((o) => o.path), [cache.companionPath(h(2), "firmwareVars")], "an orphan without its layer");
 
-    await writeFile(cache.firmwareVarsPath(h(1)), "changed after the commit");
-    assert.equal(await cache.firmwareVars(h(1)), undefined);
-    assert.equal(existsSync(cache.firmwareVarsPath(h(1))), false, "removed, so no later build starts from it");
-    assert.equal(await cache.resumeState(h(1)), cache.statePath(h(1)), "the other companion is untouched");
+    await writeFile(cache.companionPath(h(1), "firmwareVars"), "changed after the commit");
+    assert.equal((await cache.companions(h(1))).firmwareVars, undefined);
+    assert.equal(existsSync(cache.companionPath(h(1), "firmwareVars")), false, "removed, so no later build starts from it");
+    assert.equal((await cache.companions(h(1))).state, cache.companionPath(h(1), "state"), "the other companion is untouched");
 
     await cache.discardUncommitted(h(2));
     await cache.remove(h(1));
@@ -168,9 +168,9 @@ test("a UEFI variable store beside the layer is a companion too: listed, counted
 
 test("a TPM state beside the layer is committed with it and offered to the VMs built on it", () =>
   withCache(async (cache) => {
-    await writeFile(cache.tpmStatePath(h(1)), "tpm permanent state");
+    await writeFile(cache.companionPath(h(1), "tpmState"), "tpm permanent state");
     await commitChain(cache, [h(1)]);
     assert.equal((await cache.list())[0]?.tpmState?.file, `${h(1)}.tpm-state`);
-    assert.equal(await cache.tpmState(h(1)), cache.tpmStatePath(h(1)));
-    assert.equal(await cache.firmwareVars(h(1)), undefined, "no UEFI variables were saved");
+    assert.equal((await cache.companions(h(1))).tpmState, cache.companionPath(h(1), "tpmState"));
+    assert.equal((await cache.companions(h(1))).firmwareVars, undefined, "no UEFI variables were saved");
   }));
