@@ -17,8 +17,9 @@ const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly loa
   boot: { summary: "the PVS boot settings of each site: PXE checklist, bootstrap servers, boot ISO", load: () => import("./commands/boot.ts") },
   publish: { summary: "publish the version a stack pins (Pulumi)", load: () => import("./commands/publish.ts") },
   promote: { summary: "pin a verified, published version in the next stack", load: () => import("./commands/promote.ts") },
-  rollback: { summary: "pin the version a stack ran before", load: () => import("./commands/rollback.ts") },
-  status: { summary: "which version each stack pins, built when, verified or not", load: () => import("./commands/status.ts") },
+  rollback: { summary: "pin the version a stack ran before and revoke the abandoned one", load: () => import("./commands/rollback.ts") },
+  revoke: { summary: "take a version out of service (or --undo it)", load: () => import("./commands/revoke.ts") },
+  status: { summary: "what each stack pins against what its sites and catalogs serve (drift)", load: () => import("./commands/status.ts") },
 };
 
 export function usage(): string {

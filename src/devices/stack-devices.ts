@@ -21,7 +21,7 @@ export class DeviceManifestError extends Error {
 /**
  * @param published site -> vDisk name, as GoldenImage.published holds it for a PVS stack
  */
-export async function declareStackDevices(root: string, stack: StackConfig, published: Readonly<Record<string, string>>, opts?: pulumi.CustomResourceOptions): Promise<PvsDevice[]> {
+export async function declareStackDevices(root: string, stack: StackConfig, published: Readonly<Record<string, pulumi.Input<string>>>, opts?: pulumi.CustomResourceOptions): Promise<PvsDevice[]> {
   const pvs = stack.pvs;
   const files = pvs?.sites.flatMap((site) => (site.devices ? [site.devices] : [])) ?? [];
   if (!pvs || files.length === 0) return [];

@@ -13,6 +13,12 @@ export interface GoldenImageArgs {
   readonly manifest: BuildManifest;
   /** Directory of the manifest: output paths are relative to it. */
   readonly manifestDir: string;
+  /**
+   * PVS: other versions the retention rule keeps in the stores beside the pinned one, each with
+   * its manifest (release/retention.ts); `register` for this stack's own rollback versions (a
+   * version another stack sharing the store keeps is registered by that stack). @default none
+   */
+  readonly retained?: ReadonlyArray<{ readonly manifest: BuildManifest; readonly manifestDir: string; readonly register: boolean }>;
   /** From the recipe's PVS target. @default DEFAULT_WRITE_CACHE */
   readonly writeCache?: { readonly type: WriteCacheType; readonly sizeMiB: number };
 }
@@ -56,6 +62,17 @@ export function vhdxOf(manifest: BuildManifest): VhdxOutput | undefined {
 
 export function snapshotOf(manifest: BuildManifest): SnapshotOutput | undefined {
   return manifest.outputs.find((o): o is SnapshotOutput => o.kind === "snapshot");
+}
+
+/**
+ * The golden VM and snapshot the catalogs point at: the build's own snapshot (what was verified),
+ * or, for a golden VM rebake did not build, the snapshot publish takes of the stack's VM.
+ */
+export function mcsImageOf(stack: StackConfig, manifest: BuildManifest): { readonly vmName: string; readonly snapshotName: string; readonly built: boolean } | undefined {
+  const built = snapshotOf(manifest);
+  if (built) return { vmName: built.vm.name, snapshotName: built.name, built: true };
+  const goldenVm = stack.mcs?.goldenVm;
+  return goldenVm ? { vmName: goldenVm.name, snapshotName: `${manifest.recipe.name}-${manifest.recipe.version}`, built: false } : undefined;
 }
 
 /** The vDisk's name in every store: `<artifact name>-<recipe version>`; sync finds it by the same name. */

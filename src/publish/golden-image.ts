@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { mcsSnapshotPath } from "../hypervisors/mcs-snapshot-path.ts";
-import { checkGoldenImageArgs, DEFAULT_WRITE_CACHE, GoldenImageArgsError, publishedVdiskName, vdiskPropertiesOf, vhdxOf, type GoldenImageArgs } from "./golden-image-args.ts";
+import { checkGoldenImageArgs, DEFAULT_WRITE_CACHE, GoldenImageArgsError, mcsImageOf, publishedVdiskName, vdiskPropertiesOf, vhdxOf, type GoldenImageArgs } from "./golden-image-args.ts";
 import { Vdisk } from "./providers/vdisk.ts";
 import { PvsRegistration } from "./providers/pvs-registration.ts";
 import { CatalogImage, XoSnapshot } from "./providers/mcs.ts";
@@ -16,8 +16,11 @@ import { VirtualMachineSnapshot } from "./vsphere-snapshot.ts";
 export const GOLDEN_IMAGE_TYPE = "rebake:index:GoldenImage";
 
 export class GoldenImage extends pulumi.ComponentResource {
-  /** PVS: `<site>` -> vDisk name; MCS: catalog -> master image path. */
-  readonly published: Record<string, string> = {};
+  /**
+   * PVS: `<site>` -> the pinned vDisk's name, an output of its registration (what assigns a
+   * device to it waits for the registration); MCS: catalog -> master image path.
+   */
+  readonly published: Record<string, pulumi.Input<string>> = {};
 
   constructor(name: string, args: GoldenImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super(GOLDEN_IMAGE_TYPE, name, {}, opts);
@@ -28,13 +31,26 @@ export class GoldenImage extends pulumi.ComponentResource {
     this.registerOutputs({ published: this.published });
   }
 
-  private publishPvs({ stack, manifest, manifestDir, writeCache = DEFAULT_WRITE_CACHE }: GoldenImageArgs): void {
+  /**
+   * Each version is a full vDisk next to the others: the pinned one and the retained ones
+   * (retention rule) stay declared, so an upgrade adds a vDisk and never deletes the one devices
+   * stream; a version leaves the stores only when the program stops declaring it.
+   */
+  private publishPvs({ stack, manifest, manifestDir, retained = [], writeCache = DEFAULT_WRITE_CACHE }: GoldenImageArgs): void {
+    Object.assign(this.published, this.publishPvsVersion(stack, manifest, manifestDir, writeCache, true));
+    for (const version of retained) this.publishPvsVersion(stack, version.manifest, version.manifestDir, writeCache, version.register);
+  }
+
+  /** One version into every site: copied into the store, then (`register`) registered with PVS. Returns site -> the registered vDisk name. */
+  private publishPvsVersion(stack: GoldenImageArgs["stack"], manifest: GoldenImageArgs["manifest"], manifestDir: string, writeCache: NonNullable<GoldenImageArgs["writeCache"]>, register: boolean): Record<string, pulumi.Output<string>> {
     const pvs = stack.pvs!;
     const vhdx = vhdxOf(manifest)!;
     const vdiskName = publishedVdiskName(manifest, vhdx);
     const properties = vdiskPropertiesOf(manifest, writeCache);
+    const version = manifest.recipe.version;
+    const registered: Record<string, pulumi.Output<string>> = {};
     for (const site of pvs.sites) {
-      const disk = new Vdisk(`${site.name}-vdisk`, {
+      const disk = new Vdisk(`${site.name}-vdisk-${version}`, {
         store: site.store.location,
         ...(site.store.username ? { username: site.store.username } : {}),
         ...(site.store.password ? { passwordRef: site.store.password } : {}),
@@ -44,7 +60,9 @@ export class GoldenImage extends pulumi.ComponentResource {
         size: vhdx.size,
         properties,
       }, { parent: this });
-      new PvsRegistration(`${site.name}-registration`, {
+      if (!register) continue;
+      // Registered only once copied: its sha256 input is the copy's output.
+      const registration = new PvsRegistration(`${site.name}-registration-${version}`, {
         executor: pvs.executor,
         connectionServer: pvs.server,
         port: pvs.port,
@@ -58,17 +76,23 @@ export class GoldenImage extends pulumi.ComponentResource {
         accessMode: pvs.accessMode,
         sha256: disk.sha256,
       }, { parent: this, dependsOn: [disk] });
-      this.published[site.name] = vdiskName;
+      registered[site.name] = registration.vdiskName;
     }
+    return registered;
   }
 
   private publishMcs(args: GoldenImageArgs): void {
-    const built = args.manifest.outputs.find((o) => o.kind === "snapshot");
+    const image = mcsImageOf(args.stack, args.manifest);
+    if (!image) {
+      throw new GoldenImageArgsError([`the manifest of ${args.manifest.recipe.name} ${args.manifest.recipe.version} has no snapshot and ${args.stack.file} names no rebake:mcs.goldenVm to snapshot`]);
+    }
     // Promote what was verified: the build's own snapshot, not a new one of a VM that moved on.
-    const target = built ? { vmName: built.vm.name, snapshotName: built.name, dependsOn: [] } : this.snapshotStackGoldenVm(args);
+    const snapshot = image.built ? undefined : this.snapshotStackGoldenVm(args, image.snapshotName);
     const { cvad, catalogs } = args.stack.mcs!;
     for (const catalog of catalogs) {
-      const masterImagePath = mcsSnapshotPath(catalog.hostingUnit, target.vmName, target.snapshotName);
+      const path = mcsSnapshotPath(catalog.hostingUnit, image.vmName, image.snapshotName);
+      // The catalog update takes its image path from the snapshot resource: it cannot run before the snapshot exists.
+      const masterImagePath = snapshot ? snapshot.id.apply(() => path) : path;
       new CatalogImage(`${catalog.name}-image`, {
         url: cvad.url,
         customerId: cvad.customerId,
@@ -78,27 +102,23 @@ export class GoldenImage extends pulumi.ComponentResource {
         masterImagePath,
         reboot: catalog.reboot,
         rebootWarningMinutes: catalog.rebootWarningMinutes,
-      }, { parent: this, dependsOn: target.dependsOn });
-      this.published[catalog.name] = masterImagePath;
+      }, { parent: this, ...(snapshot ? { dependsOn: [snapshot] } : {}) });
+      this.published[catalog.name] = path;
     }
   }
 
   /** A snapshot, owned by this stack, of a golden VM named in the stack file. */
-  private snapshotStackGoldenVm({ stack, manifest }: GoldenImageArgs): { vmName: string; snapshotName: string; dependsOn: pulumi.Resource[] } {
+  private snapshotStackGoldenVm({ stack, manifest }: GoldenImageArgs, snapshotName: string): pulumi.CustomResource {
     const mcs = stack.mcs!;
-    if (!mcs.goldenVm) {
-      throw new GoldenImageArgsError([`the manifest of ${manifest.recipe.name} ${manifest.recipe.version} has no snapshot and ${stack.file} names no rebake:mcs.goldenVm to snapshot`]);
-    }
-    const snapshotName = `${manifest.recipe.name}-${manifest.recipe.version}`;
     const description = `rebake ${manifest.recipe.name} ${manifest.recipe.version} build ${manifest.buildId} (recipe ${manifest.recipe.hash.slice(0, 12)})`;
     let snapshot: pulumi.CustomResource;
     if (stack.hypervisor.kind === "vsphere") {
-      snapshot = new VirtualMachineSnapshot("snapshot", { virtualMachineUuid: mcs.goldenVm.uuid, snapshotName, description, memory: false, quiesce: false }, { parent: this });
+      snapshot = new VirtualMachineSnapshot("snapshot", { virtualMachineUuid: mcs.goldenVm!.uuid, snapshotName, description, memory: false, quiesce: false }, { parent: this });
     } else if (stack.hypervisor.kind === "xenorchestra") {
-      snapshot = new XoSnapshot("snapshot", { url: stack.hypervisor.url, tokenRef: stack.hypervisor.token, vmUuid: mcs.goldenVm.uuid, snapshotName }, { parent: this });
+      snapshot = new XoSnapshot("snapshot", { url: stack.hypervisor.url, tokenRef: stack.hypervisor.token, vmUuid: mcs.goldenVm!.uuid, snapshotName }, { parent: this });
     } else {
       throw new GoldenImageArgsError([`MCS needs a vsphere or xenorchestra hypervisor, ${stack.file} has ${stack.hypervisor.kind}`]);
     }
-    return { vmName: mcs.goldenVm.name, snapshotName, dependsOn: [snapshot] };
+    return snapshot;
   }
 }

@@ -2,7 +2,7 @@
  * Pulumi mocks that record every resource a program registers, for tests that run a program or a
  * component under mocks: set them before importing the code under test.
  */
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 
 export interface RegisteredResource {
   readonly type: string;
@@ -28,4 +28,39 @@ export function recordingMocks(state: (inputs: Record<string, unknown>) => Recor
     call: (args) => args.inputs,
   };
   return { mocks, registered };
+}
+
+/** What one resource waits for, by resource name. */
+export interface ResourceDependencies {
+  /** `dependsOn` and every resource an input comes from. */
+  readonly dependsOn: readonly string[];
+  /** Input name -> the resources whose outputs it is made from. */
+  readonly inputsFrom: Readonly<Record<string, readonly string[]>>;
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(callback: (value: { getUrnsList(): string[] }, key: string) => void): void };
+}
+
+/**
+ * Wraps the mock monitor that setMocks installed, recording the dependencies the SDK sends with
+ * each registration (the mocks' newResource does not receive them). Call after setMocks.
+ */
+export function recordDependencies(): { of(type: string, name: string): ResourceDependencies } {
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, callback: unknown): unknown };
+  const recorded = new Map<string, ResourceDependencies>();
+  const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    const inputsFrom: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((value, key) => {
+      if (value.getUrnsList().length) inputsFrom[key] = value.getUrnsList().map(nameOf);
+    });
+    recorded.set(`${req.getType()}::${req.getName()}`, { dependsOn: req.getDependenciesList().map(nameOf), inputsFrom });
+    return original(req, callback);
+  };
+  return { of: (type, name) => recorded.get(`${type}::${name}`) ?? { dependsOn: [], inputsFrom: {} } };
 }

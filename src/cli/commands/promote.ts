@@ -1,56 +1,49 @@
-/** `rebake promote <image> --from <stack> --to <stack>`: pins the lower stack's verified, published version in the higher stack. */
+/** `rebake promote <image> --from <stack> --to <stack>`: pins the lower stack's verified, published version in the next stack. */
 import { parseArgs } from "node:util";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
-import { renderChangelog } from "../../publish/changelog.ts";
-import { promote, ReleaseError, type PromoteResult } from "../../publish/release.ts";
-import { StackConfigError, StackNotFoundError } from "../../stacks/load-stack.ts";
+import { releaseContext, reportPin, runRelease } from "../release-io.ts";
+import { promote } from "../../publish/release.ts";
+import type { RuleOverride } from "../../release/audit-log.ts";
+import { createExec, type Exec } from "../../util/exec.ts";
 
-export const HELP = `usage: rebake promote <image> --from <stack> --to <stack> [--markdown] [--json]
+export const HELP = `usage: rebake promote <image> --from <stack> --to <stack> [--reason TEXT] [--out-of-order] [--downgrade] [--markdown] [--json]
 
-Pins in stacks/Pulumi.<to>.yaml the version <from> runs, only if that version was verified and
-published to <from>. Only the version line changes (comments and layout stay): commit it as a
-reviewable change; publishing it is the next step (rebake publish --stack <to>). Prints the change
-log between the old and the new version.
+Pins in stacks/Pulumi.<to>.yaml the version <from> runs, only if that version was verified,
+published to <from> and is not revoked, and <to> is the stage after <from> in the promotion order
+(stackOrder in Pulumi.yaml, dev -> test -> prod by default). Only the version line changes
+(comments and layout stay); the promotion is appended to releases/audit.jsonl (who, when, commit,
+version, stack, reason). Commit both as one reviewable change; publishing is the next step
+(rebake publish --stack <to>). Prints the change log between the old and the new version.
 
 options:
-  --from STACK   the stack whose version is promoted
-  --to STACK     the stack whose pin changes
-  --markdown     print the change log as Markdown (for a PR description)
-  --json         print { file, from, to, changes }
-  --help         show this help
+  --from STACK     the stack whose version is promoted
+  --to STACK       the stack whose pin changes
+  --reason TEXT    why; required with --out-of-order or --downgrade, recorded in the audit log
+  --out-of-order   allow skipping a stage (dev -> prod) or going against the order (prod -> dev)
+  --downgrade      allow pinning an older version than <to> pins
+  --markdown       print the change log as Markdown (for a PR description)
+  --json           print { file, from, to, downgrade, changes, audit }: changes is the change log
+                   (component, kind, from, to), audit the appended audit entry
+  --help           show this help
 
-exit codes: 0 pinned, 1 refused (unverified, unpublished, invalid stack), 2 wrong usage
+exit codes: 0 pinned, 1 refused (a rule, unverified, unpublished, revoked, invalid stack), 2 wrong usage
 `;
 
-export function report(result: PromoteResult, markdown: boolean, json: boolean): string {
-  const { change, older, newer } = result;
-  if (json) return `${JSON.stringify({ file: change.file, from: change.from, to: change.to }, null, 2)}\n`;
-  const head = change.from === change.to ? `${change.file} already pins ${change.to}\n` : `${change.file}: ${change.from} -> ${change.to}\n`;
-  return `${head}${older ? renderChangelog(older, newer, markdown ? "markdown" : "text") : `(no manifest of ${change.from}: no change log)\n`}`;
-}
-
-export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, strict: true, options: { from: { type: "string" }, to: { type: "string" }, markdown: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean" } } });
+export async function run(args: readonly string[], io: CliIo, exec: Exec = createExec()): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args], allowPositionals: true, strict: true,
+    options: { from: { type: "string" }, to: { type: "string" }, reason: { type: "string" }, "out-of-order": { type: "boolean" }, downgrade: { type: "boolean" }, markdown: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean" } },
+  });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const [image, ...extra] = positionals;
   if (!image || extra.length || !values.from || !values.to) throw new UsageError(`name one image, --from and --to\n\n${HELP}`);
+  const overrides = new Set<RuleOverride>([...(values["out-of-order"] ? ["out-of-order" as const] : []), ...(values.downgrade ? ["downgrade" as const] : [])]);
+  const reason = values.reason?.trim();
+  if (overrides.size && !reason) throw new UsageError(`--${[...overrides].join(" and --")} needs --reason "<why>": the audit log and the change record say why the rule was overridden`);
   const { from, to } = values;
-  return pinAndReport("promote", () => promote(io.cwd, image, from, to), Boolean(values.markdown), Boolean(values.json), io);
-}
-
-/** Runs a pin change (promote, rollback) and prints it, or why it was refused (exit 1). */
-export async function pinAndReport(command: string, pin: () => Promise<PromoteResult>, markdown: boolean, json: boolean, io: CliIo): Promise<number> {
-  try {
-    io.stdout(report(await pin(), markdown, json));
-    return EXIT.ok;
-  } catch (error) {
-    if (error instanceof ReleaseError || error instanceof StackConfigError || error instanceof StackNotFoundError) {
-      io.stderr(`rebake ${command}: ${error.message}\n`);
-      return EXIT.failed;
-    }
-    throw error;
-  }
+  const format = values.json ? "json" : values.markdown ? "markdown" : "text";
+  return runRelease("promote", io, async () => reportPin(await promote(await releaseContext(io, exec), { image, from, to, overrides, ...(reason ? { reason } : {}) }), format));
 }

@@ -1,96 +1,65 @@
 /**
  * `rebake publish --stack <name>`: runs the Pulumi program for one stack through the Automation
- * API (LocalWorkspace), after checking the stack file and the manifest, then writes the publish
- * record beside the manifest.
+ * API, after checking the stack file, the manifest and the release state, then appends the
+ * publish to the audit log (releases/audit.jsonl).
  */
-import { isAbsolute, join } from "node:path";
 import { parseArgs } from "node:util";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
+import { releaseContext, runRelease } from "../release-io.ts";
 import { readManifest } from "../../manifest/write-manifest.ts";
 import { checkGoldenImageArgs } from "../../publish/golden-image-args.ts";
-import { writePublishRecord } from "../../publish/publish-record.ts";
-import { loadStack, StackConfigError, StackNotFoundError } from "../../stacks/load-stack.ts";
-import { CommandNotFoundError, createExec, ExecError, type Exec } from "../../util/exec.ts";
+import { checkPulumiCli } from "../../publish/pulumi-cli.ts";
+import { automationEngine, type PulumiEngine } from "../../publish/pulumi-engine.ts";
+import { checkPublishable, manifestPathOf, recordPublish, ReleaseError } from "../../publish/release.ts";
+import { loadStack } from "../../stacks/load-stack.ts";
+import { createExec, type Exec } from "../../util/exec.ts";
 
-export const HELP = `usage: rebake publish --stack <name> [--preview] [--json]
+export const HELP = `usage: rebake publish --stack <name> [--reason TEXT] [--preview] [--json]
 
 Publishes the image version the stack pins (stacks/Pulumi.<name>.yaml): PVS vDisks into every
-site's store and registered with PVS, or the MCS snapshot and catalog image update. Runs the
-Pulumi engine through its Automation API; needs the Pulumi CLI on PATH.
+site's store (next to the versions the retention rule keeps) and registered with PVS, then the
+devices assigned; or the MCS snapshot and catalog image update. Runs the Pulumi engine through
+its Automation API; needs the Pulumi CLI. A publish is appended to releases/audit.jsonl (who,
+when, commit, version, stack, what was published); commit it.
 
 options:
   --stack NAME   the stack (dev, test, prod)
+  --reason TEXT  why, recorded in the audit log
   --preview      show what would change (pulumi preview) without changing anything
   --json         print the result as JSON
   --help         show this help
 
-exit codes: 0 published, 1 invalid stack / unverified version / failed update / no Pulumi CLI, 2 wrong usage
+exit codes: 0 published, 1 invalid stack / unverified or revoked version / failed update / no usable Pulumi CLI, 2 wrong usage
 `;
 
-export const PULUMI_MISSING = `the Pulumi CLI is not installed (no 'pulumi' on PATH); install it with
-  npm install --global pulumi        (the pulumi npm package), or
-  curl -fsSL https://get.pulumi.com | sh   (the official installer)
-then run 'pulumi login' and try again
-`;
-
-/** Whether `pulumi` runs; the Automation API needs the CLI to drive the engine. */
-export async function pulumiAvailable(exec: Exec, env: NodeJS.ProcessEnv): Promise<boolean> {
-  try {
-    await exec("pulumi", ["version"], { env: { PATH: env.PATH ?? "" } });
-    return true;
-  } catch (error) {
-    if (error instanceof CommandNotFoundError) return false;
-    if (error instanceof ExecError && /ENOENT|not found/.test(error.message)) return false;
-    throw error;
-  }
-}
-
-export async function run(args: readonly string[], io: CliIo, exec: Exec = createExec()): Promise<number> {
-  const { values } = parseArgs({ args: [...args], strict: true, options: { stack: { type: "string" }, preview: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean" } } });
+export async function run(args: readonly string[], io: CliIo, exec: Exec = createExec(), engine: PulumiEngine = automationEngine): Promise<number> {
+  const { values } = parseArgs({ args: [...args], strict: true, options: { stack: { type: "string" }, reason: { type: "string" }, preview: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean" } } });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   if (!values.stack) throw new UsageError(`name the stack with --stack\n\n${HELP}`);
-  let stack;
-  try {
-    stack = await loadStack(io.cwd, values.stack);
-  } catch (error) {
-    if (error instanceof StackConfigError || error instanceof StackNotFoundError) {
-      io.stderr(`rebake publish: ${error.message}\n`);
-      return EXIT.failed;
+  const stackName = values.stack;
+  const reason = values.reason?.trim();
+  return runRelease("publish", io, async () => {
+    const stack = await loadStack(io.cwd, stackName);
+    const manifestPath = manifestPathOf(io.cwd, stack);
+    const manifest = await readManifest(manifestPath);
+    const revoked = await checkPublishable(io.cwd, stack);
+    const problems = [...checkGoldenImageArgs({ stack, manifest, manifestDir: manifestPath }), ...(revoked ? [revoked] : [])];
+    if (problems.length) throw new ReleaseError(problems.map((message) => ({ rule: "publish-check", message: `cannot publish to ${stack.stack}: ${message}` })));
+    // Who and which commit first: a publish that cannot be recorded does not run.
+    const context = values.preview ? undefined : await releaseContext(io, exec);
+    await checkPulumiCli(exec, io.env);
+    const run = { stack: stack.stack, workDir: io.cwd, env: io.env, signal: io.signal, onOutput: (text: string) => (values.json ? io.stderr(text) : io.stdout(text)) };
+    if (!context) {
+      const changes = await engine.preview(run);
+      return values.json ? `${JSON.stringify({ stack: stack.stack, changes }, null, 2)}\n` : "";
     }
-    throw error;
-  }
-  const manifestPath = isAbsolute(stack.image.manifest) ? stack.image.manifest : join(io.cwd, stack.image.manifest);
-  const manifest = await readManifest(manifestPath);
-  const problems = checkGoldenImageArgs({ stack, manifest, manifestDir: manifestPath });
-  if (problems.length) {
-    io.stderr(`rebake publish: cannot publish to ${stack.stack}:\n${problems.map((p) => `  ${p}`).join("\n")}\n`);
-    return EXIT.failed;
-  }
-  if (!(await pulumiAvailable(exec, io.env))) {
-    io.stderr(`rebake publish: ${PULUMI_MISSING}`);
-    return EXIT.failed;
-  }
-  const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
-  const workspace = await LocalWorkspace.createOrSelectStack({ stackName: stack.stack, workDir: io.cwd }, { envVars: Object.fromEntries(Object.entries(io.env).filter((e): e is [string, string] => e[1] !== undefined)) });
-  const onOutput = (text: string) => (values.json ? io.stderr(text) : io.stdout(text));
-  if (values.preview) {
-    const preview = await workspace.preview({ onOutput, signal: io.signal } as Parameters<typeof workspace.preview>[0]);
-    if (values.json) io.stdout(`${JSON.stringify({ stack: stack.stack, changes: preview.changeSummary }, null, 2)}\n`);
-    return EXIT.ok;
-  }
-  const result = await workspace.up({ onOutput, signal: io.signal } as Parameters<typeof workspace.up>[0]);
-  const published = (result.outputs.published?.value ?? {}) as Record<string, string>;
-  const recordFile = await writePublishRecord(manifestPath, {
-    stack: stack.stack,
-    recipe: manifest.recipe.name,
-    version: manifest.recipe.version,
-    recipeHash: manifest.recipe.hash,
-    publishedAt: new Date().toISOString(),
-    published,
+    const published = await engine.up(run);
+    const entry = await recordPublish(context, stack, manifest, published, reason);
+    return values.json
+      ? `${JSON.stringify({ stack: stack.stack, version: manifest.recipe.version, published, audit: entry }, null, 2)}\n`
+      : `published ${manifest.recipe.name} ${manifest.recipe.version} to ${stack.stack} (recorded in releases/audit.jsonl; commit it)\n`;
   });
-  io.stdout(values.json ? `${JSON.stringify({ stack: stack.stack, version: manifest.recipe.version, published, record: recordFile }, null, 2)}\n` : `published ${manifest.recipe.name} ${manifest.recipe.version} to ${stack.stack} (record: ${recordFile})\n`);
-  return EXIT.ok;
 }

@@ -1,27 +1,48 @@
-/** `rebake status`: for every stack, the pinned image version, when it was built, whether verified and published. */
+/** `rebake status`: for every stack, the pinned version against what its sites and catalogs serve. */
 import { parseArgs } from "node:util";
 import { EXIT, type CliIo } from "../io.ts";
-import { status } from "../../publish/release.ts";
+import { runRelease } from "../release-io.ts";
+import { liveReader, status, type ServedReader, type StackStatus } from "../../publish/release-status.ts";
 
 export const HELP = `usage: rebake status [--json]
 
 For every stack in stacks/: the image and version it pins, when that version was built, whether it
-was verified, and when it was published to the stack.
+was verified, when it was published to the stack (releases/audit.jsonl), whether it is revoked;
+for PVS stacks the versions the retention rule keeps (keepVersions in Pulumi.yaml) and the
+versions each site's store holds; for MCS stacks the master image each catalog uses (read from
+CVAD). Differences are reported as drift. A store or catalog that cannot be reached is named,
+not guessed.
+
+options:
+  --json   print the rows as JSON (for CI)
+  --help   show this help
+
+exit codes: 0 no drift, 1 drift found (or an invalid stack), 2 wrong usage
 `;
 
-export async function run(args: readonly string[], io: CliIo): Promise<number> {
+function render(rows: readonly StackStatus[]): string {
+  const table = [["STACK", "IMAGE", "VERSION", "BUILT", "VERIFIED", "PUBLISHED", "KEEPS"], ...rows.map((r) => [r.stack, r.image, r.version + (r.revoked ? " (revoked)" : ""), r.built ?? "-", r.verified, r.published ?? "-", r.keep.map((k) => `${k.version} (${k.why})`).join(", ") || "-"])];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  const lines = table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
+  for (const row of rows) {
+    for (const site of row.sites) lines.push(`${row.stack}: site ${site.site} (${site.store}): ${site.versions ? `holds ${site.versions.join(", ") || "no version"}` : `not read: ${site.unreachable}`}`);
+    for (const catalog of row.catalogs) lines.push(`${row.stack}: catalog ${catalog.catalog}: ${catalog.serves !== undefined ? `uses ${catalog.serves}` : `not read: ${catalog.unreachable}`}`);
+    for (const drift of row.drift) lines.push(`${row.stack}: DRIFT ${drift}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export async function run(args: readonly string[], io: CliIo, reader: ServedReader = liveReader(io.env)): Promise<number> {
   const { values } = parseArgs({ args: [...args], strict: true, options: { json: { type: "boolean" }, help: { type: "boolean" } } });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
-  const rows = await status(io.cwd);
-  if (values.json) {
-    io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
-    return EXIT.ok;
-  }
-  const table = [["STACK", "IMAGE", "VERSION", "BUILT", "VERIFIED", "PUBLISHED"], ...rows.map((r) => [r.stack, r.image, r.version, r.built ?? "-", r.verified, r.published ?? "-"])];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  io.stdout(`${table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")}\n`);
-  return EXIT.ok;
+  let drifted = false;
+  const code = await runRelease("status", io, async () => {
+    const rows = await status(io.cwd, reader);
+    drifted = rows.some((r) => r.drift.length > 0);
+    return values.json ? `${JSON.stringify(rows, null, 2)}\n` : render(rows);
+  });
+  return code === EXIT.ok && drifted ? EXIT.failed : code;
 }

@@ -60,6 +60,11 @@ async function currentImage(inputs: CatalogImageInputs, fetchImpl: Fetch, enviro
   return path;
 }
 
+/** The master image the catalog serves now (status compares it with the stack's pin). */
+export async function readCatalogImage(inputs: CatalogImageInputs, environment: HttpEnvironment = {}): Promise<string> {
+  return currentImage(inputs, environment.fetch ?? fetch, environment);
+}
+
 export async function createCatalogImage(inputs: CatalogImageInputs, environment: HttpEnvironment = {}): Promise<{ id: string; outs: CatalogImageOutputs }> {
   const previousImagePath = await currentImage(inputs, environment.fetch ?? fetch, environment);
   await pointAt(inputs, inputs.masterImagePath, environment);

@@ -30,6 +30,7 @@ export type PvsRegistrationArgs = { readonly [K in keyof RegistrationInputs]: pu
 /** A vDisk registered with one PVS site, in the stack's access mode. */
 export class PvsRegistration extends pulumi.dynamic.Resource {
   declare readonly imported: pulumi.Output<boolean>;
+  declare readonly vdiskName: pulumi.Output<string>;
 
   constructor(name: string, args: PvsRegistrationArgs, opts?: pulumi.CustomResourceOptions) {
     super(pvsRegistrationProvider, name, { ...args, imported: undefined }, opts, "rebake", "PvsRegistration");
