@@ -33,7 +33,7 @@ export function changelog(older: BuildManifest, newer: BuildManifest): Component
 
 /** A step title is `<component> <version>`; the direction is the versions', when the component is the same. */
 export function direction(from: string, to: string): "bumped" | "downgraded" | "changed" {
-  const split = (title: string) => /^(.*\S)\s+(\d[\w.+-]*)$/.exec(title);
+  const split = (title: string) => /^(.*\S)\s+(\d+(?:\.\d+)*(?:[-+][\w.]+)?)$/.exec(title);
   const a = split(from);
   const b = split(to);
   if (!a || !b || a[1] !== b[1]) return "changed";

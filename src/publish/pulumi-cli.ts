@@ -42,7 +42,7 @@ export async function checkPulumiCli(exec: Exec, env: NodeJS.ProcessEnv): Promis
   if (result.exitCode === NOT_FOUND) throw new PulumiUnavailableError("the Pulumi CLI is not installed (no 'pulumi' on PATH)");
   if (result.exitCode === NOT_EXECUTABLE) throw new PulumiUnavailableError(`the 'pulumi' on PATH is not executable (permission denied)`, output);
   if (result.exitCode < 0 || result.exitCode > SIGNALLED) {
-    throw new PulumiUnavailableError(`the Pulumi CLI crashed (${result.exitCode > SIGNALLED ? `killed by signal ${result.exitCode - SIGNALLED}` : "killed by a signal"})`, output);
+    throw new PulumiUnavailableError(`the Pulumi CLI crashed (killed by ${result.signal ?? (result.exitCode > SIGNALLED ? `signal ${result.exitCode - SIGNALLED}` : "a signal")})`, output);
   }
   throw new PulumiUnavailableError(`the Pulumi CLI does not start: 'pulumi version' exited with code ${result.exitCode} (the npm wrapper exits so when it cannot download the engine)`, output);
 }

@@ -24,6 +24,8 @@ export interface ExecResult {
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** The signal that killed the command (exitCode is then -1), e.g. `SIGSEGV`. */
+  readonly signal?: string;
 }
 
 export type Exec = (command: string, args: readonly string[], options?: ExecOptions) => Promise<ExecResult>;
@@ -105,6 +107,7 @@ export function createExec(defaults: { readonly spawn?: typeof nodeSpawn; readon
       exitCode: output.exitCode ?? -1,
       stdout: output.stdout,
       stderr: output.stderr,
+      ...(output.signal ? { signal: output.signal } : {}),
     };
     // An abort also kills the command: that is the caller's cancellation, not a timeout.
     if (timedOut && !options.signal?.aborted) {

@@ -3,10 +3,11 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseStack } from "../../src/stacks/load-stack.ts";
 import type { BuildManifest } from "../../src/manifest/model.ts";
-import { recordingMocks } from "../support/pulumi-mocks.ts";
+import { recordDependencies, recordingMocks } from "../support/pulumi-mocks.ts";
 
 const { mocks, registered } = recordingMocks();
-pulumi.runtime.setMocks(mocks, "rebake", "prod");
+await pulumi.runtime.setMocks(mocks, "rebake", "prod");
+const dependencies = recordDependencies();
 const { GoldenImage } = await import("../../src/publish/golden-image.ts");
 const { checkGoldenImageArgs } = await import("../../src/publish/golden-image-args.ts");
 
@@ -85,6 +86,31 @@ describe("GoldenImage for MCS (mocks)", () => {
     ]);
     assert.equal(catalogs[0]?.inputs.tokenRef, "env:CVAD_TOKEN");
     assert.equal(Object.keys(image.published).length, 2);
+  });
+
+  const snapshotOrder = [
+    { kind: "vsphere" as const, snapshotType: "vsphere:index/virtualMachineSnapshot:VirtualMachineSnapshot" },
+    { kind: "xenorchestra" as const, snapshotType: "pulumi-nodejs:dynamic/rebake:XoSnapshot" },
+  ];
+  for (const c of snapshotOrder) {
+    it(`updates no catalog before the ${c.kind} snapshot exists: each catalog depends on it and takes its image path from it`, async () => {
+      registered.length = 0;
+      new GoldenImage("win11-order", { stack: parseStack(MCS_STACK(c.kind), "f", "prod"), manifest: EXTERNAL, manifestDir: "/m" });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.ok(registered.some((r) => r.type === c.snapshotType && r.name === "snapshot"));
+      for (const name of ["W11-Pooled-image", "W11-Dedicated-image"]) {
+        const recorded = dependencies.of("pulumi-nodejs:dynamic/rebake:CatalogImage", name);
+        assert.ok(recorded.dependsOn.includes("snapshot"), `${name} depends on the snapshot`);
+        assert.deepEqual(recorded.inputsFrom.masterImagePath, ["snapshot"]);
+      }
+    });
+  }
+
+  it("a built snapshot needs no resource: the catalogs wait for nothing", async () => {
+    registered.length = 0;
+    new GoldenImage("win11-built", { stack: parseStack(MCS_STACK("vsphere"), "f", "prod"), manifest: MANIFEST, manifestDir: "/m" });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(dependencies.of("pulumi-nodejs:dynamic/rebake:CatalogImage", "W11-Pooled-image"), { dependsOn: [], inputsFrom: {} });
   });
 
   it("snapshots through the XO REST provider on Xen Orchestra", async () => {

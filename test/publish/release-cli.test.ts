@@ -189,6 +189,18 @@ describe("release commands end to end in a git repository", () => {
     assert.match(await refused("revoke", "ws2022-pvs", "3.0.1", "--reason", "twice"), /revoke-state  ws2022-pvs 3\.0\.1 is already revoked/);
   });
 
+  it("publish with a Pulumi CLI that cannot start gives the install advice, exit 1, and records nothing", async () => {
+    await writeFile(join(bin, "pulumi"), "#!/bin/sh\necho 'Error: failed to download the Pulumi CLI: ENOTFOUND get.pulumi.com' >&2\nexit 1\n");
+    try {
+      const err = await refused("publish", "--stack", "prod");
+      assert.match(err, /^rebake publish: the Pulumi CLI does not start: 'pulumi version' exited with code 1/);
+      assert.match(err, /npm install --global pulumi/);
+      assert.doesNotMatch(err, /CommandFailedError|\n\s+at /);
+    } finally {
+      await writeFile(join(bin, "pulumi"), "#!/bin/sh\necho v3.140.0\n");
+    }
+  });
+
   it("the audit log is one JSON object per line, appended, in the repository for review", async () => {
     const text = await readFile(join(root, "releases/audit.jsonl"), "utf8");
     assert.deepEqual((await audit()).map((e) => e.action), ["publish", "publish", "publish", "promote", "promote", "revoke", "publish", "promote", "publish", "rollback", "publish", "unrevoke", "promote"]);
