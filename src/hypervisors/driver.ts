@@ -117,6 +117,13 @@ export interface HypervisorDriver {
   checkpoint(vm: VmHandle, nextLayerPath: string, options?: CheckpointOptions): Promise<void | CheckpointResult>;
   /** A named snapshot of the powered-off VM (what MCS points at). */
   snapshot(vm: VmHandle, name: string): Promise<{ readonly ref: string }>;
+  /**
+   * A base layer (for VmSpec.disk.baseLayer) holding the disk of an MCS snapshot the build took,
+   * so verify boots what the catalogs will get with a throwaway overlay, never writing to the
+   * snapshot. Whatever it needs lives in `dir`, which the caller removes after destroying the VM.
+   * Optional: drivers without it cannot verify MCS images.
+   */
+  snapshotLayer?(snapshot: { readonly name: string; readonly ref: string; readonly vm: { readonly name: string; readonly id: string } }, dir: string, signal?: AbortSignal): Promise<string>;
   /** The VM's disk as a file, for the offline PVS capture. */
   exportDisk(vm: VmHandle): Promise<DiskExport>;
   /** How to reach a VM kept for debugging. */

@@ -120,6 +120,14 @@ export class FakeHypervisorDriver implements HypervisorDriver {
     return { ref: `${state.diskPath}@${name}` };
   }
 
+  /** A file standing for the snapshot's disk, written into `dir`. */
+  async snapshotLayer(snapshot: { readonly name: string; readonly ref: string }, dir: string): Promise<string> {
+    this.record("snapshotLayer", undefined, [snapshot, dir]);
+    const layer = path.join(dir, `${snapshot.name}.layer`);
+    await touch(layer);
+    return layer;
+  }
+
   async exportDisk(vm: VmHandle): Promise<DiskExport> {
     this.record("exportDisk", vm, []);
     return { path: this.vm(vm).diskPath, format: "qcow2" };

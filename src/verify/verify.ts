@@ -1,8 +1,10 @@
 /**
- * `rebake verify`: boots the captured vDisk under the hypervisor with a throwaway write overlay
- * (a qcow2 child of the VHDX, as a PVS target in standard mode writes to its cache, never to the
- * vDisk), waits for the guest agent, runs the recipe's checks and records the result. The
- * artifact is hashed afterwards: verify proves it is byte-identical to what the build wrote.
+ * `rebake verify`: boots the captured artifact under the hypervisor with a throwaway write overlay,
+ * waits for the guest agent, runs the recipe's checks and records the result.
+ * PVS: a qcow2 child of the VHDX (as a PVS target in standard mode writes to its cache, never to
+ * the vDisk); the vDisk is hashed afterwards, proving it byte-identical to what the build wrote.
+ * MCS: the disk of the snapshot the catalogs will get (driver.snapshotLayer: on QEMU a copy out of
+ * the golden VM's qcow2, on vSphere a linked clone of the snapshot, deleted afterwards).
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -52,31 +54,38 @@ export interface VerifyDeps {
 }
 
 interface VerifyState {
+  /** The base the overlay is a child of; for MCS, resolved in the boot step. */
   artifact: string;
-  expectedSha256: string;
+  /** PVS: the vDisk's sha256 at capture; MCS: none (the snapshot is never opened for writing). */
+  expectedSha256?: string;
   workDir: string;
   vm?: VmHandle;
   channel?: GuestChannel;
   results: CheckResult[];
-  artifactSha256?: string;
 }
 
 export async function verifyArtifact(request: VerifyRequest, deps: VerifyDeps): Promise<Verification> {
   const clock = deps.clock ?? systemClock;
   const started = clock();
-  const output = request.manifest.outputs.find((o) => o.kind === "vhdx");
-  if (!output || output.kind !== "vhdx") {
-    throw new VerifyError(`${request.manifestPath} has no vDisk to boot (outputs: ${request.manifest.outputs.map((o) => o.kind).join(", ") || "none"}); verify boots PVS vDisks`);
+  const vhdx = request.manifest.outputs.find((o) => o.kind === "vhdx");
+  const snapshot = request.manifest.outputs.find((o) => o.kind === "snapshot");
+  if (!vhdx && !snapshot) {
+    throw new VerifyError(`${request.manifestPath} has no vDisk or snapshot to boot (outputs: ${request.manifest.outputs.map((o) => o.kind).join(", ") || "none"})`);
   }
+  const snapshotLayer = deps.driver.snapshotLayer?.bind(deps.driver);
+  if (!vhdx && !snapshotLayer) throw new VerifyError(`the ${deps.driver.name} driver cannot boot an MCS snapshot; verify ${request.manifestPath} with the driver that built it (qemu or vsphere)`);
   const bootTimeoutMs = request.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
-  const state: VerifyState = { artifact: resolve(dirname(request.manifestPath), output.path), expectedSha256: output.sha256, workDir: "", results: [] };
+  const state: VerifyState = vhdx?.kind === "vhdx"
+    ? { artifact: resolve(dirname(request.manifestPath), vhdx.path), expectedSha256: vhdx.sha256, workDir: "", results: [] }
+    : { artifact: "", workDir: "", results: [] };
 
   const boot: Step<VerifyState> = {
     name: "verify-boot",
-    title: "Boot the vDisk with a throwaway overlay",
+    title: vhdx ? "Boot the vDisk with a throwaway overlay" : "Boot the snapshot's disk with a throwaway overlay",
     async run(ctx, s) {
       s.workDir = await mkdtemp(join(deps.tempRoot ?? tmpdir(), "rebake-verify-"));
       ctx.cleanup.push(`remove ${s.workDir}`, () => rm(s.workDir, { recursive: true, force: true }));
+      if (snapshot?.kind === "snapshot" && !vhdx) s.artifact = await snapshotLayer!(snapshot, s.workDir, ctx.signal);
       const vm = await deps.driver.createVm(
         vmSpecFor(`rebake-verify-${request.manifest.recipe.name}-${request.manifest.buildId}`, request.hardware, {
           path: join(s.workDir, "overlay.qcow2"),
@@ -120,10 +129,9 @@ export async function verifyArtifact(request: VerifyRequest, deps: VerifyDeps): 
 
   const shutdown: Step<VerifyState> = {
     name: "verify-shutdown",
-    title: "Power off and check the vDisk is unchanged",
+    title: vhdx ? "Power off and check the vDisk is unchanged" : "Power off",
     async run(_ctx, s) {
       await deps.driver.powerOff(s.vm!);
-      s.artifactSha256 = await sha256File(s.artifact);
     },
   };
 
@@ -134,16 +142,15 @@ export async function verifyArtifact(request: VerifyRequest, deps: VerifyDeps): 
     ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
   });
   // Hash after the overlay is gone too: nothing may have written to the vDisk.
-  const finalSha256 = await sha256File(state.artifact);
-  const unchanged = finalSha256 === state.expectedSha256;
-  if (!unchanged) {
+  const finalSha256 = state.expectedSha256 === undefined ? undefined : await sha256File(state.artifact);
+  if (finalSha256 !== state.expectedSha256) {
     state.results.push({ name: "artifact-unchanged", passed: false, durationMs: 0, detail: `the vDisk's sha256 changed from ${state.expectedSha256} to ${finalSha256}` });
   }
   return {
     passed: state.results.every((r) => r.passed),
     at: started.toISOString(),
     durationMs: clock().getTime() - started.getTime(),
-    artifactSha256: finalSha256,
+    ...(finalSha256 ? { artifactSha256: finalSha256 } : {}),
     checks: state.results,
   };
 }

@@ -9,6 +9,9 @@ import { readManifest } from "../../src/manifest/write-manifest.ts";
 import { manifestSchemaErrors } from "../../src/manifest/validate-manifest.ts";
 import type { Check } from "../../src/recipe/model.ts";
 import { createFakes, createFixture } from "../runner/helpers/build-fixture.ts";
+import type { BuildManifest } from "../../src/manifest/model.ts";
+import { checkGoldenImageArgs } from "../../src/publish/golden-image-args.ts";
+import { parseStack } from "../../src/stacks/load-stack.ts";
 
 const checks: Check[] = [
   { name: "hello-runs", shell: "sh", run: "hello" },
@@ -40,6 +43,56 @@ test("verify boots the vDisk under a throwaway overlay, runs every check and rec
     const recorded = await recordVerification(built.manifestPath, built.manifest, verification);
     assert.deepEqual(manifestSchemaErrors(JSON.parse(await readFile(built.manifestPath, "utf8"))), []);
     assert.deepEqual((await readManifest(built.manifestPath)).verification, recorded.verification);
+  } finally {
+    await f.dispose();
+  }
+});
+
+/** What an MCS build records: the golden VM it keeps and the snapshot of it the catalogs get. */
+const SNAPSHOT = { kind: "snapshot" as const, name: "win11-mcs-1.4.0-b1", ref: "/out/win11-mcs-b1.qcow2@win11-mcs-1.4.0-b1", vm: { name: "win11-mcs-b1", id: "/out/win11-mcs-b1" } };
+
+test("verify boots an MCS snapshot's disk under a throwaway overlay, deletes it, and publish then accepts the version", async () => {
+  const f = await createFixture();
+  try {
+    const built = await build(f.request(f.plan()), f.deps(createFakes()));
+    const manifest: BuildManifest = { ...built.manifest, target: "mcs", outputs: [SNAPSHOT] };
+    const fakes = createFakes();
+    const verification = await verifyArtifact(
+      { manifest, manifestPath: built.manifestPath, checks: checks.slice(0, 1), recipeDir: f.root, signal: new AbortController().signal, emit: () => undefined, bootTimeoutMs: 1000 },
+      { driver: fakes.driver, tempRoot: f.tempRoot },
+    );
+    assert.deepEqual(fakes.journal.filter((line) => /^(snapshotLayer|createVm|destroy)/.test(line)).map((line) => line.split(" ")[0]), ["snapshotLayer", "createVm", "destroy"]);
+    assert.equal(fakes.journal[0], `snapshotLayer ${SNAPSHOT.ref}`);
+    assert.match(fakes.specs[0]!.disk.baseLayer!, /win11-mcs-1\.4\.0-b1\.layer$/, "the overlay is a child of the snapshot's disk");
+    assert.deepEqual(await readdir(f.tempRoot), [], "the overlay and the snapshot's layer are removed");
+    assert.equal(verification.passed, true);
+    assert.equal(verification.artifactSha256, undefined);
+    const recorded = await recordVerification(built.manifestPath, manifest, verification);
+    assert.deepEqual(manifestSchemaErrors(JSON.parse(await readFile(built.manifestPath, "utf8"))), []);
+    const stack = parseStack(`config:
+  rebake:target: mcs
+  rebake:image: {recipe: ${manifest.recipe.name}, version: ${manifest.recipe.version}}
+  rebake:hypervisor: {kind: vsphere, server: vc.corp.example, datacenter: DC1, username: svc, password: env:VC_PASSWORD}
+  rebake:mcs:
+    cvad: {url: https://api.cloud.com, customerId: corp, siteId: 0b4e9c9a-5d35-4b0a-8f15-9d0c4e7c1a11, token: env:CVAD_TOKEN}
+    catalogs:
+      - {name: W11-Pooled, id: 3f1b5a2e-8c7d-4e1f-9a6b-2d4c8e0f1a3b, hostingUnit: HU1, reboot: immediate}
+`, "stacks/Pulumi.dev.yaml", "dev");
+    assert.deepEqual(checkGoldenImageArgs({ stack, manifest: recorded, manifestDir: "/m" }), []);
+  } finally {
+    await f.dispose();
+  }
+});
+
+test("verify says which driver cannot boot an MCS snapshot instead of guessing", async () => {
+  const f = await createFixture();
+  try {
+    const built = await build(f.request(f.plan()), f.deps(createFakes()));
+    const { snapshotLayer: _none, ...driver } = createFakes().driver;
+    await assert.rejects(
+      verifyArtifact({ manifest: { ...built.manifest, outputs: [SNAPSHOT] }, manifestPath: built.manifestPath, checks, recipeDir: f.root, signal: new AbortController().signal, emit: () => undefined }, { driver }),
+      /the fake driver cannot boot an MCS snapshot/,
+    );
   } finally {
     await f.dispose();
   }

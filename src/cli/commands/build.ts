@@ -156,7 +156,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       },
     );
     let manifest = result.manifest;
-    if (!values["no-verify"] && manifest.outputs.some((o) => o.kind === "vhdx")) {
+    if (!values["no-verify"] && manifest.outputs.some((o) => o.kind === "vhdx" || (o.kind === "snapshot" && driver.snapshotLayer))) {
       const verification = await verifyArtifact(
         { manifest, manifestPath: result.manifestPath, checks: recipe.checks ?? [], recipeDir: dirname(recipeFile), signal: io.signal, emit, ...(recipe.hardware ? { hardware: recipe.hardware } : {}) },
         { driver },

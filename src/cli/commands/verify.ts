@@ -1,6 +1,7 @@
 /**
- * `rebake verify <manifest>`: boots the build's vDisk with a throwaway overlay, runs the recipe's
- * checks, prints pass or fail per check and records the result in the manifest.
+ * `rebake verify <manifest>`: boots the build's vDisk (PVS) or snapshot (MCS) with a throwaway
+ * overlay, runs the recipe's checks, prints pass or fail per check and records the result in the
+ * manifest.
  * Exit 0 every check passed, 1 a check failed (or the artifact changed), 2 wrong usage, 130 interrupted.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -20,10 +21,12 @@ import { verifyArtifact } from "../../verify/verify.ts";
 
 export const HELP = `usage: rebake verify <manifest> [--driver qemu] [--json]
 
-Boots the vDisk a build wrote (the manifest's output) under the hypervisor with a throwaway write
+Boots what a build made (the manifest's output) under the hypervisor with a throwaway write
 overlay, waits for the guest agent, runs the recipe's checks (the recipe recorded in the
-manifest) and reports pass or fail per check. The result is recorded in the manifest; the vDisk
-is proven byte-identical afterwards.
+manifest) and reports pass or fail per check. The result is recorded in the manifest, which is
+what publish asks for. PVS: the vDisk, proven byte-identical afterwards. MCS: the disk of the
+snapshot the catalogs will get (QEMU: copied out of the golden VM's disk; vSphere: a linked clone
+of the snapshot, deleted afterwards); the golden VM and its snapshot are never written.
 
 options:
   --driver NAME  hypervisor driver (default: ${DEFAULT_DRIVER})
@@ -71,7 +74,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       for (const check of verification.checks) {
         io.stdout(`${check.passed ? "pass" : "FAIL"}  ${check.name}${check.description ? `  ${check.description}` : ""}${check.detail ? `\n      ${check.detail.replaceAll("\n", "\n      ")}` : ""}\n`);
       }
-      io.stdout(`${verification.passed ? "verified" : "verification FAILED"}: ${verification.checks.filter((c) => c.passed).length} of ${verification.checks.length} checks passed; vDisk sha256 ${verification.artifactSha256}\n`);
+      io.stdout(`${verification.passed ? "verified" : "verification FAILED"}: ${verification.checks.filter((c) => c.passed).length} of ${verification.checks.length} checks passed${verification.artifactSha256 ? `; vDisk sha256 ${verification.artifactSha256}` : ""}\n`);
     }
     return verification.passed ? EXIT.ok : EXIT.failed;
   } catch (error) {

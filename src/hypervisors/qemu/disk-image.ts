@@ -45,6 +45,14 @@ export async function createEmptyDisk(exec: Exec, file: string, sizeGiB: number)
   await exec(QEMU_IMG, ["create", "-q", "-f", "qcow2", file, `${sizeGiB}G`], { timeoutMs: QEMU_IMG_TIMEOUT_MS });
 }
 
+/** Copying a whole disk out of a snapshot: bounded, so a stuck qemu-img fails instead of hanging. */
+const SNAPSHOT_EXPORT_TIMEOUT_MS = 60 * 60_000;
+
+/** The disk as it is in internal snapshot `name` of `file`, as a new qcow2 `target` (read-only use of `file`). */
+export async function exportInternalSnapshot(exec: Exec, file: string, name: string, target: string, signal?: AbortSignal): Promise<void> {
+  await exec(QEMU_IMG, ["convert", "-U", "-l", `snapshot.name=${name}`, "-O", "qcow2", file, target], { timeoutMs: SNAPSHOT_EXPORT_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+}
+
 export async function createInternalSnapshot(exec: Exec, file: string, name: string): Promise<void> {
   await exec(QEMU_IMG, ["snapshot", "-c", name, file], { timeoutMs: QEMU_IMG_TIMEOUT_MS });
 }

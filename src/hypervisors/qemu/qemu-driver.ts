@@ -26,7 +26,7 @@ import { QgaChannel, type QuiescingGuestChannel } from "../../guest/qga/qga-chan
 import { AgentPortState } from "./agent-port.ts";
 import { abortError } from "../../guest/qga/qga-connection.ts";
 import { buildQemuArgs, DEVICE_IDS, type QemuMachine, type UefiVars } from "./command-line.ts";
-import { createEmptyDisk, createInternalSnapshot, createOverlay } from "./disk-image.ts";
+import { createEmptyDisk, createInternalSnapshot, createOverlay, exportInternalSnapshot } from "./disk-image.ts";
 import { findUefiFirmware } from "./firmware.ts";
 import { ACCEL_ENV, chooseAccel, type AccelChoice } from "./kvm-probe.ts";
 import { QmpClient } from "./qmp-client.ts";
@@ -398,6 +398,18 @@ export class QemuDriver implements HypervisorDriver {
     if (!/^[\w.-]+$/.test(name)) throw new VmSpecError(`snapshot name must be letters, digits, '.', '_' or '-', got: "${name}"`);
     await createInternalSnapshot(this.exec, state.diskPath, name);
     return { ref: `${state.diskPath}@${name}` };
+  }
+
+  /** The snapshot's disk copied out of the golden VM's qcow2 (`<disk>@<name>`, what snapshot returned). */
+  async snapshotLayer(snapshot: { readonly name: string; readonly ref: string }, dir: string, signal?: AbortSignal): Promise<string> {
+    const at = snapshot.ref.lastIndexOf("@");
+    const disk = snapshot.ref.slice(0, at);
+    if (at < 0 || snapshot.ref.slice(at + 1) !== snapshot.name || !existsSync(disk)) {
+      throw new VmSpecError(`snapshot ${snapshot.name} is not a QEMU snapshot this machine holds (ref ${snapshot.ref}); verify it on the hypervisor that built it`);
+    }
+    const layer = path.join(dir, `${snapshot.name}.qcow2`);
+    await exportInternalSnapshot(this.exec, disk, snapshot.name, layer, signal);
+    return layer;
   }
 
   async exportDisk(vm: VmHandle): Promise<DiskExport> {

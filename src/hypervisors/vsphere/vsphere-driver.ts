@@ -201,6 +201,17 @@ export class VsphereDriver implements HypervisorDriver {
     return { ref };
   }
 
+  /**
+   * A layer reference to the snapshot: createVm makes a linked clone of it (writes go to the
+   * clone's delta disk, never to the golden VM) and destroy deletes the clone.
+   */
+  async snapshotLayer(snapshot: { readonly name: string; readonly vm: { readonly id: string } }, dir: string): Promise<string> {
+    const reference: LayerReference = { kind: LAYER_REFERENCE_KIND, url: this.settings.url, vm: snapshot.vm.id, snapshot: snapshot.name };
+    const file = path.join(dir, `${snapshot.name}.vsphere-layer.json`);
+    await writeFile(file, JSON.stringify(reference));
+    return file;
+  }
+
   async exportDisk(vm: VmHandle): Promise<DiskExport> {
     const info = await readVmInfo(this.govc, vm.id);
     if (info.powerState !== "poweredOff") throw new VsphereStateError(`cannot export the disk of VM ${vm.name} while it is ${info.powerState}: shut it down first`);

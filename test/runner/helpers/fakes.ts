@@ -118,6 +118,12 @@ export function createFakes(options: FakeOptions = {}): Fakes {
       journal.push(`snapshot ${name}`);
       return { ref: `snap:${name}` };
     },
+    async snapshotLayer(snapshot, dir) {
+      journal.push(`snapshotLayer ${snapshot.ref}`);
+      const layer = `${dir}/${snapshot.name}.layer`;
+      await writeFile(layer, `disk of ${snapshot.ref}`);
+      return layer;
+    },
     async exportDisk() {
       throw new Error("the runner never exports disks through the driver");
     },
