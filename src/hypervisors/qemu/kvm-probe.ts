@@ -30,7 +30,7 @@ export const ACCEL_ENV = "REBAKE_ACCEL";
  * How long KVM gets to bring the payload to user space. A healthy KVM needs well under a second;
  * TCG needs a few (most of it decompressing the kernel), so a KVM slower than this is no gain.
  */
-export const KVM_BOOT_BOUND_MS = 15_000;
+export const KVM_BOOT_BOUND_MS = 8_000;
 /** The payload's init prints this, then the machine word size, once it runs in user space. */
 export const PROBE_MARKER = "REBAKE-KVM-PROBE";
 /** What the marker line must say for the kernel to count as 64-bit. */
