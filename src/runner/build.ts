@@ -10,7 +10,7 @@
  * Everything acquired (work dir, VM, uncommitted layers, partial artifacts) is on the cleanup
  * stack the moment it exists and is released in reverse order however the build ends.
  */
-import { mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { tmpdir } from "node:os";
 import type { FetchedInput } from "../cache/download-cache.ts";
@@ -21,6 +21,7 @@ import { installReport } from "../answers/install-report.ts";
 import { GuestDisconnectedError, type GuestChannel } from "../guest/channel.ts";
 import type { HypervisorDriver, Media, VmAccess, VmHandle } from "../hypervisors/driver.ts";
 import { vmSpecFor } from "../hypervisors/vm-spec.ts";
+import { makeOwnedDir, removeAbandonedDirs } from "../util/owned-dir.ts";
 import type { BuildManifest, ManifestInput, ManifestOutput, ManifestStep } from "../manifest/model.ts";
 import { MANIFEST_FILE, writeManifest } from "../manifest/write-manifest.ts";
 import type { Recipe, SecretRef } from "../recipe/model.ts";
@@ -43,6 +44,8 @@ export const DEFAULT_INSTALL_TIMEOUT_MS = 30 * 60_000;
 export const DEFAULT_BOOT_TIMEOUT_MS = 10 * 60_000;
 const DEFAULT_SNAPSHOT_NAME = "{name}-{version}-{build}";
 const LOG_DIR = "logs";
+/** Every temporary directory rebake makes starts with this; see util/owned-dir.ts. */
+export const WORK_DIR_PREFIX = "rebake-";
 /** The one disk layer of a --no-cache build, in its work dir. */
 const SINGLE_LAYER = "disk.qcow2";
 
@@ -311,7 +314,12 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
     title: "Prepare the work dir and find cached layers",
     async run(ctx, state) {
       await mkdir(join(request.outDir, LOG_DIR), { recursive: true });
-      state.workDir = await mkdtemp(join(deps.tempRoot ?? tmpdir(), `rebake-${state.buildId}-`));
+      const tempRoot = deps.tempRoot ?? tmpdir();
+      // Work dirs of builds that were killed (SIGKILL, a crash) and could not clean up.
+      for (const dir of await removeAbandonedDirs(tempRoot, [WORK_DIR_PREFIX])) {
+        ctx.emit({ type: "log", at: clock().toISOString(), step: ctx.stepId, message: `removed ${dir}: its build is gone` });
+      }
+      state.workDir = await makeOwnedDir(tempRoot, `${WORK_DIR_PREFIX}${state.buildId}-`);
       // With --on-error keep, a kept VM may still be writing into the work dir.
       ctx.cleanup.push(`remove ${state.workDir}`, () => rm(state.workDir, { recursive: true, force: true }), { keepOnError: true });
       if (singleLayer) {

@@ -4,7 +4,8 @@
  * vDisk), waits for the guest agent, runs the recipe's checks and records the result. The
  * artifact is hashed afterwards: verify proves it is byte-identical to what the build wrote.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
+import { makeOwnedDir } from "../util/owned-dir.ts";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { sha256File } from "../util/hash-file.ts";
@@ -80,7 +81,7 @@ export async function verifyArtifact(request: VerifyRequest, deps: VerifyDeps): 
     name: "verify-boot",
     title: "Boot the vDisk with a throwaway overlay",
     async run(ctx, s) {
-      s.workDir = await mkdtemp(join(deps.tempRoot ?? tmpdir(), "rebake-verify-"));
+      s.workDir = await makeOwnedDir(deps.tempRoot ?? tmpdir(), "rebake-verify-");
       ctx.cleanup.push(`remove ${s.workDir}`, () => rm(s.workDir, { recursive: true, force: true }));
       const vm = await deps.driver.createVm(
         vmSpecFor(`rebake-verify-${request.manifest.recipe.name}-${request.manifest.buildId}`, request.hardware, {

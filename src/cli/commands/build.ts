@@ -3,7 +3,8 @@
  * manifest, then verify the artifact (unless --no-verify). Exit 0 built (and verified), 1 invalid
  * recipe / failed step / failed check, 2 wrong usage, 130 interrupted.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
+import { makeOwnedDir } from "../../util/owned-dir.ts";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -107,7 +108,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const emit = reporter.emit;
   const exec = createExec();
   const loaded = await loadConnection({ ...(values.stack !== undefined ? { stack: values.stack } : {}), ...(values["hypervisor-config"] !== undefined ? { hypervisorConfig: values["hypervisor-config"] } : {}), ...(values.driver !== undefined ? { driver: values.driver } : {}) }, { cwd: io.cwd, exec, signal: io.signal });
-  const runtimeDir = await mkdtemp(join(tmpdir(), "rebake-vm-"));
+  const runtimeDir = await makeOwnedDir(tmpdir(), "rebake-vm-");
   let driver: ReturnType<typeof createDriver>;
   try {
     // Credentials are resolved here: a missing one fails before any VM exists.
