@@ -23,6 +23,7 @@ import { planProject } from "../../src/recipe/plan-project.ts";
 import { CLEANUP_ACTIONS, cleanupCommands, generalizeCommand, removeUploadsCommand } from "../../src/recipe/seal-commands.ts";
 import { domainJoinCommand, scriptFileCommand } from "../../src/recipe/step-commands.ts";
 import { updatesCommand } from "../../src/recipe/update-commands.ts";
+import { withWindowsRebootCheck } from "../../src/recipe/windows-reboot-check.ts";
 import { mkdirScript, withEnvironment } from "../../src/runner/guest-script.ts";
 import type { PvsAccessMode } from "../../src/stacks/model.ts";
 
@@ -82,6 +83,7 @@ function recipeCommandTexts(): PowerShellText[] {
     { name: "script file", text: scriptFileCommand("powershell", `C:\\Windows\\Temp\\rebake\\01-step\\${HOSTILE}.ps1`) },
     { name: "upload directory", text: mkdirScript("powershell", `C:\\rebake\\${HOSTILE}`) },
     { name: "secret environment", text: withEnvironment("powershell", { REBAKE_JOIN_PASSWORD: HOSTILE }, "Write-Output ok") },
+    { name: "install wrapper with hostile values", text: withWindowsRebootCheck(`"C:\\Temp\\${HOSTILE}.exe" /S /v"/qn REBOOT=R"`) },
   ];
 }
 
@@ -143,11 +145,17 @@ function pvsTexts(): PowerShellText[] {
   ];
 }
 
+/** Broken on purpose: validate's powershell-syntax test needs a script that does not parse. */
+const BROKEN_ON_PURPOSE = "test/fixtures/bad-powershell/";
+
 /** Every .ps1 in the repository: recipe scripts, app scripts, fixtures and saved snapshots. */
 async function shippedScripts(): Promise<PowerShellText[]> {
   const found: PowerShellText[] = [];
   for (const dir of ["recipes", "apps", "test", "testos", "scripts"]) {
-    for (const path of await findPs1(join(ROOT, dir))) found.push({ name: relative(ROOT, path), text: await readFile(path, "utf8") });
+    for (const path of await findPs1(join(ROOT, dir))) {
+      const name = relative(ROOT, path);
+      if (!name.startsWith(BROKEN_ON_PURPOSE)) found.push({ name, text: await readFile(path, "utf8") });
+    }
   }
   if (!found.some((f) => f.name === "recipes/scripts/citrix-optimizer.ps1")) throw new Error("recipes/scripts/citrix-optimizer.ps1 was not found");
   return found;
