@@ -10,6 +10,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderAutounattend } from "../../src/answers/autounattend.ts";
 import { guestToolsScript } from "../../src/answers/guest-tools-script.ts";
+import { installReport } from "../../src/answers/install-report.ts";
 import { planSiteBoot, type BootstrapPlan } from "../../src/boot/boot-plan.ts";
 import { bootstrapScript } from "../../src/boot/bootstrap-script.ts";
 import { createDeviceScript, deleteDeviceScript } from "../../src/devices/device-script.ts";
@@ -102,7 +103,7 @@ function answerMediaTexts(): PowerShellText[] {
   if (inline.length === 0) throw new Error("autounattend.xml has no powershell -Command first-logon command any more: update this list");
   return [
     ...inline,
-    ...(["qemu-guest-agent", "vmware-tools", "xenserver-vm-tools"] as const).map((kind) => ({ name: `guest tools script ${kind}`, text: guestToolsScript(kind) })),
+    ...(["qemu-guest-agent", "vmware-tools", "xenserver-vm-tools"] as const).map((kind) => ({ name: `guest tools script ${kind}`, text: guestToolsScript(kind, installReport(HOSTILE)) })),
   ];
 }
 
