@@ -34,10 +34,11 @@ interface Target {
 
 export async function checkPowerShellSyntax(recipes: readonly SourceDocument<Recipe>[], options: PowerShellSyntaxOptions): Promise<Problem[]> {
   const read = options.read ?? readTextIfPresent;
-  const targets = recipes.flatMap((doc) => targetsOf(doc, options.cwd, read));
+  const perRecipe = recipes.map((doc) => ({ doc, targets: targetsOf(doc, options.cwd, read) }));
+  const targets = perRecipe.flatMap((r) => r.targets);
   if (targets.length === 0) return [];
   if (!options.parser) {
-    const first = recipes.find((doc) => targetsOf(doc, options.cwd, read).length > 0)!;
+    const first = perRecipe.find((r) => r.targets.length > 0)!.doc;
     return [{
       file: first.file, line: 0, col: 0, rule: POWERSHELL_SYNTAX_RULE, severity: "warning",
       message: `the PowerShell syntax of ${targets.length} script${targets.length === 1 ? "" : "s"} was not checked: pwsh (PowerShell 7) is not installed`,
