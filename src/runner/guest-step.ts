@@ -37,6 +37,11 @@ export interface GuestStepOptions {
   readonly resolveSecret: (ref: SecretRef) => string;
   readonly clock: Clock;
   readonly spent: TimeSpent;
+  /**
+   * Runs a wait for the guest (a reboot, the agent coming back) under the VM's watchdog, so a
+   * stall or a dead VM fails it at once. @default the wait runs as it is
+   */
+  readonly watchBoot?: <T>(waitingFor: string, work: (signal: AbortSignal) => Promise<T>) => Promise<T>;
 }
 
 export interface GuestStepResult {
@@ -126,32 +131,39 @@ async function runCommand(options: GuestStepOptions, command: GuestCommand, inde
     }
     options.spent.inGuestMs += clock().getTime() - started;
     log.note(clock(), `exit code ${exitCode}`);
-    if (command.successCodes.includes(exitCode)) return { exitCode, rebootRequired: false };
+    // Reboot and rerun codes are success codes too (3010 is "succeeded, reboot required"): they
+    // are looked at first, or a success code would end the command without its reboot or rerun.
     if (command.rerunCodes?.includes(exitCode) && run < maxRuns) {
       log.note(clock(), `exit code ${exitCode} asks for a reboot and another run (${run}/${maxRuns})`);
       await reboot(options, `the reboot before run ${run + 1} of command ${index + 1}`);
       continue;
     }
     if (command.rebootCodes.includes(exitCode)) return { exitCode, rebootRequired: true };
+    if (command.successCodes.includes(exitCode)) return { exitCode, rebootRequired: false };
     throw new GuestCommandFailedError(step.id, exitCode, log.redact(output), log.path);
   }
 }
 
 async function reboot(options: GuestStepOptions, what: string): Promise<void> {
-  const started = options.clock().getTime();
-  await withStepTimeout(options.step.id, options.bootTimeoutMs, `${what}: the guest agent did not answer`, options.signal, (signal) =>
-    options.channel.reboot(options.bootTimeoutMs, signal),
-  );
-  options.spent.bootMs += options.clock().getTime() - started;
+  await timedBoot(options, what, `${what}: the guest agent did not answer`, (signal) => options.channel.reboot(options.bootTimeoutMs, signal));
 }
 
 export async function waitForAgent(
-  options: Pick<GuestStepOptions, "step" | "channel" | "signal" | "bootTimeoutMs" | "clock" | "spent">,
+  options: Pick<GuestStepOptions, "step" | "channel" | "signal" | "bootTimeoutMs" | "clock" | "spent" | "watchBoot">,
   what: string,
 ): Promise<void> {
+  await timedBoot(options, `waiting for ${what}`, `waiting for ${what}: the guest agent did not answer`, (signal) => options.channel.waitReady(options.bootTimeoutMs, signal));
+}
+
+/** A boot-time wait: bounded by the boot timeout, watched when the build watches, counted as boot time. */
+async function timedBoot(
+  options: Pick<GuestStepOptions, "step" | "signal" | "bootTimeoutMs" | "clock" | "spent" | "watchBoot">,
+  waitingFor: string,
+  timeoutText: string,
+  wait: (signal: AbortSignal) => Promise<void>,
+): Promise<void> {
   const started = options.clock().getTime();
-  await withStepTimeout(options.step.id, options.bootTimeoutMs, `waiting for ${what}: the guest agent did not answer`, options.signal, (signal) =>
-    options.channel.waitReady(options.bootTimeoutMs, signal),
-  );
+  const bounded = (outer: AbortSignal) => withStepTimeout(options.step.id, options.bootTimeoutMs, timeoutText, outer, wait);
+  await (options.watchBoot ? options.watchBoot(waitingFor, bounded) : bounded(options.signal));
   options.spent.bootMs += options.clock().getTime() - started;
 }
