@@ -19,7 +19,8 @@ import { releaseState, type ReleaseState } from "../release/release-state.ts";
 
 export class ReleaseError extends Error {
   constructor(readonly breaches: readonly RuleBreach[]) {
-    super(breaches.map((b) => `${b.rule}  ${b.message}${b.override ? ` (allowed with --${b.override} --reason "<why>")` : ""}`).join("\n"));
+    const lines = breaches.map((b) => `${b.rule}  ${b.message}${b.override ? ` (allowed with --${b.override} --reason "<why>")` : ""}`);
+    super(lines.length === 1 ? lines[0]! : `refused by ${lines.length} rules:\n${lines.map((line) => `  ${line}`).join("\n")}`);
     this.name = new.target.name;
   }
 }
