@@ -121,7 +121,10 @@ export interface McsConfig {
 
 export type PvsAccessMode = "maintenance" | "test" | "production";
 
-/** Where the PVS PowerShell snap-in runs. */
+/**
+ * Where the PVS scripts run: Windows PowerShell 5.1 (the only PowerShell that loads the
+ * Citrix.PVS.SnapIn) on the PVS server over SSH, or `local` on a Windows machine (src/pvs/executor.ts).
+ */
 export type PvsExecutorConfig =
   | { readonly kind: "local" }
   | { readonly kind: "ssh"; readonly host: string; readonly user: string; readonly port: number; readonly identityFile?: string };
@@ -162,7 +165,10 @@ export interface SiteBootConfig {
 
 export interface PvsSite {
   readonly name: string;
-  /** The PVS server of the site that registers the vDisk. */
+  /**
+   * A PVS server of the site. The vDisk is not assigned to it: a disk locator with no single
+   * server is served by every server of the site that reaches the store.
+   */
   readonly server: string;
   /** The device collection whose devices boot the vDisk. */
   readonly collection: string;

@@ -27,47 +27,7 @@ export const PVS_REFERENCE = {
   objects: "docs/citrix-pvs-snapin-namespace.md",
 } as const;
 
-/** The reference's parameter types; Pvs* object types exist only in the snap-in. */
-export type PsType =
-  | "string"
-  | "string[]"
-  | "Guid"
-  | "Guid[]"
-  | "uint"
-  | "UInt64"
-  | "bool"
-  | "DateTime"
-  | "SwitchParameter"
-  | "PvsPhysicalAddress"
-  | "PvsPhysicalAddress[]"
-  | "PvsObject[]"
-  | `Pvs${string}`;
-
-export interface CmdletParameter {
-  readonly name: string;
-  readonly type: PsType;
-  readonly aliases?: readonly string[];
-  readonly mandatory?: boolean;
-  /** Set cmdlets: the form the parameter belongs to; absent means every form. */
-  readonly set?: "Object" | "Fields";
-  /** Accepted from the pipeline (the reference: "can come from a pileline"). */
-  readonly pipeline?: boolean;
-}
-
-export interface CmdletSpec {
-  readonly name: string;
-  /** The heading in PVS_REFERENCE.path this entry was read from. */
-  readonly section: string;
-  readonly parameters: readonly CmdletParameter[];
-  readonly requiredOneOf?: readonly (readonly string[])[];
-  readonly resolutions?: Readonly<Record<string, readonly (readonly string[])[]>>;
-  /** Set cmdlets: the object that replaces the Fields form. */
-  readonly objectParameter?: string;
-  /** What the reference says it returns. */
-  readonly returns?: string;
-  /** Facts from the section that matter to callers. */
-  readonly notes?: readonly string[];
-}
+import type { CmdletParameter, CmdletSpec, PsType } from "./cmdlet-spec.ts";
 
 const p = (name: string, type: PsType, extra: Omit<CmdletParameter, "name" | "type"> = {}): CmdletParameter => ({ name, type, ...extra });
 const fields = (list: readonly CmdletParameter[]): CmdletParameter[] => list.map((param) => ({ ...param, set: "Fields" }));
@@ -183,7 +143,8 @@ function setCmdlet(name: string, objectParameter: string, objectType: PsType, fi
     name,
     section: `## ${name}`,
     objectParameter,
-    parameters: [p(objectParameter, objectType, { mandatory: true, pipeline: true, set: "Object" }), ...fields(fieldForm), PASS_THRU, CONFIRM],
+    // The examples pass the object positionally ("Set-PvsDisk $o").
+    parameters: [p(objectParameter, objectType, { mandatory: true, pipeline: true, set: "Object", position: 0 }), ...fields(fieldForm), PASS_THRU, CONFIRM],
     ...more,
   };
 }
