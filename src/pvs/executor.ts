@@ -1,15 +1,21 @@
 /**
  * Runs a PowerShell script where the Citrix.PVS.SnapIn lives: Windows PowerShell 5.1
- * (powershell.exe), on the PVS server over SSH (OpenSSH for Windows), or on this machine when it is
- * Windows. The snap-in is a PowerShell snap-in (Citrix's reference, docs/index.md: "Add-PSSnapin
+ * (powershell.exe), on the PVS server over SSH (OpenSSH for Windows) or WinRM, or on this machine
+ * when it is Windows. The snap-in is a PowerShell snap-in (Citrix's reference, docs/index.md: "Add-PSSnapin
  * -Name Citrix.PVS.SnapIn"), and PowerShell 6 and later load no snap-ins, so pwsh cannot run these
  * scripts.
  *
- * The script travels on stdin, so it is never split, quoted or length-limited by a command line.
- * A short bootstrap (-EncodedCommand, immune to cmd.exe's and PowerShell's quoting) reads it as
+ * Over SSH and locally the script travels on stdin, so it is never split, quoted or length-limited
+ * by a command line. A short bootstrap (-EncodedCommand, immune to cmd.exe's and PowerShell's quoting) reads it as
  * UTF-8 and runs it as one script block: with `-Command -` PowerShell would run stdin line by line
  * like a prompt and carry on after a failed line, and a failed registration could still exit 0.
+ * Over WinRM the guest channel's own transport runs it (-EncodedCommand, or a staged .ps1 when it
+ * is long): one block either way.
  */
+import { readFileSync } from "node:fs";
+import { GuestError } from "../guest/channel.ts";
+import { WinrmChannel } from "../guest/winrm/winrm-channel.ts";
+import { resolveSecret } from "../recipe/secrets.ts";
 import type { Exec, ExecResult } from "../util/exec.ts";
 import type { PvsExecutorConfig } from "../stacks/model.ts";
 
@@ -68,7 +74,7 @@ export function localExecutor(exec: Exec, platform: NodeJS.Platform = process.pl
   const where = `local ${WINDOWS_POWERSHELL}`;
   if (platform !== "win32") {
     throw new ExecutorPlatformError(
-      `pvs.executor kind local runs the PVS scripts with Windows PowerShell 5.1 (${WINDOWS_POWERSHELL}) and the Citrix.PVS.SnapIn on this machine, but this machine runs ${platform}, which has neither (pwsh cannot load snap-ins): set pvs.executor to kind ssh with the PVS server's host and user`,
+      `pvs.executor kind local runs the PVS scripts with Windows PowerShell 5.1 (${WINDOWS_POWERSHELL}) and the Citrix.PVS.SnapIn on this machine, but this machine runs ${platform}, which has neither (pwsh cannot load snap-ins): set pvs.executor to kind ssh or winrm with the PVS server's host and user`,
       where,
     );
   }
@@ -115,6 +121,38 @@ export function sshExecutor(exec: Exec, target: SshTarget): PowerShellExecutor {
   };
 }
 
-export function executorFor(config: PvsExecutorConfig, exec: Exec, platform: NodeJS.Platform = process.platform): PowerShellExecutor {
-  return config.kind === "local" ? localExecutor(exec, platform) : sshExecutor(exec, config);
+export type WinrmExecutorConfig = Extract<PvsExecutorConfig, { kind: "winrm" }>;
+
+/** Windows PowerShell on the PVS server through WinRM; the password is read from its reference per run. */
+export function winrmExecutor(config: WinrmExecutorConfig, env: NodeJS.ProcessEnv, readCa: (path: string) => string = (path) => readFileSync(path, "utf8")): PowerShellExecutor {
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `${config.https ? "https" : "http"}://${host}:${config.port}/wsman`;
+  const where = `${config.user}@${url}`;
+  const channel = new WinrmChannel({ url, user: config.user, password: () => resolveSecret(config.password, { env }), ...(config.caPath ? { ca: readCa(config.caPath) } : {}) });
+  return {
+    where,
+    async run(script, options) {
+      let result: ExecResult;
+      try {
+        const ran = await channel.exec(script, { shell: "powershell", timeoutMs: DEFAULT_SCRIPT_TIMEOUT_MS, ...(options?.signal ? { signal: options.signal } : {}) });
+        result = { command: `${WINDOWS_POWERSHELL} on ${where}`, ...ran };
+      } catch (error) {
+        if (!(error instanceof GuestError)) throw error;
+        throw new PowerShellError(`cannot run the PVS script over WinRM (${where}): ${error.message}; check the executor host, user, password and https settings in the stack file`, where);
+      }
+      if (result.exitCode !== 0) throw failed(result, where);
+      return result;
+    },
+  };
+}
+
+export function executorFor(config: PvsExecutorConfig, exec: Exec, platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): PowerShellExecutor {
+  switch (config.kind) {
+    case "local":
+      return localExecutor(exec, platform);
+    case "ssh":
+      return sshExecutor(exec, config);
+    case "winrm":
+      return winrmExecutor(config, env);
+  }
 }

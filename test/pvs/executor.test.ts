@@ -1,16 +1,17 @@
 /** Where the PVS scripts run: Windows PowerShell 5.1 on Windows or over SSH, never pwsh on Linux. */
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { executorFor, ExecutorPlatformError, POWERSHELL_ARGS, PowerShellError, WINDOWS_POWERSHELL } from "../../src/pvs/executor.ts";
 import { createRecordingExec } from "../../src/util/exec.ts";
+import { startWinrmContractHost, type ContractHost, type Program } from "../guest/winrm-contract-host.ts";
 import { findPwsh, PWSH_INSTALL_ADVICE, runWithStub } from "../support/pwsh.ts";
 import { PVS_STUB_MODULE } from "../support/pvs-stub.ts";
 
 describe("PVS PowerShell executor", () => {
   for (const platform of ["linux", "darwin"] as const) {
-    it(`kind local on ${platform} is an error that names Windows PowerShell and the ssh executor`, () => {
+    it(`kind local on ${platform} is an error that names Windows PowerShell and the remote executors`, () => {
       assert.throws(() => executorFor({ kind: "local" }, createRecordingExec(), platform), (error: unknown) =>
-        error instanceof ExecutorPlatformError && /Windows PowerShell 5\.1 \(powershell\.exe\)/.test(error.message) && new RegExp(`runs ${platform}`).test(error.message) && /kind ssh/.test(error.message));
+        error instanceof ExecutorPlatformError && /Windows PowerShell 5\.1 \(powershell\.exe\)/.test(error.message) && new RegExp(`runs ${platform}`).test(error.message) && /kind ssh or winrm/.test(error.message));
     });
   }
 
@@ -50,5 +51,42 @@ describe("PVS PowerShell executor", () => {
 
   it("without pwsh the tests fail with how to install it", async () => {
     await assert.rejects(findPwsh({ PATH: "" }, "/nonexistent-home"), (error: unknown) => error instanceof Error && error.message === PWSH_INSTALL_ADVICE);
+  });
+});
+
+describe("PVS PowerShell executor over WinRM (contract)", () => {
+  const hosts: ContractHost[] = [];
+  after(async () => {
+    for (const host of hosts) {
+      assert.deepEqual(host.violations, [], "every request followed MS-WSMV");
+      await host.stop();
+    }
+  });
+  async function winrm(run: (program: Program) => { stdout?: string; stderr?: string; exitCode?: number }) {
+    const host = await startWinrmContractHost({ user: "svc-rebake", password: "S3cret'&", run });
+    hosts.push(host);
+    const port = Number(new URL(host.url).port);
+    return executorFor({ kind: "winrm", host: "127.0.0.1", user: "svc-rebake", password: "env:PVS_WINRM_PASSWORD", https: false, port }, createRecordingExec(), "linux", { PVS_WINRM_PASSWORD: "S3cret'&" });
+  }
+
+  it("contract: runs the whole script in Windows PowerShell on the PVS server and returns its output", async () => {
+    const seen: Program[] = [];
+    const executor = await winrm((program) => (seen.push(program), { stdout: "REBAKE-RESULT {}\r\n" }));
+    const script = "$ErrorActionPreference = 'Stop'\r\nAdd-PSSnapin Citrix.PVS.SnapIn\r\nWrite-Output 'Zürich'\r\n";
+    const result = await executor.run(script);
+    assert.match(result.stdout, /REBAKE-RESULT/);
+    assert.deepEqual(seen.map((p) => [p.shell, p.script]), [["powershell", script]]);
+  });
+
+  it("contract: a failing script is a PowerShellError with its error output", async () => {
+    const executor = await winrm(() => ({ exitCode: 1, stderr: "Set-PvsDisk: A parameter cannot be found" }));
+    await assert.rejects(executor.run("Set-PvsDisk -Description x"), (error: unknown) => error instanceof PowerShellError && /exit code 1:\nSet-PvsDisk/.test(error.message));
+  });
+
+  it("contract: a wrong password is a PowerShellError that says what to check", async () => {
+    const host = await startWinrmContractHost({ user: "svc-rebake", password: "right" });
+    hosts.push(host);
+    const executor = executorFor({ kind: "winrm", host: "127.0.0.1", user: "svc-rebake", password: "env:P", https: false, port: Number(new URL(host.url).port) }, createRecordingExec(), "linux", { P: "wrong" });
+    await assert.rejects(executor.run("Get-Date"), (error: unknown) => error instanceof PowerShellError && /over WinRM .*check the executor host, user, password/s.test(error.message));
   });
 });

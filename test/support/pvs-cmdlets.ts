@@ -470,17 +470,6 @@ export const PVS_CMDLETS: readonly CmdletSpec[] = [
   ),
 ];
 
-/**
- * Error codes of docs/error-codes.md whose text says the object does not exist. The reference does
- * not say whether a Get of something absent raises one of them or returns nothing.
- */
-export const PVS_ABSENT_ERROR_CODES = {
-  InvalidDevice: { code: 43, message: "The specified Device does not exist." },
-  InvalidDiskLocator: { code: 44, message: "The specified vDisk does not exist." },
-  InvalidDeviceDiskLocator: { code: 50, message: "The specified Device or vDisk does not exist." },
-  NotFound: { code: 98, message: "[v1] not found." },
-} as const;
-
 /** Error codes of docs/error-codes.md the stub raises for calls the snap-in refuses itself. */
 export const PVS_REFUSAL_ERROR_CODES = {
   RequiredParametersMissing: { code: 11, message: "The required [v1] or [v2] parameter is missing." },
