@@ -42,6 +42,18 @@ export interface RegisterVdiskRequest {
   readonly accessMode: PvsAccessMode;
 }
 
+/** New-PvsDiskLocator (docs/cmdlets.md): Name "ASCII Max Length=52", Description "Max Length=250". */
+export const DISK_LOCATOR_LIMITS = { name: 52, description: 250 } as const;
+
+/** What PVS would refuse in a disk locator's name and description, found before anything is copied. */
+export function diskLocatorProblems(name: string, description: string): string[] {
+  const problems: string[] = [];
+  if (name.length > DISK_LOCATOR_LIMITS.name) problems.push(`the vDisk name ${name} has ${name.length} characters; PVS takes at most ${DISK_LOCATOR_LIMITS.name} (New-PvsDiskLocator -Name): shorten the VHDX file name or the recipe version`);
+  if (!/^[\x20-\x7e]*$/.test(name)) problems.push(`the vDisk name ${name} has characters outside printable ASCII, and a PVS disk locator name is ASCII (New-PvsDiskLocator -Name): rename the VHDX file`);
+  if (description.length > DISK_LOCATOR_LIMITS.description) problems.push(`the vDisk description has ${description.length} characters; PVS takes at most ${DISK_LOCATOR_LIMITS.description} (New-PvsDiskLocator -Description): shorten the recipe name`);
+  return problems;
+}
+
 /** What the script prints last, parsed by the executor's caller. */
 export const RESULT_MARKER = "REBAKE-RESULT ";
 

@@ -194,6 +194,7 @@ describe("the stub snap-in refuses what PVS refuses", { concurrency: 2 }, () => 
     ["a missing required group (Set-PvsDisk without Guid or Name)", "Set-PvsDisk -SiteName 'HQ' -StoreName 'S' -WriteCacheType 9", /The required Guid or Name parameter is missing/],
     ["a name without its resolution (DiskLocatorName without a store)", "Get-PvsDiskLocator -Name 'd' -SiteName 'HQ'", /To use the Name parameter, StoreId or StoreName must also be used/],
     ["a positional argument the reference gives no position", "Get-PvsDevice 'TC-1'", /positional parameter cannot be found/],
+    ["a string over the reference's Max Length (a disk locator name of 53 characters)", `New-PvsDiskLocator -Name '${"a".repeat(53)}' -SiteName 'HQ' -StoreName 'S'`, /Cannot validate argument on parameter 'Name'/],
     ["a value of the wrong type (WriteCacheType is uint)", "Set-PvsDisk -Name 'd' -SiteName 'HQ' -StoreName 'S' -WriteCacheType 'ram'", /Cannot process argument transformation on parameter 'WriteCacheType'|Cannot convert value/],
   ];
   for (const [name, line, pattern] of refusals) {

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { psQuote } from "../../src/pvs/quote.ts";
-import { registerVdiskScript, type RegisterVdiskRequest } from "../../src/pvs/register-script.ts";
+import { diskLocatorProblems, registerVdiskScript, type RegisterVdiskRequest } from "../../src/pvs/register-script.ts";
 
 const BASE: RegisterVdiskRequest = {
   connectionServer: "pvs01.corp.example",
@@ -31,4 +31,20 @@ describe("PVS register script", () => {
     const script = registerVdiskScript({ ...BASE, description: "x'; Remove-Item C:\\ -Recurse; '" });
     assert.match(script, /-Description 'x''; Remove-Item C:\\ -Recurse; '''/);
   });
+});
+
+describe("disk locator limits (New-PvsDiskLocator, docs/cmdlets.md)", () => {
+  const cases: [string, string, string, RegExp | undefined][] = [
+    ["52 ASCII characters and a 250-character description pass", "a".repeat(52), "d".repeat(250), undefined],
+    ["a 53-character name is refused", "a".repeat(53), "d", /has 53 characters; PVS takes at most 52/],
+    ["a non-ASCII name is refused", "zürich-3.2.0", "d", /outside printable ASCII/],
+    ["a 251-character description is refused", "ws2022-3.2.0", "d".repeat(251), /description has 251 characters; PVS takes at most 250/],
+  ];
+  for (const [name, vdisk, description, problem] of cases) {
+    it(name, () => {
+      const problems = diskLocatorProblems(vdisk, description);
+      if (problem) assert.match(problems.join("\n"), problem);
+      else assert.deepEqual(problems, []);
+    });
+  }
 });

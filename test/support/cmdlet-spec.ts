@@ -30,6 +30,8 @@ export interface CmdletParameter {
   readonly pipeline?: boolean;
   /** Bound by position; parameters without one are named only. */
   readonly position?: number;
+  /** The reference's "Max Length=N" for a string. */
+  readonly maxLength?: number;
 }
 
 export interface CmdletSpec {

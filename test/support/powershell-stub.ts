@@ -2,7 +2,7 @@
  * Generates a PowerShell module of stub cmdlets from a cmdlet table (cmdlet-spec.ts). Each stub is
  * an advanced function with exactly the table's parameters, so PowerShell's own binder refuses an
  * unknown parameter, a missing mandatory one, a positional argument the reference does not give a
- * position, and a value of the wrong type; a required group or a resolution left out is refused
+ * position, a value of the wrong type and a string over the reference's Max Length; a required group or a resolution left out is refused
  * with the vendor's error code. Every accepted call is appended as one JSON line to the file named
  * by $env:REBAKE_STUB_LOG; what a call returns (objects, or an error) comes from the JSON file
  * named by $env:REBAKE_STUB_RESPONSES.
@@ -39,7 +39,8 @@ function parameterDeclaration(param: CmdletParameter): string {
     ...(param.pipeline ? ["ValueFromPipeline = $true"] : []),
   ];
   const alias = param.aliases?.length ? ` [Alias(${param.aliases.map(psString).join(", ")})]` : "";
-  return `    [Parameter(${attributes.join(", ")})]${alias} [${powershellType(param.type)}] $${param.name}`;
+  const length = param.maxLength !== undefined ? ` [ValidateLength(0, ${param.maxLength})]` : "";
+  return `    [Parameter(${attributes.join(", ")})]${alias}${length} [${powershellType(param.type)}] $${param.name}`;
 }
 
 function stubFunction(spec: CmdletSpec): string {

@@ -13,6 +13,7 @@
  *   at least one member of each group (or the pipeline Object instead).
  * - "resolution": `resolutions`, a name that needs one member of each listed group beside it
  *   (DiskLocatorName needs SiteName/SiteId and StoreName/StoreId).
+ * - "Max Length=N": `maxLength`.
  * - Set- cmdlets have two forms, an object (`objectParameter`, parameter set Object) or "When X is
  *   not passed, the parameters below are used" (parameter set Fields).
  * Where the reference is silent (which error a Get raises for something absent, whether two
@@ -73,7 +74,7 @@ function onDiskLocator(name: string, extras: readonly CmdletParameter[], more: P
 
 /** Settable PvsDevice fields, shared by New-PvsDevice and Set-PvsDevice (types per each section). */
 const DEVICE_FIELDS_COMMON: readonly CmdletParameter[] = [
-  p("Description", "string"),
+  p("Description", "string", { maxLength: 250 }),
   p("BootFrom", "uint"),
   p("ClassName", "string"),
   p("Port", "uint"),
@@ -112,7 +113,7 @@ const DISK_FIELDS: readonly CmdletParameter[] = [
   p("LicenseMode", "uint"),
   p("AccelerateOfficeActivation", "bool"),
   p("ActiveDate", "DateTime"),
-  p("LongDescription", "string"),
+  p("LongDescription", "string", { maxLength: 399 }),
   p("OperatingSystem", "string"),
   p("OsType", "string"),
   p("SerialNumber", "string"),
@@ -257,11 +258,11 @@ export const PVS_CMDLETS: readonly CmdletSpec[] = [
     name: "Import-PvsDisk",
     section: "## Import-PvsDisk",
     parameters: [
-      p("Name", "string", { aliases: ["DiskLocatorName"], mandatory: true }),
+      p("Name", "string", { aliases: ["DiskLocatorName"], mandatory: true, maxLength: 52 }),
       p("ServerId", "Guid"),
       p("ServerName", "string"),
-      p("Description", "string"),
-      p("MenuText", "string"),
+      p("Description", "string", { maxLength: 250 }),
+      p("MenuText", "string", { maxLength: 64 }),
       p("Enabled", "SwitchParameter"),
       p("RebalanceEnabled", "SwitchParameter"),
       p("RebalanceTriggerPercent", "uint"),
@@ -291,7 +292,7 @@ export const PVS_CMDLETS: readonly CmdletSpec[] = [
     name: "New-PvsDevice",
     section: "## New-PvsDevice",
     parameters: [
-      p("Name", "string", { aliases: ["DeviceName"], mandatory: true }),
+      p("Name", "string", { aliases: ["DeviceName"], mandatory: true, maxLength: 15 }),
       p("CollectionId", "Guid"),
       p("CollectionName", "string"),
       p("SiteId", "Guid"),
@@ -315,13 +316,13 @@ export const PVS_CMDLETS: readonly CmdletSpec[] = [
     name: "New-PvsDiskLocator",
     section: "## New-PvsDiskLocator",
     parameters: [
-      p("Name", "string", { aliases: ["DiskLocatorName"], mandatory: true }),
+      p("Name", "string", { aliases: ["DiskLocatorName"], mandatory: true, maxLength: 52 }),
       p("SiteId", "Guid"),
       p("SiteName", "string"),
       p("StoreId", "Guid"),
       p("StoreName", "string"),
-      p("Description", "string"),
-      p("MenuText", "string"),
+      p("Description", "string", { maxLength: 250 }),
+      p("MenuText", "string", { maxLength: 64 }),
       p("ServerId", "Guid"),
       p("ServerName", "string"),
       p("Disabled", "SwitchParameter"),
@@ -403,7 +404,7 @@ export const PVS_CMDLETS: readonly CmdletSpec[] = [
       p("SiteViewName", "string"),
       p("SiteId", "Guid"),
       p("SiteName", "string"),
-      p("NewName", "string"),
+      p("NewName", "string", { maxLength: 15 }),
       p("Enabled", "bool"),
       p("LocalDiskEnabled", "bool"),
       p("BdmBoot", "bool"),
@@ -428,8 +429,8 @@ export const PVS_CMDLETS: readonly CmdletSpec[] = [
     "PvsDiskLocator",
     [
       ...diskLocator(false),
-      p("Description", "string"),
-      p("MenuText", "string"),
+      p("Description", "string", { maxLength: 250 }),
+      p("MenuText", "string", { maxLength: 64 }),
       p("ServerId", "Guid"),
       p("ServerName", "string"),
       p("Enabled", "bool"),
@@ -443,7 +444,7 @@ export const PVS_CMDLETS: readonly CmdletSpec[] = [
     "Set-PvsDiskVersion",
     "DiskVersion",
     "PvsDiskVersion",
-    [...diskLocator(false), p("Version", "uint", { mandatory: true }), p("Description", "string"), p("ScheduledDate", "DateTime")],
+    [...diskLocator(false), p("Version", "uint", { mandatory: true }), p("Description", "string", { maxLength: 250 }), p("ScheduledDate", "DateTime")],
     { requiredOneOf: [["Guid", "Name"]], resolutions: NAME_NEEDS_SITE_AND_STORE },
   ),
   onDiskLocator("Set-PvsOverrideVersion", [p("Version", "uint")], {
