@@ -78,6 +78,7 @@ export class GoldenImage extends pulumi.ComponentResource {
         masterImagePath,
         reboot: catalog.reboot,
         rebootWarningMinutes: catalog.rebootWarningMinutes,
+        rebootDurationMinutes: catalog.rebootDurationMinutes,
       }, { parent: this, dependsOn: target.dependsOn });
       this.published[catalog.name] = masterImagePath;
     }

@@ -102,10 +102,16 @@ export interface McsCatalog {
   readonly id: string;
   /** The hosting unit the catalog's machines live on (`XDHyp:\HostingUnits\<unit>`). */
   readonly hostingUnit: string;
-  /** How machines pick up the new image. @default "rolling" */
+  /**
+   * How machines pick up the new image: "rolling" reboots them over `rebootDurationMinutes`,
+   * "immediate" reboots them all now, "none" leaves the update to each machine's next shutdown.
+   * @default "rolling"
+   */
   readonly reboot: RebootStrategy;
   /** Minutes of warning users get before a reboot. @default 15 */
   readonly rebootWarningMinutes: number;
+  /** Minutes a "rolling" reboot cycle spreads the reboots over. @default DEFAULT_ROLLING_REBOOT_MINUTES */
+  readonly rebootDurationMinutes: number;
 }
 
 export interface McsConfig {
@@ -202,6 +208,11 @@ export const MANIFEST_PATH_TEMPLATE = "out/{recipe}/{version}/manifest.json";
 export const DEFAULT_PVS_PORT = 54321;
 export const DEFAULT_SSH_PORT = 22;
 export const DEFAULT_REBOOT_WARNING_MINUTES = 15;
+/**
+ * The reboot cycle Citrix's own examples use (citrix/delivery-controller-sdk
+ * docs/Broker/Start-BrokerRebootCycle.md Example 1, citrix/citrix-mcs-sdk-samples Update-MasterImage.ps1).
+ */
+export const DEFAULT_ROLLING_REBOOT_MINUTES = 240;
 
 export function defaultManifestPath(recipe: string, version: string): string {
   return MANIFEST_PATH_TEMPLATE.replace("{recipe}", recipe).replace("{version}", version);

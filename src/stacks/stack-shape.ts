@@ -44,6 +44,7 @@ export const STACK_CONFIG_FIELDS: Readonly<Record<string, Field>> = {
             hostingUnit: required(string("HU-Cluster01")),
             reboot: optional(oneOf("rolling", "immediate", "none")),
             rebootWarningMinutes: optional(integer(0, 1440)),
+            rebootDurationMinutes: optional(integer(1, 10080)),
           }),
         ),
       ),
