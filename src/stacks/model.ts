@@ -119,7 +119,17 @@ export interface McsConfig {
    * A golden VM rebake did not build, to snapshot at publish, by name (for the image path) and
    * hypervisor UUID. Images rebake built carry their golden VM and snapshot in the manifest.
    */
-  readonly goldenVm?: { readonly name: string; readonly uuid: string };
+  readonly goldenVm?: {
+    readonly name: string;
+    readonly uuid: string;
+    /** vSphere resource pools holding the VM below the hosting unit's root, outermost first. @default [] */
+    readonly resourcePools?: readonly string[];
+    /**
+     * The VM's snapshot chain now, root first: the snapshot publish takes becomes the child of
+     * the last one, and MCS addresses it through the whole chain. @default [] (no snapshots yet)
+     */
+    readonly snapshots?: readonly string[];
+  };
   /** The CVAD REST endpoint (`https://api.cloud.com` or an on-premises Director/Orchestration URL). */
   readonly cvad: { readonly url: string; readonly customerId: string; readonly siteId: string; readonly token: SecretRef };
   readonly catalogs: readonly McsCatalog[];

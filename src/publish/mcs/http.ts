@@ -24,7 +24,9 @@ export async function request(fetchImpl: Fetch, method: string, url: string, hea
   });
   const text = await response.text();
   if (!response.ok) throw new HttpError(`${method} ${url} answered ${response.status} ${response.statusText}: ${text.slice(0, 500)}`, response.status);
-  return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as unknown) : undefined };
+  // Only JSON is parsed: XO answers a DELETE with express's sendStatus(200), the text "OK".
+  const json = /\bjson\b/.test(response.headers.get("content-type") ?? "");
+  return { status: response.status, headers: response.headers, body: text && json ? (JSON.parse(text) as unknown) : undefined };
 }
 
 export async function requestJson(fetchImpl: Fetch, method: string, url: string, headers: Record<string, string>, body?: unknown): Promise<unknown> {
