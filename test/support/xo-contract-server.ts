@@ -5,7 +5,8 @@
  * so a test fails on the first call XO would not accept. Sources:
  *   M = packages/xo-server/src/xo-mixins/rest-api.mjs (read at 005e4dfdd19a2e2151f965d1d8e7fbb4241d4fdd):
  *       auth, collections, actions of pools and VMs, VDI import/export, DELETE, PATCH, tasks
- *   V = @xen-orchestra/rest-api/src/vms/vm.controller.mts (GET /vms/{id}; the newer VM actions)
+ *   V = @xen-orchestra/rest-api/src/vms/vm.controller.mts (GET /vms/{id}; the newer VM actions);
+ *       pools/pool.controller.mts createVm (the newer create_vm, answering {id})
  *   B = @xen-orchestra/rest-api/src/abstract-classes/base-controller.mts (createAction)
  *   K = @xen-orchestra/rest-api/src/vbds/vbd.controller.mts (createVbd {VM, VDI, ...}, deleteVbd)
  *   O = packages/xo-server/src/xapi-object-to-xo.mjs (object fields: $VBDs, parent, $snapshot_of)
@@ -105,16 +106,21 @@ export async function startXoContractServer(options: XoContractOptions = {}): Pr
     return id;
   };
 
-  /** An action's answer in the form this server speaks (see the header). */
+  /**
+   * An action's answer in the form this server speaks (see the header). `result` is what M's
+   * action returns (a UUID for create_vm and snapshot, nothing for power actions); the controllers
+   * return the UUID as {id} (pools/pool.controller.mts createVm, V snapshotVm), in the task too.
+   */
   const actionAnswer = (sync: boolean, result: unknown, failure: boolean, syncForm: { status: number; location?: string }): Reply => {
+    const shaped = actionForm === "controllers" && typeof result === "string" && !failure ? { id: result } : result;
     if (sync) {
       // M: pResult.then(result => res.json(result), next): a failed action is an express error (500).
       if (failure) return { status: 500, body: result };
       if (actionForm === "rest-api.mjs") return { status: 200, body: result ?? null };
       // V/B: setStatus(statusCode); a snapshot answers {id} and Location.
-      return result === null ? { status: syncForm.status } : { status: syncForm.status, body: { id: result }, ...(syncForm.location ? { headers: { location: syncForm.location } } : {}) };
+      return result === null ? { status: syncForm.status } : { status: syncForm.status, body: shaped, ...(syncForm.location ? { headers: { location: syncForm.location } } : {}) };
     }
-    const id = task(result, failure);
+    const id = task(shaped, failure);
     const href = `/rest/v0/tasks/${id}`;
     // M: res.statusCode = 202; res.end(req.baseUrl + '/tasks/' + task.id). B: 202, Location, {taskId}.
     return actionForm === "rest-api.mjs" ? { status: 202, text: href } : { status: 202, body: { taskId: id }, headers: { location: href } };
