@@ -5,8 +5,10 @@
  */
 import type { BuildManifest, VhdxOutput, SnapshotOutput } from "../manifest/model.ts";
 import type { StackConfig } from "../stacks/model.ts";
+import type { McsSnapshotPlacement } from "../hypervisors/mcs-snapshot-path.ts";
 import { basename } from "node:path";
 import type { VdiskProperties, WriteCacheType } from "../stores/vdisk-sidecar.ts";
+import { diskLocatorProblems } from "../pvs/register-script.ts";
 
 export interface GoldenImageArgs {
   readonly stack: StackConfig;
@@ -50,9 +52,15 @@ export function checkGoldenImageArgs(args: GoldenImageArgs): string[] {
     const failed = manifest.verification.checks.filter((c) => !c.passed).map((c) => c.name);
     problems.push(`${pin} failed verification (${failed.join(", ") || "boot"}); fix the recipe and rebuild`);
   }
-  if (stack.target === "pvs" && !vhdxOf(manifest)) problems.push(`the manifest of ${pin} has no vhdx output; a PVS publish needs the captured vDisk`);
+  const vhdx = vhdxOf(manifest);
+  if (stack.target === "pvs" && !vhdx) problems.push(`the manifest of ${pin} has no vhdx output; a PVS publish needs the captured vDisk`);
+  if (stack.target === "pvs" && vhdx) problems.push(...diskLocatorProblems(publishedVdiskName(manifest, vhdx), vdiskPropertiesOf(manifest, DEFAULT_WRITE_CACHE).description));
   if (stack.target === "pvs" && !stack.pvs) problems.push(`${stack.file} has no rebake:pvs section`);
   if (stack.target === "mcs" && !stack.mcs) problems.push(`${stack.file} has no rebake:mcs section`);
+  const snapshot = snapshotOf(manifest);
+  if (stack.target === "mcs" && snapshot && !snapshot.placement) {
+    problems.push(`the snapshot ${snapshot.name} in the manifest of ${pin} does not record its resource pools and snapshot chain, without which MCS would be pointed at the wrong snapshot; rebuild it with this rebake`);
+  }
   return problems;
 }
 
@@ -68,11 +76,13 @@ export function snapshotOf(manifest: BuildManifest): SnapshotOutput | undefined 
  * The golden VM and snapshot the catalogs point at: the build's own snapshot (what was verified),
  * or, for a golden VM rebake did not build, the snapshot publish takes of the stack's VM.
  */
-export function mcsImageOf(stack: StackConfig, manifest: BuildManifest): { readonly vmName: string; readonly snapshotName: string; readonly built: boolean } | undefined {
+export function mcsImageOf(stack: StackConfig, manifest: BuildManifest): { readonly vmName: string; readonly snapshotName: string; readonly placement?: McsSnapshotPlacement; readonly built: boolean } | undefined {
   const built = snapshotOf(manifest);
-  if (built) return { vmName: built.vm.name, snapshotName: built.name, built: true };
+  if (built) return { vmName: built.vm.name, snapshotName: built.name, ...(built.placement ? { placement: built.placement } : {}), built: true };
   const goldenVm = stack.mcs?.goldenVm;
-  return goldenVm ? { vmName: goldenVm.name, snapshotName: `${manifest.recipe.name}-${manifest.recipe.version}`, built: false } : undefined;
+  if (!goldenVm) return undefined;
+  const snapshotName = `${manifest.recipe.name}-${manifest.recipe.version}`;
+  return { vmName: goldenVm.name, snapshotName, placement: { resourcePools: goldenVm.resourcePools ?? [], snapshotChain: [...(goldenVm.snapshots ?? []), snapshotName] }, built: false };
 }
 
 /** The vDisk's name in every store: `<artifact name>-<recipe version>`; sync finds it by the same name. */

@@ -69,7 +69,6 @@ export class GoldenImage extends pulumi.ComponentResource {
         vdiskName,
         storeName: site.store.name,
         siteName: site.name,
-        serverName: site.server,
         description: properties.description,
         writeCacheType: writeCache.type,
         writeCacheSizeMiB: writeCache.sizeMiB,
@@ -87,10 +86,11 @@ export class GoldenImage extends pulumi.ComponentResource {
       throw new GoldenImageArgsError([`the manifest of ${args.manifest.recipe.name} ${args.manifest.recipe.version} has no snapshot and ${args.stack.file} names no rebake:mcs.goldenVm to snapshot`]);
     }
     // Promote what was verified: the build's own snapshot, not a new one of a VM that moved on.
+    // checkGoldenImageArgs refused a built snapshot without its placement.
     const snapshot = image.built ? undefined : this.snapshotStackGoldenVm(args, image.snapshotName);
     const { cvad, catalogs } = args.stack.mcs!;
     for (const catalog of catalogs) {
-      const path = mcsSnapshotPath(catalog.hostingUnit, image.vmName, image.snapshotName);
+      const path = mcsSnapshotPath(catalog.hostingUnit, image.vmName, image.placement!);
       // The catalog update takes its image path from the snapshot resource: it cannot run before the snapshot exists.
       const masterImagePath = snapshot ? snapshot.id.apply(() => path) : path;
       new CatalogImage(`${catalog.name}-image`, {
@@ -102,6 +102,7 @@ export class GoldenImage extends pulumi.ComponentResource {
         masterImagePath,
         reboot: catalog.reboot,
         rebootWarningMinutes: catalog.rebootWarningMinutes,
+        rebootDurationMinutes: catalog.rebootDurationMinutes,
       }, { parent: this, ...(snapshot ? { dependsOn: [snapshot] } : {}) });
       this.published[catalog.name] = path;
     }

@@ -38,7 +38,7 @@ export function liveReader(env: NodeJS.ProcessEnv): ServedReader {
     catalogImage(stack, catalog) {
       const { cvad } = stack.mcs!;
       return readCatalogImage(
-        { url: cvad.url, customerId: cvad.customerId, siteId: cvad.siteId, tokenRef: cvad.token, catalogId: catalog.id, masterImagePath: "", reboot: catalog.reboot, rebootWarningMinutes: catalog.rebootWarningMinutes },
+        { url: cvad.url, customerId: cvad.customerId, siteId: cvad.siteId, tokenRef: cvad.token, catalogId: catalog.id, masterImagePath: "", reboot: catalog.reboot, rebootWarningMinutes: catalog.rebootWarningMinutes, rebootDurationMinutes: catalog.rebootDurationMinutes },
         { env },
       );
     },
@@ -133,7 +133,7 @@ export async function status(root: string, reader: ServedReader): Promise<StackS
     }));
     const image = manifest ? mcsImageOf(stack, manifest) : undefined;
     const catalogs = await Promise.all((stack.mcs?.catalogs ?? []).map(async (catalog): Promise<CatalogServes> => {
-      const expected = image ? mcsSnapshotPath(catalog.hostingUnit, image.vmName, image.snapshotName) : undefined;
+      const expected = image?.placement ? mcsSnapshotPath(catalog.hostingUnit, image.vmName, image.placement) : undefined;
       const base = { catalog: catalog.name, ...(expected ? { expected } : {}) };
       try {
         return { ...base, serves: await reader.catalogImage(stack, catalog) };

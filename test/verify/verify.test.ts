@@ -49,7 +49,7 @@ test("verify boots the vDisk under a throwaway overlay, runs every check and rec
 });
 
 /** What an MCS build records: the golden VM it keeps and the snapshot of it the catalogs get. */
-const SNAPSHOT = { kind: "snapshot" as const, name: "win11-mcs-1.4.0-b1", ref: "/out/win11-mcs-b1.qcow2@win11-mcs-1.4.0-b1", vm: { name: "win11-mcs-b1", id: "/out/win11-mcs-b1" } };
+const SNAPSHOT = { kind: "snapshot" as const, name: "win11-mcs-1.4.0-b1", ref: "/out/win11-mcs-b1.qcow2@win11-mcs-1.4.0-b1", vm: { name: "win11-mcs-b1", id: "/out/win11-mcs-b1" }, placement: { resourcePools: [], snapshotChain: ["win11-mcs-1.4.0-b1"] } };
 
 test("verify boots an MCS snapshot's disk under a throwaway overlay, deletes it, and publish then accepts the version", async () => {
   const f = await createFixture();
