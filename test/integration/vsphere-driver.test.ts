@@ -214,6 +214,27 @@ describe("vSphere driver against vcsim", () => {
     await assert.rejects(driver().createVm(spec("cancelled"), controller.signal), /SIGINT/);
     assert.deepEqual(await vmNames(), []);
   });
+
+  test("contract: verify of an MCS snapshot boots a linked clone of it and deletes the clone, leaving the golden VM and its snapshot", async () => {
+    const vsphere = driver();
+    const golden = await vsphere.createVm(spec("golden-verify"));
+    try {
+      await vsphere.snapshot(golden, "golden-verify-1.0.0");
+      await vsphere.release(golden);
+      const dir = await mkdtemp(path.join(work, "verify-"));
+      const layer = await vsphere.snapshotLayer({ name: "golden-verify-1.0.0", vm: golden }, dir);
+      const clone = await vsphere.createVm({ ...spec("golden-verify-check"), disk: { path: path.join(dir, "overlay"), baseLayer: layer } });
+      assert.ok((await vmNames()).includes("golden-verify-check"));
+      await vsphere.powerOn(clone);
+      await vsphere.powerOff(clone);
+      await vsphere.destroy(clone);
+      assert.ok(!(await vmNames()).includes("golden-verify-check"), "the clone is deleted");
+      assert.ok((await vmNames()).includes("golden-verify"), "the golden VM stays");
+      assert.match(await govc("snapshot.tree", "-vm", golden.id), /golden-verify-1\.0\.0/, "its snapshot stays");
+    } finally {
+      await govc("vm.destroy", golden.id).catch(() => undefined);
+    }
+  });
 });
 
 /** The SOAP calls stay far below this; only an upload's body crosses it. */
@@ -244,27 +265,7 @@ async function cuttingProxy(targetPort: number, limit: number): Promise<{ port: 
     };
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
-    test("contract: verify of an MCS snapshot boots a linked clone of it and deletes the clone, leaving the golden VM and its snapshot", async () => {
-    const vsphere = driver();
-    const golden = await vsphere.createVm(spec("golden-verify"));
-    try {
-      await vsphere.snapshot(golden, "golden-verify-1.0.0");
-      await vsphere.release(golden);
-      const dir = await mkdtemp(path.join(work, "verify-"));
-      const layer = await vsphere.snapshotLayer({ name: "golden-verify-1.0.0", vm: golden }, dir);
-      const clone = await vsphere.createVm({ ...spec("golden-verify-check"), disk: { path: path.join(dir, "overlay"), baseLayer: layer } });
-      assert.ok((await vmNames()).includes("golden-verify-check"));
-      await vsphere.powerOn(clone);
-      await vsphere.powerOff(clone);
-      await vsphere.destroy(clone);
-      assert.ok(!(await vmNames()).includes("golden-verify-check"), "the clone is deleted");
-      assert.ok((await vmNames()).includes("golden-verify"), "the golden VM stays");
-      assert.match(await govc("snapshot.tree", "-vm", golden.id), /golden-verify-1\.0\.0/, "its snapshot stays");
-    } finally {
-      await govc("vm.destroy", golden.id).catch(() => undefined);
-    }
   });
-});
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as net.AddressInfo).port;
   return {
