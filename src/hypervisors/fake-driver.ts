@@ -5,11 +5,11 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { HypervisorError, type DiskExport, type HypervisorDriver, type Media, type VmAccess, type VmHandle, type VmSpec } from "./driver.ts";
+import { HypervisorError, type CheckpointResult, type DiskExport, type DriverCapabilities, type HypervisorDriver, type LayerRef, type Media, type VmAccess, type VmHandle, type VmSpec } from "./driver.ts";
 import type { GuestChannel } from "../guest/channel.ts";
 import { FakeGuestChannel } from "../guest/fake-channel.ts";
 
-export type FakeDriverMethod = Exclude<keyof HypervisorDriver, "name" | "layersOutliveVm">;
+export type FakeDriverMethod = Exclude<keyof HypervisorDriver, "name" | "capabilities">;
 
 export interface FakeDriverCall {
   readonly method: FakeDriverMethod;
@@ -38,7 +38,7 @@ export class FakeDriverError extends HypervisorError {}
 
 export class FakeHypervisorDriver implements HypervisorDriver {
   readonly name = "fake";
-  readonly layersOutliveVm: boolean;
+  readonly capabilities: DriverCapabilities;
   readonly calls: FakeDriverCall[] = [];
   readonly vms = new Map<string, FakeVm>();
   private readonly failures = new Map<FakeDriverMethod, Error>();
@@ -46,7 +46,7 @@ export class FakeHypervisorDriver implements HypervisorDriver {
   private nextId = 1;
 
   constructor(private readonly options: FakeDriverOptions = {}) {
-    this.layersOutliveVm = options.layersOutliveVm ?? true;
+    this.capabilities = { layersOutliveVm: options.layersOutliveVm ?? true, memoryResume: false, exportFormats: ["qcow2"] };
   }
 
   /** The next call of `method` throws `error` (once). */
@@ -106,10 +106,13 @@ export class FakeHypervisorDriver implements HypervisorDriver {
     this.vm(vm).running = false;
   }
 
-  async checkpoint(vm: VmHandle, nextLayerPath: string): Promise<void> {
+  async checkpoint(vm: VmHandle, nextLayerPath: string): Promise<CheckpointResult> {
     this.record("checkpoint", vm, [nextLayerPath]);
     await touch(nextLayerPath);
-    this.vm(vm).diskPath = nextLayerPath;
+    const state = this.vm(vm);
+    const frozen = state.diskPath;
+    state.diskPath = nextLayerPath;
+    return { layer: frozen, stateSaved: false };
   }
 
   async snapshot(vm: VmHandle, name: string): Promise<{ readonly ref: string }> {
@@ -123,6 +126,11 @@ export class FakeHypervisorDriver implements HypervisorDriver {
   async exportDisk(vm: VmHandle): Promise<DiskExport> {
     this.record("exportDisk", vm, []);
     return { path: this.vm(vm).diskPath, format: "qcow2" };
+  }
+
+  async exportLayer(layer: LayerRef): Promise<DiskExport> {
+    this.record("exportLayer", undefined, [layer]);
+    return { path: layer, format: "qcow2" };
   }
 
   access(vm: VmHandle): VmAccess {

@@ -16,9 +16,14 @@ export interface StepContext {
   readonly stepId: string;
 }
 
+/**
+ * How a step ended when it did not run its work: `cached` when its result came from the layer
+ * cache, `skipped` when it does not apply to this build; `why` says which layer or which rule.
+ * A step that returns nothing ran.
+ */
 export interface StepOutcome {
-  /** The step's result came from the layer cache. */
-  readonly cached?: boolean;
+  readonly outcome: "cached" | "skipped";
+  readonly why: string;
 }
 
 export interface Step<S> {

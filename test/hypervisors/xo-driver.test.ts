@@ -158,9 +158,9 @@ describe("Xen Orchestra driver", () => {
     const xoDriver = driver();
     const vm = await xoDriver.createVm(spec("layered"));
     const layer = path.join(work, "layers", "step-1.qcow2");
-    await xoDriver.checkpoint(vm, layer);
-    const reference = JSON.parse(await readFile(layer, "utf8")) as { snapshot: string };
-    const child = await xoDriver.createVm({ ...spec("child"), disk: { path: path.join(work, "c"), baseLayer: layer } });
+    const { layer: frozen } = await xoDriver.checkpoint(vm, layer);
+    const reference = JSON.parse(frozen) as { snapshot: string };
+    const child = await xoDriver.createVm({ ...spec("child"), disk: { path: path.join(work, "c"), baseLayer: frozen } });
     assert.equal(xo.state.vms.get(child.id)!.template, reference.snapshot);
     assert.deepEqual(xo.violations, []);
   });

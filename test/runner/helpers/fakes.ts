@@ -41,6 +41,8 @@ export function createFakes(options: FakeOptions = {}): Fakes {
   const media: (readonly Media[])[] = [];
   const destroyed: string[] = [];
   let vms = 0;
+  /** The layer each VM writes now. */
+  const disks = new Map<string, string>();
   const waitAbort = (signal?: AbortSignal) =>
     new Promise<never>((_, reject) => {
       signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
@@ -78,12 +80,14 @@ export function createFakes(options: FakeOptions = {}): Fakes {
 
   const driver: HypervisorDriver = {
     name: "fake",
-    layersOutliveVm: !options.layersDieWithVm,
+    capabilities: { layersOutliveVm: !options.layersDieWithVm, memoryResume: false, exportFormats: ["qcow2"] },
     async createVm(spec) {
       specs.push(spec);
       journal.push(`createVm ${spec.disk.path}${spec.disk.baseLayer ? ` base=${spec.disk.baseLayer}` : ""}`);
       await writeFile(spec.disk.path, "disk");
-      return { id: `vm-${++vms}`, name: spec.name };
+      const id = `vm-${++vms}`;
+      disks.set(id, spec.disk.path);
+      return { id, name: spec.name };
     },
     async attachMedia(_vm: VmHandle, list) {
       media.push(list);
@@ -108,18 +112,26 @@ export function createFakes(options: FakeOptions = {}): Fakes {
       const error = options.checkpointError?.(next);
       if (error) throw error;
       await writeFile(next, "layer");
+      const frozen = disks.get(vm.id)!;
+      disks.set(vm.id, next);
       // A UEFI VM keeps its variable store, a VM with a TPM its TPM state; this fake's hold the
       // name of the VM that wrote them.
       const spec = specs[Number(vm.id.slice("vm-".length)) - 1];
       if (spec?.firmware === "uefi" && checkpointOptions?.saveFirmwareVars) await writeFile(checkpointOptions.saveFirmwareVars, `uefi variables of ${vm.name}`);
       if (spec?.tpm && checkpointOptions?.saveTpmState) await writeFile(checkpointOptions.saveTpmState, `tpm state of ${vm.name}`);
+      return { layer: frozen, stateSaved: false };
     },
     async snapshot(_vm, name) {
       journal.push(`snapshot ${name}`);
       return { ref: `snap:${name}` };
     },
-    async exportDisk() {
-      throw new Error("the runner never exports disks through the driver");
+    async exportDisk(vm) {
+      journal.push(`exportDisk ${vm.id}`);
+      return { path: disks.get(vm.id)!, format: "qcow2" };
+    },
+    async exportLayer(layer) {
+      journal.push(`exportLayer ${layer}`);
+      return { path: layer, format: "qcow2" };
     },
     access(vm) {
       return { description: `fake console of ${vm.name}` };
