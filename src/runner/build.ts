@@ -15,7 +15,7 @@ import type { BuildManifest } from "../manifest/model.ts";
 import { MANIFEST_FILE, writeManifest } from "../manifest/write-manifest.ts";
 import { newBuildId } from "./build-id.ts";
 import { manifestOf } from "./build-manifest.ts";
-import { CleanupStack } from "./cleanup-stack.ts";
+import { CleanupStack } from "../util/cleanup-stack.ts";
 import { systemClock } from "./events.ts";
 import { runSteps } from "./run-steps.ts";
 import type { Step } from "./step.ts";

@@ -3,7 +3,7 @@
  * success, after a failure and after SIGINT / SIGTERM or the build's time limit. The first error
  * is thrown after cleanup, classified as interruption or build timeout when the signal says so.
  */
-import { CleanupStack, releaseKept, type UnwindResult } from "./cleanup-stack.ts";
+import { CleanupStack, releaseKept, type UnwindResult } from "../util/cleanup-stack.ts";
 import { BuildInterruptedError, BuildTimeoutError } from "./errors.ts";
 import { systemClock, type Clock, type EmitEvent, type StepStatus } from "./events.ts";
 import { timeoutSignal } from "./timeout-signal.ts";

@@ -3,7 +3,7 @@
  * and may have a cleanup. The runner pushes the step's cleanup when the step starts, so it runs
  * for the failing step too and must not assume the step finished.
  */
-import type { CleanupStack } from "./cleanup-stack.ts";
+import type { CleanupStack } from "../util/cleanup-stack.ts";
 import type { EmitEvent } from "./events.ts";
 
 export interface StepContext {

@@ -21,7 +21,7 @@ import { formatReport, problemsAsJson } from "../../recipe/format-problems.ts";
 import { planProject } from "../../recipe/plan-project.ts";
 import { resolveSecret } from "../../recipe/secrets.ts";
 import { build, type BuildResult } from "../../runner/build.ts";
-import { DEFAULT_DRIVER, checkDriverFlag, createDriver, loadConnection } from "../../runner/drivers.ts";
+import { DEFAULT_DRIVER, checkDriverFlag, createDriver, loadConnection } from "../wiring.ts";
 import { BuildInterruptedError } from "../../runner/errors.ts";
 import { ON_ERROR_POLICIES, type OnErrorPolicy } from "../../runner/on-error.ts";
 import { StepsFailedError } from "../../runner/run-steps.ts";

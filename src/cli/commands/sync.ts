@@ -8,7 +8,7 @@ import { formatSize, parseSize, UnitError } from "../../cache/units.ts";
 import type { SiteResult } from "../../distribute/model.ts";
 import { resolveSyncSource, sitesOf } from "../../distribute/source.ts";
 import { DEFAULT_CONCURRENCY, syncAll } from "../../distribute/sync.ts";
-import { createSyncView } from "../../distribute/sync-progress.ts";
+import { createSyncView } from "../progress/sync-view.ts";
 import { TokenBucket, UNLIMITED } from "../../distribute/token-bucket.ts";
 import { loadStack } from "../../stacks/load-stack.ts";
 import { pulumiKeys, readPulumiSecrets } from "../../stacks/pulumi-secrets.ts";

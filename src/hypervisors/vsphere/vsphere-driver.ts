@@ -18,7 +18,7 @@ import { VsphereError, VsphereInventoryError, VsphereTimeoutError } from "./erro
 import { Govc } from "./govc.ts";
 import { mcsSnapshotPath } from "../mcs-snapshot-path.ts";
 import { DEFAULT_GUEST_ID, DEFAULT_ISO_FOLDER, govcEnvironment, guestLoginEnvironment, type VsphereSettings } from "./settings.ts";
-import { readVmInfo, VmNotFoundError } from "./vm-info.ts";
+import { readVmInfo, VmNotFoundError } from "../../guest/vmware-tools/vm-info.ts";
 import { pause } from "../../util/pause.ts";
 
 /** How often power state is polled while waiting. */

@@ -8,7 +8,7 @@
 import type { CheckpointOptions, DriverCapabilities, LayerRef } from "../../hypervisors/driver.ts";
 import type { LayerCache } from "../../cache/layer-cache.ts";
 import type { PlanStep } from "../../recipe/plan-model.ts";
-import type { CleanupStack } from "../cleanup-stack.ts";
+import type { CleanupStack } from "../../util/cleanup-stack.ts";
 import { PrivateLayers } from "./private-layers.ts";
 import { SharedCacheLayers } from "./shared-cache-layers.ts";
 import { SingleLayer } from "./single-layer.ts";

@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import type { LayerCache } from "../../cache/layer-cache.ts";
 import type { CheckpointOptions, LayerRef } from "../../hypervisors/driver.ts";
 import type { PlanStep } from "../../recipe/plan-model.ts";
-import type { CleanupStack } from "../cleanup-stack.ts";
+import type { CleanupStack } from "../../util/cleanup-stack.ts";
 import type { LayerStore, ResumePoint } from "./layer-store.ts";
 
 export class SharedCacheLayers implements LayerStore {

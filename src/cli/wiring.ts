@@ -10,7 +10,7 @@ import { relative, resolve as resolvePath } from "node:path";
 import type { HypervisorDriver } from "../hypervisors/driver.ts";
 import { createDriver as createHypervisorDriver, HYPERVISOR_NAMES, isHypervisorName, type DriverSettingsByName, type HypervisorName } from "../hypervisors/select.ts";
 import type { GuestChannelSettings } from "../guest/guest-channel-settings.ts";
-import { UsageError } from "../cli/io.ts";
+import { UsageError } from "./io.ts";
 import { resolveSecret, SecretError, type SecretSources } from "../recipe/secrets.ts";
 import type { HypervisorConnection, StackGuestChannel, VsphereConnection, XenOrchestraConnection } from "../stacks/model.ts";
 import { loadStack, parseHypervisorConfig } from "../stacks/load-stack.ts";
