@@ -16,6 +16,20 @@ export interface SecretSources {
   readonly pulumi?: (key: string) => string | undefined;
 }
 
+/**
+ * The variable through which `rebake publish` hands a `pulumi:key` value, read from the stack
+ * before the engine starts, to the dynamic providers: they run in the engine's processes and see
+ * only its environment. The key is hex-encoded so any key maps to one valid variable name.
+ */
+export function pulumiSecretVariable(key: string): string {
+  return `REBAKE_PULUMI_SECRET_${Buffer.from(key, "utf8").toString("hex").toUpperCase()}`;
+}
+
+/** The secret sources of a process started by publish: `env:NAME` and the `pulumi:key` values handed in. */
+export function environmentSecretSources(env: NodeJS.ProcessEnv): SecretSources {
+  return { env, pulumi: (key) => env[pulumiSecretVariable(key)] };
+}
+
 /** Resolves one reference to its value. */
 export type ResolveSecret = (ref: SecretRef) => string;
 

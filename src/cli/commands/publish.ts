@@ -9,6 +9,7 @@ import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { readManifest } from "../../manifest/write-manifest.ts";
 import { checkGoldenImageArgs } from "../../publish/golden-image-args.ts";
 import { writePublishRecord } from "../../publish/publish-record.ts";
+import { publishEnvironment, publishSecretRefs, stackSecretLookup } from "../wiring.ts";
 import { loadStack, StackConfigError, StackNotFoundError } from "../../stacks/load-stack.ts";
 import { CommandNotFoundError, createExec, ExecError, type Exec } from "../../util/exec.ts";
 
@@ -74,7 +75,9 @@ export async function run(args: readonly string[], io: CliIo, exec: Exec = creat
     return EXIT.failed;
   }
   const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
-  const workspace = await LocalWorkspace.createOrSelectStack({ stackName: stack.stack, workDir: io.cwd }, { envVars: Object.fromEntries(Object.entries(io.env).filter((e): e is [string, string] => e[1] !== undefined)) });
+  const refs = publishSecretRefs(stack);
+  const pulumiSecret = await stackSecretLookup(refs, { stack: stack.stack, cwd: io.cwd, exec, signal: io.signal });
+  const workspace = await LocalWorkspace.createOrSelectStack({ stackName: stack.stack, workDir: io.cwd }, { envVars: publishEnvironment(io.env, refs, pulumiSecret) });
   const onOutput = (text: string) => (values.json ? io.stderr(text) : io.stdout(text));
   if (values.preview) {
     const preview = await workspace.preview({ onOutput, signal: io.signal } as Parameters<typeof workspace.preview>[0]);

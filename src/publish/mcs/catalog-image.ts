@@ -4,7 +4,7 @@
  * reboot options). The previous image path is kept in state, so delete (a rollback, or removing
  * the resource) puts the catalog back on the image it had.
  */
-import { resolveSecret } from "../../recipe/secrets.ts";
+import { environmentSecretSources, resolveSecret } from "../../recipe/secrets.ts";
 import type { RebootStrategy } from "../../stacks/model.ts";
 import { requestJson, type Fetch } from "./http.ts";
 import type { HttpEnvironment } from "./xo-snapshot.ts";
@@ -27,7 +27,7 @@ export interface CatalogImageOutputs extends CatalogImageInputs {
 
 function headers(inputs: CatalogImageInputs, environment: HttpEnvironment): Record<string, string> {
   return {
-    authorization: `CWSAuth Bearer=${resolveSecret(inputs.tokenRef, { env: environment.env ?? process.env })}`,
+    authorization: `CWSAuth Bearer=${resolveSecret(inputs.tokenRef, environmentSecretSources(environment.env ?? process.env))}`,
     "Citrix-CustomerId": inputs.customerId,
     "Citrix-InstanceId": inputs.siteId,
   };
