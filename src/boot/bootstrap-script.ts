@@ -2,7 +2,7 @@
  * The PowerShell that writes a site's login servers into the bootstrap of each of its PVS servers
  * (`Set-PvsServerBootstrap`, Citrix.PVS.SnapIn). Values are single-quoted literals.
  */
-import { psQuote } from "../pvs/quote.ts";
+import { psQuote } from "../util/ps-quote.ts";
 import type { BootstrapPlan } from "./boot-plan.ts";
 
 export function bootstrapScript(plan: BootstrapPlan, connection: { readonly server: string; readonly port: number }): string {

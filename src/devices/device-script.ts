@@ -3,7 +3,7 @@
  * Values enter as single-quoted literals (psQuote), so a device name cannot inject code. Create is
  * idempotent: a rerun finds the device by MAC and only (re)assigns its vDisk.
  */
-import { psQuote } from "../pvs/quote.ts";
+import { psQuote } from "../util/ps-quote.ts";
 import { RESULT_MARKER } from "../pvs/register-script.ts";
 
 export interface DeviceRequest {

@@ -5,7 +5,7 @@
  */
 import type { PvsAccessMode } from "../stacks/model.ts";
 import type { WriteCacheType } from "../stores/vdisk-sidecar.ts";
-import { psQuote } from "./quote.ts";
+import { psQuote } from "../util/ps-quote.ts";
 
 /** `Set-PvsDisk -WriteCacheType` codes of the PVS SDK. */
 export const WRITE_CACHE_TYPE_CODES: Readonly<Record<WriteCacheType, number>> = {

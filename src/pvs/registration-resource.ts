@@ -6,7 +6,7 @@
 import { createExec, type Exec } from "../util/exec.ts";
 import type { PvsExecutorConfig } from "../stacks/model.ts";
 import { executorFor, PowerShellError } from "./executor.ts";
-import { psQuote } from "./quote.ts";
+import { psQuote } from "../util/ps-quote.ts";
 import { registerVdiskScript, RESULT_MARKER, type RegisterVdiskRequest } from "./register-script.ts";
 
 export interface RegistrationInputs extends RegisterVdiskRequest {

@@ -7,7 +7,9 @@
 import type { OsFamily, Updates } from "./model.ts";
 import { DEFAULT_UPDATE_ROUNDS } from "./normalize.ts";
 import type { GuestCommand } from "./plan-model.ts";
-import { LINUX_REBOOT_REQUIRED_CHECK, REBOOT_REQUIRED, exitStatus, psQuote, shQuote } from "./step-commands.ts";
+import { LINUX_REBOOT_REQUIRED_CHECK, REBOOT_REQUIRED, exitStatus } from "./step-commands.ts";
+import { psQuote } from "../util/ps-quote.ts";
+import { shQuote } from "../util/sh-quote.ts";
 
 /** One round may download gigabytes and install a cumulative update. */
 export const UPDATE_ROUND_TIMEOUT_SECONDS = 4 * 3600;

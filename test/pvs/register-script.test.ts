@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { psQuote } from "../../src/pvs/quote.ts";
+import { psQuote } from "../../src/util/ps-quote.ts";
 import { registerVdiskScript, type RegisterVdiskRequest } from "../../src/pvs/register-script.ts";
 
 const SNAPSHOTS = fileURLToPath(new URL("./snapshots/", import.meta.url));

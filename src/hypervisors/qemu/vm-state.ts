@@ -10,6 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { HypervisorError } from "../driver.ts";
 import type { QmpClient } from "./qmp-client.ts";
 import type { TrackedProcess } from "./tracked-process.ts";
+import { shQuote } from "../../util/sh-quote.ts";
 
 /** A 512 MiB guest saves in about a second; a large Windows guest in well under this. */
 export const VM_STATE_TIMEOUT_MS = 300_000;
@@ -30,7 +31,7 @@ export async function saveVmState(qmp: QmpClient, target: string, timeoutMs = VM
   const partial = `${target}.${randomBytes(4).toString("hex")}.partial`;
   try {
     await qmp.execute("migrate-set-parameters", { "max-bandwidth": UNLIMITED_BANDWIDTH });
-    await qmp.execute("migrate", { uri: `exec:cat > ${shellQuote(partial)}` });
+    await qmp.execute("migrate", { uri: `exec:cat > ${shQuote(partial)}` });
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const info = await qmp.execute<MigrationInfo>("query-migrate");
@@ -58,7 +59,7 @@ export async function saveVmState(qmp: QmpClient, target: string, timeoutMs = VM
  * saved state. QEMU 7.2 exits when the state does not load (other devices, memory or machine).
  */
 export async function loadVmState(qmp: QmpClient, qemu: TrackedProcess, file: string, timeoutMs = VM_STATE_TIMEOUT_MS): Promise<void> {
-  await qmp.execute("migrate-incoming", { uri: `exec:cat ${shellQuote(file)}` });
+  await qmp.execute("migrate-incoming", { uri: `exec:cat ${shQuote(file)}` });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     // A QEMU that rejects the state exits, which also closes QMP under a pending query.
@@ -74,7 +75,3 @@ export async function loadVmState(qmp: QmpClient, qemu: TrackedProcess, file: st
   }
 }
 
-/** exec: migration URIs run through /bin/sh. */
-function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
