@@ -4,6 +4,7 @@
  * the reference and how to provide it.
  */
 import type { SecretRef } from "./model.ts";
+import { escapeRegExp } from "../util/escape-regexp.ts";
 
 /** Where secret values come from. */
 export interface SecretSources {
@@ -115,8 +116,4 @@ export function redact(text: string, secrets: Iterable<string>): string {
   // One pass over the text, so the mask itself is never rewritten by a later, shorter secret.
   const pattern = new RegExp(ordered.map(escapeRegExp).join("|"), "g");
   return text.replace(pattern, REDACTED);
-}
-
-function escapeRegExp(literal: string): string {
-  return literal.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

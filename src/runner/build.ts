@@ -17,7 +17,8 @@ import { newBuildId } from "./build-id.ts";
 import { manifestOf } from "./build-manifest.ts";
 import { CleanupStack } from "../util/cleanup-stack.ts";
 import { systemClock } from "./events.ts";
-import { runSteps } from "./run-steps.ts";
+import { BrokenLayerError, GuestStallError } from "./errors.ts";
+import { runSteps, StepsFailedError } from "./run-steps.ts";
 import type { Step } from "./step.ts";
 import { answerMediaStep } from "./steps/answer-media.ts";
 import { newBuildState, type BuildDeps, type BuildEnv, type BuildRequest, type BuildState } from "./steps/build-state.ts";
@@ -28,9 +29,9 @@ import { guestStep } from "./steps/guest-step.ts";
 import { prepareStep } from "./steps/prepare.ts";
 import { releaseStep } from "./steps/release.ts";
 import { DEFAULT_BOOT_TIMEOUT_MS, DEFAULT_INSTALL_TIMEOUT_MS } from "./timeouts.ts";
+import { DEFAULT_STALL_WINDOW_MS } from "./vm-watch.ts";
 
 export type { BuildDeps, BuildRequest, CaptureVhdx, MakeAnswerMedia } from "./steps/build-state.ts";
-export { PlanShapeError } from "./steps/create-vm.ts";
 
 export interface BuildResult {
   readonly manifest: BuildManifest;
@@ -49,7 +50,39 @@ export function buildSteps(env: BuildEnv): Step<BuildState>[] {
   ];
 }
 
+/**
+ * Builds, starting again when the failure says how to do better: a cached layer that would not
+ * boot is evicted and the build resumes from the layer below it; a boot that stalled under KVM
+ * before writing anything is rebuilt once under TCG (and the host remembers).
+ */
 export async function build(request: BuildRequest, deps: BuildDeps): Promise<BuildResult> {
+  const clock = deps.clock ?? systemClock;
+  const note = (message: string) => request.emit({ type: "log", at: clock().toISOString(), message });
+  let triedTcg = false;
+  for (;;) {
+    try {
+      return await buildOnce(request, deps);
+    } catch (error) {
+      const cause = error instanceof StepsFailedError ? error.error : error;
+      if (cause instanceof BrokenLayerError && !request.signal.aborted) {
+        note(`${cause.message}; building again from the layer below it`);
+        continue;
+      }
+      if (cause instanceof GuestStallError && cause.accelerator === "kvm" && cause.diskWrittenBytes === 0 && !triedTcg && !request.signal.aborted) {
+        const reason = `KVM stalled a real boot here (step ${cause.stepId}, ${cause.phase}: nothing moved for ${Math.round(cause.stalledMs / 1000)} s and nothing was written to the disk)`;
+        const next = await deps.driver.distrustAccelerator?.(reason);
+        if (next) {
+          triedTcg = true;
+          note(`WARNING: ${reason}. Rebuilding once under ${next.toUpperCase()}; this host will use ${next.toUpperCase()} from now on (REBAKE_ACCEL=kvm overrides)`);
+          continue;
+        }
+      }
+      throw error;
+    }
+  }
+}
+
+async function buildOnce(request: BuildRequest, deps: BuildDeps): Promise<BuildResult> {
   const clock = deps.clock ?? systemClock;
   const started = clock();
   const { plan } = request;
@@ -62,6 +95,7 @@ export async function build(request: BuildRequest, deps: BuildDeps): Promise<Bui
     clock,
     bootTimeoutMs: request.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS,
     installTimeoutMs: request.installTimeoutMs ?? DEFAULT_INSTALL_TIMEOUT_MS,
+    stallWindowMs: request.stallWindowMs ?? DEFAULT_STALL_WINDOW_MS,
     isPvs: request.recipe.target.kind === "pvs",
   };
   const state = newBuildState(request.buildId ?? newBuildId(started));

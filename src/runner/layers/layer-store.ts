@@ -50,6 +50,8 @@ export interface LayerStore {
   checkpointOptions(index: number, running: boolean): CheckpointOptions;
   /** Keeps the frozen layer of step `index`; returns what to log, if anything. */
   commit(index: number, layer: LayerRef): Promise<string | undefined>;
+  /** Drops the committed layer of step `index` (its guest did not come back), so no build resumes from it. */
+  evict(index: number): Promise<void>;
 }
 
 export interface LayerStoreChoice {

@@ -45,4 +45,7 @@ export class PrivateLayers implements LayerStore {
   async commit(): Promise<undefined> {
     return undefined;
   }
+
+  // Nothing is committed, so nothing resumes from it.
+  async evict(): Promise<void> {}
 }

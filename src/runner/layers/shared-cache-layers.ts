@@ -72,4 +72,8 @@ export class SharedCacheLayers implements LayerStore {
     await this.cache.commit(step.hash, { stepId: step.id, parent: index > 0 ? this.steps[index - 1]!.hash : null });
     return `layer committed: ${expected}`;
   }
+
+  async evict(index: number): Promise<void> {
+    await this.cache.remove(this.steps[index]!.hash);
+  }
 }

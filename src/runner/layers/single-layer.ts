@@ -43,4 +43,7 @@ export class SingleLayer implements LayerStore {
   async commit(): Promise<undefined> {
     return undefined;
   }
+
+  // Nothing is committed, so nothing resumes from it.
+  async evict(): Promise<void> {}
 }

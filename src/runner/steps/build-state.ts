@@ -13,6 +13,8 @@ import type { Clock, EmitEvent } from "../events.ts";
 import type { TimeSpent } from "../guest-step.ts";
 import type { LayerStore, ResumePoint } from "../layers/layer-store.ts";
 import type { OnErrorPolicy } from "../on-error.ts";
+import type { StepLog } from "../step-log.ts";
+import type { VmWatch, WatchTimers } from "../vm-watch.ts";
 
 /** Writes the answer ISO (autounattend.xml or cloud-init CIDATA) for this build. */
 export type MakeAnswerMedia = (recipe: Recipe, options: { readonly buildId: string; readonly outPath: string; readonly signal: AbortSignal }) => Promise<void>;
@@ -36,6 +38,8 @@ export interface BuildDeps {
   readonly clock?: Clock;
   /** Parent of the build's work dir (answer ISO, layers of a --no-cache build). @default os.tmpdir() */
   readonly tempRoot?: string;
+  /** The watchdog's clock and sleep. @default real time */
+  readonly watchTimers?: WatchTimers;
 }
 
 export interface BuildRequest {
@@ -56,6 +60,11 @@ export interface BuildRequest {
   /** @default DEFAULT_BOOT_TIMEOUT_MS */
   readonly bootTimeoutMs?: number;
   /**
+   * How long a wait on the guest (install, boot, shutdown) may see nothing move (console, disk
+   * writes, CPU) before it fails as stalled. @default DEFAULT_STALL_WINDOW_MS
+   */
+  readonly stallWindowMs?: number;
+  /**
    * Told how to reach the VM when `--on-error keep` left it running, and how to release it (and
    * its work dir and layer) once the user is done.
    */
@@ -69,6 +78,7 @@ export interface BuildEnv {
   readonly clock: Clock;
   readonly bootTimeoutMs: number;
   readonly installTimeoutMs: number;
+  readonly stallWindowMs: number;
   /** PVS captures a vDisk; MCS keeps the golden VM and its snapshot. */
   readonly isPvs: boolean;
 }
@@ -88,6 +98,12 @@ export interface BuildState {
   channel?: GuestChannel;
   releaseChannel?: () => void;
   running: boolean;
+  /** The watchdog of the VM's current run, when the driver can observe it. */
+  watch?: VmWatch;
+  /** The log of the plan step running now: the VM console goes there too. */
+  log?: StepLog;
+  /** Set until the first boot of a VM built on a cached layer reached its agent: that layer's step index. */
+  bootingCachedLayer?: number;
   /** The guest continued from the memory state saved with the cached layer instead of booting. */
   resumedFromMemory?: boolean;
   exitCodes: Map<string, number>;

@@ -38,6 +38,7 @@ export function createVmStep(env: BuildEnv): Step<BuildState> {
       );
       state.vm = vm;
       state.releaseVm = ctx.cleanup.push(`destroy VM ${vm.name}`, () => deps.driver.destroy(vm), { keepOnError: true });
+      if (prefix > 0 && prefix < plan.steps.length) state.bootingCachedLayer = prefix - 1;
       if (prefix === 0) {
         const iso = state.files.get(plan.steps[0]!.id)?.[0];
         if (!iso) throw new PlanShapeError(`the os-install step of ${plan.recipe.file} has no install ISO input; this is a bug in the planner`);
