@@ -253,7 +253,7 @@ test("--on-error keep leaves the VM and its layer, says how to reach it and rele
     let access = "";
     let release: (() => Promise<void>) | undefined;
     await failure(build(f.request(f.plan(), { onError: "keep", onKept: (a, r) => ((access = a.description), (release = r)) }), f.deps(fakes)));
-    assert.match(access, /fake console of rebake-demo-/);
+    assert.match(access, /fake VM rebake-demo-/);
     assert.deepEqual(fakes.destroyed, []);
     assert.ok((await readdir(join(f.cacheDir, "layers"))).includes(`${f.plan().steps[1]!.hash}.qcow2`), "the VM's disk stays");
     // Once the user is done: the VM, its uncommitted layer and the work dir go.
