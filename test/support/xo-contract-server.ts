@@ -169,6 +169,14 @@ export async function startXoContractServer(): Promise<XoContractServer> {
       }
       return refuse(405, "VMs take GET and DELETE");
     }
+    // DELETE /rest/v0/vm-snapshots/<uuid> destroys the snapshot (vatesfr/xen-orchestra,
+    // packages/xo-server/src/xo-mixins/rest-api.mjs: api.delete('/:collection(vdis|vdi-snapshots|vms|
+    // vm-snapshots|vm-templates)/:object') -> xapiObject.$destroy()). Deleting a VM leaves its
+    // snapshots (XAPI VM.destroy removes the VM alone); rest-api.mjs itself says nothing about them.
+    if ((match = new RegExp(`^/rest/v0/vm-snapshots/(${UUID})$`).exec(url.pathname)) && req.method === "DELETE") {
+      if (!state.snapshots.delete(match[1]!)) return reply(404, { error: "no such object" });
+      return reply(200);
+    }
     if (url.pathname === "/rest/v0/vbds" && req.method === "POST") {
       const problems = shape(json, { vm: "string", vdi: "string" }, { bootable: "boolean", mode: "string" });
       if (problems) return refuse(400, problems);

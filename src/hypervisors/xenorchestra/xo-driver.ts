@@ -67,6 +67,8 @@ interface Named {
 interface VmState extends TrackedVm {
   /** VBD per media role, so media can be swapped. */
   readonly vbds: Map<Media["role"], string>;
+  /** The checkpoint snapshots: a VM's deletion leaves its snapshots behind, so destroy removes them. */
+  readonly layers: string[];
 }
 
 export class XoDriver implements HypervisorDriver {
@@ -114,7 +116,7 @@ export class XoDriver implements HypervisorDriver {
     const id = typeof result === "string" ? result : (result as { id?: string } | undefined)?.id;
     if (!id) throw new XoError(`Xen Orchestra create_vm for ${spec.name} returned no VM id (got ${JSON.stringify(result)})`);
     const handle: VmHandle = { id, name: spec.name };
-    this.vms.add({ handle, vbds: new Map() });
+    this.vms.add({ handle, vbds: new Map(), layers: [] });
     if (signal?.aborted) {
       await this.destroy(handle);
       signal.throwIfAborted();
@@ -176,6 +178,7 @@ export class XoDriver implements HypervisorDriver {
   async checkpoint(vm: VmHandle, nextLayerPath: string): Promise<CheckpointResult> {
     const name = `layer-${path.basename(nextLayerPath).replace(/\.[^.]*$/, "")}`;
     const snapshot = await this.snapshotId(vm, name);
+    this.vms.get(vm).layers.push(snapshot);
     return { layer: encodeSnapshotLayer({ kind: LAYER_REFERENCE_KIND, url: this.settings.url, snapshot }), stateSaved: false };
   }
 
@@ -221,7 +224,7 @@ export class XoDriver implements HypervisorDriver {
   }
 
   async destroy(vm: VmHandle): Promise<void> {
-    await this.vms.forget(vm);
+    const layers = (await this.vms.forget(vm))?.layers ?? [];
     let current: XoVm;
     try {
       current = await this.vm(vm.id);
@@ -232,11 +235,14 @@ export class XoDriver implements HypervisorDriver {
     }
     if (current.power_state !== "Halted") await this.client.action(`/vms/${vm.id}`, "hard_shutdown");
     await this.client.send("DELETE", `/vms/${vm.id}`);
-    this.log(`${vm.name}: destroyed VM ${vm.id}`);
+    // XO deletes a VM without its snapshots: the checkpoints would stay on the pool forever.
+    await this.removeLayers(layers);
+    this.log(`${vm.name}: destroyed VM ${vm.id}${layers.length ? ` and its ${layers.length} checkpoint snapshots` : ""}`);
   }
 
+  /** The MCS golden VM stays, with the snapshot MCS points at; its checkpoint snapshots go. */
   async release(vm: VmHandle): Promise<void> {
-    await this.vms.forget(vm);
+    await this.removeLayers((await this.vms.forget(vm))?.layers ?? []);
     this.log(`${vm.name}: kept on Xen Orchestra as the build's output (${vm.id})`);
   }
 
@@ -270,6 +276,10 @@ export class XoDriver implements HypervisorDriver {
     for (const vdi of vdis) {
       if (vdi.name_label === label && vdi.$SR === this.settings.isoSr) await this.client.send("DELETE", `/vdis/${vdi.id}`).catch(() => undefined);
     }
+  }
+
+  private async removeLayers(snapshots: readonly string[]): Promise<void> {
+    for (const snapshot of snapshots) await this.client.send("DELETE", `/vm-snapshots/${snapshot}`);
   }
 
   private async snapshotId(vm: VmHandle, name: string): Promise<string> {
