@@ -10,9 +10,8 @@ import { join } from "node:path";
 import type { HypervisorDriver, VmStop } from "../../src/hypervisors/driver.ts";
 import { build } from "../../src/runner/build.ts";
 import { GuestStallError, InstallNotProvenError, VmDiedError } from "../../src/runner/errors.ts";
-import { StepsFailedError } from "../../src/runner/run-steps.ts";
 import type { WatchTimers } from "../../src/runner/vm-watch.ts";
-import { createFakes, createFixture, type FakeOptions, type Fixture } from "./helpers/build-fixture.ts";
+import { createFakes, failure, withFixture, type FakeOptions, type Fixture } from "./helpers/build-fixture.ts";
 
 const BUILD_ID = "b1";
 const INSTALLED = `REBAKE-INSTALL: OK rebake-${BUILD_ID}`;
@@ -98,21 +97,6 @@ function scriptedVms(runs: (n: number) => Run, fakeOptions: FakeOptions = {}) {
     },
   };
   return { fakes: { ...fakes, driver }, distrusted, timers, powerOns: () => count };
-}
-
-async function withFixture(body: (f: Fixture) => Promise<void>): Promise<void> {
-  const fixture = await createFixture();
-  try {
-    await body(fixture);
-  } finally {
-    await fixture.dispose();
-  }
-}
-
-async function failure(run: Promise<unknown>): Promise<Error> {
-  const error = await run.then(() => undefined, (e: unknown) => e);
-  assert.ok(error instanceof StepsFailedError, `expected the build to fail, got ${String(error)}`);
-  return error.error;
 }
 
 const committedLayers = async (f: Fixture) => (await readdir(join(f.cacheDir, "layers")).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).length;

@@ -3,26 +3,10 @@ import assert from "node:assert/strict";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { build } from "../../src/runner/build.ts";
-import { StepsFailedError } from "../../src/runner/run-steps.ts";
 import { BuildInterruptedError, BuildTimeoutError, GuestCommandFailedError, StepTimeoutError, UploadChecksumError } from "../../src/runner/errors.ts";
 import { CacheFullError } from "../../src/cache/errors.ts";
 import { ERROR_TAIL_LINES } from "../../src/util/exec.ts";
-import { createFakes, createFixture, type Fixture } from "./helpers/build-fixture.ts";
-
-async function withFixture(body: (f: Fixture) => Promise<void>): Promise<void> {
-  const fixture = await createFixture();
-  try {
-    await body(fixture);
-  } finally {
-    await fixture.dispose();
-  }
-}
-
-async function failure(run: Promise<unknown>): Promise<Error> {
-  const error = await run.then(() => undefined, (e: unknown) => e);
-  assert.ok(error instanceof StepsFailedError, `expected the build to fail, got ${String(error)}`);
-  return error.error;
-}
+import { createFakes, failure, withFixture, type Fixture } from "./helpers/build-fixture.ts";
 
 /** Nothing left behind: no temp dir, no uncommitted layer, no partial or final artifact. */
 async function assertNothingLeft(f: Fixture, fakes: ReturnType<typeof createFakes>, committedSteps: number): Promise<void> {

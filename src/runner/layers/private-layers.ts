@@ -4,11 +4,11 @@
  * A kept VM (--on-error keep) still has them to go back to.
  */
 import { join } from "node:path";
-import type { CheckpointOptions } from "../../hypervisors/driver.ts";
 import type { PlanStep } from "../../recipe/plan-model.ts";
-import type { LayerStore, ResumePoint } from "./layer-store.ts";
+import { BuildOnlyLayers } from "./build-only-layers.ts";
+import type { LayerStore } from "./layer-store.ts";
 
-export class PrivateLayers implements LayerStore {
+export class PrivateLayers extends BuildOnlyLayers implements LayerStore {
   readonly kind = "private";
 
   constructor(
@@ -16,14 +16,12 @@ export class PrivateLayers implements LayerStore {
     readonly dir: string,
     private readonly tailPath: string,
     private readonly driverName: string,
-  ) {}
+  ) {
+    super();
+  }
 
   describe(): string {
     return `layer cache off: ${this.driverName} layers are snapshots of the build VM and go with it; building from the ISO`;
-  }
-
-  async resume(): Promise<ResumePoint> {
-    return { prefix: 0 };
   }
 
   writePath(index: number): string {
@@ -34,18 +32,4 @@ export class PrivateLayers implements LayerStore {
   freezesAfter(): boolean {
     return true;
   }
-
-  // Nothing outlives the build: the snapshots go with the VM, local files with the work dir.
-  async begin(): Promise<void> {}
-
-  checkpointOptions(): CheckpointOptions {
-    return {};
-  }
-
-  async commit(): Promise<undefined> {
-    return undefined;
-  }
-
-  // Nothing is committed, so nothing resumes from it.
-  async evict(): Promise<void> {}
 }

@@ -2,6 +2,7 @@
  * A small PVS plan (OS install, two apps, seal) with real input files in a temp dir, and build
  * dependencies that use the real download and layer caches with the recording fakes.
  */
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdtemp, mkdir, rm, writeFile, copyFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,6 +14,7 @@ import type { Recipe } from "../../../src/recipe/model.ts";
 import type { GuestCommand, Plan, PlanStep } from "../../../src/recipe/plan-model.ts";
 import type { BuildDeps, BuildRequest } from "../../../src/runner/build.ts";
 import type { BuildEvent } from "../../../src/runner/events.ts";
+import { StepsFailedError } from "../../../src/runner/run-steps.ts";
 import { createFakes, type FakeOptions, type Fakes } from "./fakes.ts";
 
 export const sha = (text: string): string => createHash("sha256").update(text).digest("hex");
@@ -98,3 +100,20 @@ export async function createFixture(): Promise<Fixture> {
 }
 
 export { createFakes, type FakeOptions };
+
+/** Runs `body` with a fresh fixture and removes it however the body ends. */
+export async function withFixture(body: (f: Fixture) => Promise<void>): Promise<void> {
+  const fixture = await createFixture();
+  try {
+    await body(fixture);
+  } finally {
+    await fixture.dispose();
+  }
+}
+
+/** The error a build failed with (what runSteps wrapped); fails the test when the build succeeded. */
+export async function failure(run: Promise<unknown>): Promise<Error> {
+  const error = await run.then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof StepsFailedError, `expected the build to fail, got ${String(error)}`);
+  return error.error;
+}
