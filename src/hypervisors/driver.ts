@@ -4,6 +4,7 @@
  */
 import type { Firmware } from "../recipe/model.ts";
 import type { GuestChannel } from "../guest/channel.ts";
+import type { McsSnapshotPlacement } from "./mcs-snapshot-path.ts";
 
 export interface VmSpec {
   readonly name: string;
@@ -110,6 +111,16 @@ export interface DiskExport {
   readonly dispose?: () => Promise<void>;
 }
 
+export interface SnapshotResult {
+  /** The hypervisor's reference to the snapshot (the XDHyp path when the stack names a hosting unit). */
+  readonly ref: string;
+  /**
+   * Where MCS finds the snapshot (resource pools, snapshot chain), read back after taking it.
+   * Drivers whose snapshots MCS cannot use (QEMU) leave it out.
+   */
+  readonly placement?: McsSnapshotPlacement;
+}
+
 /** How a VM's process stopped. */
 export interface VmStop {
   /** The guest powered itself off (an installer finishing, a requested shutdown). */
@@ -198,7 +209,7 @@ export interface HypervisorDriver {
    */
   checkpoint(vm: VmHandle, nextLayerPath: string, options?: CheckpointOptions): Promise<CheckpointResult>;
   /** A named snapshot of the powered-off VM (what MCS points at). */
-  snapshot(vm: VmHandle, name: string): Promise<{ readonly ref: string }>;
+  snapshot(vm: VmHandle, name: string): Promise<SnapshotResult>;
   /** The powered-off VM's disk as a local file, for the offline PVS capture. */
   exportDisk(vm: VmHandle, signal?: AbortSignal): Promise<DiskExport>;
   /**

@@ -14,6 +14,7 @@ import {
   type HypervisorDriver,
   type LayerRef,
   type Media,
+  type SnapshotResult,
   type VmAccess,
   type VmHandle,
   type VmSpec,
@@ -139,12 +140,13 @@ export class FakeHypervisorDriver implements HypervisorDriver {
     return { layer: frozen, stateSaved: false };
   }
 
-  async snapshot(vm: VmHandle, name: string): Promise<{ readonly ref: string }> {
+  async snapshot(vm: VmHandle, name: string): Promise<SnapshotResult> {
     this.record("snapshot", vm, [name]);
     const state = this.vm(vm);
     if (state.running) throw new FakeDriverError(`cannot snapshot VM ${vm.name} while it runs`);
+    // Like a hypervisor's snapshot tree: each snapshot is the child of the one before.
     state.snapshots.push(name);
-    return { ref: `${state.diskPath}@${name}` };
+    return { ref: `${state.diskPath}@${name}`, placement: { resourcePools: [], snapshotChain: [...state.snapshots] } };
   }
 
   async exportDisk(vm: VmHandle): Promise<DiskExport> {

@@ -7,8 +7,8 @@ import type { OsFamily } from "./model.ts";
 import type { GuestCommand } from "./plan-model.ts";
 import { PlanError } from "./plan-error.ts";
 import { GUEST_UPLOAD_ROOT, guestCommand } from "./step-commands.ts";
-import { psQuote } from "../util/ps-quote.ts";
 import { shQuote } from "../util/sh-quote.ts";
+import { psQuote } from "../util/powershell-quote.ts";
 
 export const SEAL_TIMEOUT_SECONDS = 3600;
 

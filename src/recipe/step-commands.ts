@@ -5,7 +5,7 @@
  */
 import type { OsFamily, Shell, ToolsKind } from "./model.ts";
 import type { GuestCommand } from "./plan-model.ts";
-import { psQuote } from "../util/ps-quote.ts";
+import { psQuote } from "../util/powershell-quote.ts";
 import { shQuote } from "../util/sh-quote.ts";
 
 /** Each step's inputs are uploaded to `<root>/<step-id>`; sealing removes the whole root. */

@@ -5,7 +5,7 @@
  */
 import { posix, win32 } from "node:path";
 import type { OsFamily, Shell } from "../recipe/model.ts";
-import { psQuote } from "../util/ps-quote.ts";
+import { psQuote } from "../util/powershell-quote.ts";
 import { shQuote } from "../util/sh-quote.ts";
 
 export function defaultShell(family: OsFamily): Shell {
@@ -53,4 +53,3 @@ export function withEnvironment(shell: Shell, env: Readonly<Record<string, strin
   });
   return `${lines.join("\n")}\n${script}`;
 }
-

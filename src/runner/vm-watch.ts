@@ -8,7 +8,7 @@
  * line feeds the live progress view.
  */
 import { setTimeout as sleepFor } from "node:timers/promises";
-import type { VmActivity, VmMonitor, VmStop } from "../hypervisors/driver.ts";
+import { VmStoppedError, type VmActivity, type VmMonitor, type VmStop } from "../hypervisors/driver.ts";
 import { CONSOLE_TAIL_LINES, GuestStallError, VmDiedError } from "./errors.ts";
 import { raceAbort } from "./run-steps.ts";
 
@@ -150,6 +150,11 @@ export class VmWatch {
       return await raceAbort(work(combined), combined);
     } catch (error) {
       if (failed.signal.aborted && !signal.aborted) throw failed.signal.reason as Error;
+      // The driver saw the VM stop before the watch did: the same failure, told with the console.
+      if (error instanceof VmStoppedError && !signal.aborted) {
+        await this.readConsole().catch(() => undefined);
+        throw new VmDiedError(stepId, error.stop.description, this.consoleTail());
+      }
       throw error;
     } finally {
       finished.abort();

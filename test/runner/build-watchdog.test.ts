@@ -11,7 +11,7 @@ import type { HypervisorDriver, VmStop } from "../../src/hypervisors/driver.ts";
 import { build } from "../../src/runner/build.ts";
 import { GuestStallError, InstallNotProvenError, VmDiedError } from "../../src/runner/errors.ts";
 import type { WatchTimers } from "../../src/runner/vm-watch.ts";
-import { createFakes, failure, withFixture, type FakeOptions, type Fixture } from "./helpers/build-fixture.ts";
+import { buildFailure, createFakes, withFixture, type FakeOptions, type Fixture } from "./helpers/build-fixture.ts";
 
 const BUILD_ID = "b1";
 const INSTALLED = `REBAKE-INSTALL: OK rebake-${BUILD_ID}`;
@@ -122,7 +122,7 @@ for (const c of unproven) {
   test(c.name, () =>
     withFixture(async (f) => {
       const vms = scriptedVms(() => ({ console: c.console }));
-      const error = await failure(build(f.request(f.plan(), { buildId: BUILD_ID }), { ...f.deps(vms.fakes), watchTimers: vms.timers }));
+      const error = await buildFailure(build(f.request(f.plan(), { buildId: BUILD_ID }), { ...f.deps(vms.fakes), watchTimers: vms.timers }));
       assert.ok(error instanceof InstallNotProvenError, String(error));
       assert.match(error.message, /^step 01-os failed: /);
       assert.match(error.message, c.message);
@@ -135,7 +135,7 @@ for (const c of unproven) {
 test("a VM killed during the install fails the step at once, commits nothing, and the next build installs afresh", () =>
   withFixture(async (f) => {
     const killed = scriptedVms(() => ({ killed: true, console: "Installing...\n" }), { installHangs: true });
-    const error = await failure(build(f.request(f.plan(), { buildId: BUILD_ID }), { ...f.deps(killed.fakes), watchTimers: killed.timers }));
+    const error = await buildFailure(build(f.request(f.plan(), { buildId: BUILD_ID }), { ...f.deps(killed.fakes), watchTimers: killed.timers }));
     assert.ok(error instanceof VmDiedError, String(error));
     assert.match(error.message, /step 01-os failed: the VM stopped while the step needed it: qemu for VM demo was killed by SIGKILL; .*\n {2}\| Installing\.\.\./);
     assert.equal(await committedLayers(f), 0);
@@ -201,7 +201,7 @@ for (const c of noRetry) {
           return m && { ...m, activity: async () => ({ ...(await m.activity()), diskWrittenBytes: c.run.accelerator === "kvm" ? Math.min(vms.timers.now(), 4096) : 0 }) };
         },
       };
-      const error = await failure(build(f.request(f.plan(), { buildId: BUILD_ID, stallWindowMs: STALL_WINDOW_MS }), { ...f.deps({ ...vms.fakes, driver: wrote }), watchTimers: vms.timers }));
+      const error = await buildFailure(build(f.request(f.plan(), { buildId: BUILD_ID, stallWindowMs: STALL_WINDOW_MS }), { ...f.deps({ ...vms.fakes, driver: wrote }), watchTimers: vms.timers }));
       assert.ok(error instanceof GuestStallError, String(error));
       assert.match(error.message, /step 01-os stalled during the unattended OS install: under (kvm|tcg), the VM printed nothing, wrote nothing to its disk and used no CPU for 60 s; last 20 console lines:\n {2}\| Loading initrd/);
       assert.equal(vms.distrusted.length, 0);

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { VmActivity, VmMonitor, VmStop } from "../../src/hypervisors/driver.ts";
+import { VmStoppedError, type VmActivity, type VmMonitor, type VmStop } from "../../src/hypervisors/driver.ts";
 import { GuestStallError, VmDiedError } from "../../src/runner/errors.ts";
 import { VmWatch, type WatchTimers } from "../../src/runner/vm-watch.ts";
 
@@ -144,6 +144,18 @@ describe("VmWatch", () => {
       assert.match(outcome.message, /\| Kernel panic\? no, just killed/);
     });
   }
+
+  it("tells a VM stop the driver saw first as the step's failure, with the console", async () => {
+    const vm = scriptedVm((t) => (t === 0 ? { console: "installing\n" } : {}));
+    const watch = new VmWatch({ monitor: vm.monitor, timers: vm.timers, stallWindowMs: WINDOW, intervalMs: INTERVAL });
+    const stop: VmStop = { requestedByGuest: false, requestedByDriver: false, description: "qemu for VM x was killed by SIGKILL" };
+    const error = await watch.guard("01-os-install", new AbortController().signal, async () => Promise.reject(new VmStoppedError("x", stop))).then(
+      () => assert.fail("succeeded"),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof VmDiedError, String(error));
+    assert.match(error.message, /^step 01-os-install failed: the VM stopped while the step needed it: qemu for VM x was killed by SIGKILL; last 20 console lines:\n {2}\| installing/);
+  });
 
   it("keeps the step's error when the build is interrupted, and finds marker lines in the console", async () => {
     const vm = scriptedVm((t) => (t === 1000 ? { console: "\x1b[1mREBAKE-INSTALL: OK rebake-b1\x1b[0m\n" } : {}));

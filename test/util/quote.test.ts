@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { psQuote } from "../../src/util/ps-quote.ts";
+import { psQuote } from "../../src/util/powershell-quote.ts";
 import { shQuote } from "../../src/util/sh-quote.ts";
 
 /** Values a secret may hold that end or expand a naively quoted string. */

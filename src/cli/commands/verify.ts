@@ -61,7 +61,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const driver = createDriver(driverName, { runtimeDir, env: io.env, log: (line) => reporter.emit({ type: "log", at: new Date().toISOString(), message: `${driverName}: ${line}` }) });
   try {
     const verification = await verifyArtifact(
-      { manifest, manifestPath, checks: recipe.checks ?? [], recipeDir: dirname(manifest.recipe.file), signal: io.signal, emit: reporter.emit, ...(recipe.hardware ? { hardware: recipe.hardware } : {}) },
+      { manifest, manifestPath, checks: recipe.checks ?? [], recipeDir: dirname(manifest.recipe.file), signal: io.signal, emit: reporter.emit, ...(recipe.hardware ? { hardware: recipe.hardware } : {}), ...(recipe.os.stallTimeoutMinutes !== undefined ? { stallWindowMs: recipe.os.stallTimeoutMinutes * 60_000 } : {}) },
       { driver },
     );
     await recordVerification(manifestPath, manifest, verification);

@@ -3,7 +3,7 @@
  * itself needs (hashing an upload, flushing disks, killing a command that ran too long).
  */
 import type { Shell } from "../../recipe/model.ts";
-import { psQuote } from "../../util/ps-quote.ts";
+import { psQuote } from "../../util/powershell-quote.ts";
 import { shQuote } from "../../util/sh-quote.ts";
 
 export type GuestOs = "linux" | "windows";
@@ -45,4 +45,3 @@ export function flushCommand(os: GuestOs): string {
 export function killCommand(os: GuestOs, pid: number): string {
   return os === "windows" ? `taskkill /F /T /PID ${pid}` : `kill -9 ${pid}`;
 }
-

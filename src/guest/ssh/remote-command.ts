@@ -12,8 +12,8 @@
 import type { Shell } from "../../recipe/model.ts";
 import { GuestError } from "../channel.ts";
 import { type GuestOs } from "../qga/guest-command.ts";
-import { psQuote } from "../../util/ps-quote.ts";
 import { shQuote } from "../../util/sh-quote.ts";
+import { psQuote } from "../../util/powershell-quote.ts";
 
 export interface RemoteCommand {
   /** The command line the remote login shell runs. */

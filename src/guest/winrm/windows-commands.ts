@@ -3,7 +3,7 @@
  * ends at 8191 characters: scripts that do not fit, and cmd scripts of more than one line, are
  * first written to a temp file in the guest in base64 chunks appended by PowerShell.
  */
-import { psQuote } from "../../util/ps-quote.ts";
+import { psQuote } from "../../util/powershell-quote.ts";
 import { encodedPowershell } from "../ssh/remote-command.ts";
 
 /** cmd.exe's command-line limit (characters). */

@@ -19,6 +19,7 @@ import {
   type LayerRef,
   type Media,
   type PowerOnResult,
+  type SnapshotResult,
   type VmAccess,
   type VmActivity,
   type VmHandle,
@@ -106,7 +107,7 @@ interface VmState {
   readonly handle: VmHandle;
   readonly spec: VmSpec;
   readonly dir: string;
-  readonly paths: { readonly qmp: string; readonly qga: string; readonly serial: string; readonly qemuLog: string };
+  readonly paths: { readonly qmp: string; readonly operatorQmp: string; readonly qga: string; readonly serial: string; readonly qemuLog: string };
   readonly uefi?: UefiVars;
   /** The layer QEMU writes to; moves to the new child on every checkpoint. */
   diskPath: string;
@@ -154,11 +155,12 @@ export class QemuDriver implements HypervisorDriver {
     const dir = path.resolve(this.options.runtimeDir, id);
     const paths = {
       qmp: path.join(dir, "qmp.sock"),
+      operatorQmp: path.join(dir, "qmp-operator.sock"),
       qga: path.join(dir, "qga.sock"),
       serial: path.join(dir, "serial.log"),
       qemuLog: path.join(dir, "qemu.log"),
     };
-    for (const socket of [paths.qmp, paths.qga, swtpmPaths(dir).socket]) {
+    for (const socket of [paths.qmp, paths.operatorQmp, paths.qga, swtpmPaths(dir).socket]) {
       if (Buffer.byteLength(socket) > UNIX_PATH_MAX) {
         throw new VmSpecError(`socket path ${socket} is longer than ${UNIX_PATH_MAX} bytes: use a shorter runtime directory than ${this.options.runtimeDir}`);
       }
@@ -296,6 +298,7 @@ export class QemuDriver implements HypervisorDriver {
         ...(state.spec.tpm ? { tpmSocket: swtpmPaths(state.dir).socket } : {}),
         media: state.media,
         qmpSocket: state.paths.qmp,
+        operatorQmpSocket: state.paths.operatorQmp,
         qgaSocket: state.paths.qga,
         serialLog: state.paths.serial,
         ...(incoming ? { incoming } : {}),
@@ -489,7 +492,7 @@ export class QemuDriver implements HypervisorDriver {
     }
   }
 
-  async snapshot(vm: VmHandle, name: string): Promise<{ readonly ref: string }> {
+  async snapshot(vm: VmHandle, name: string): Promise<SnapshotResult> {
     const state = this.requirePoweredOff(vm, "snapshot");
     if (!/^[\w.-]+$/.test(name)) throw new VmSpecError(`snapshot name must be letters, digits, '.', '_' or '-', got: "${name}"`);
     await createInternalSnapshot(this.exec, state.diskPath, name);
@@ -512,7 +515,7 @@ export class QemuDriver implements HypervisorDriver {
     const state = this.state(vm);
     const lines = [
       `QEMU VM ${vm.name}${state.qemu?.running ? ` (pid ${state.qemu.pid})` : " (powered off)"} in ${state.dir}`,
-      `  QMP:          socat - UNIX-CONNECT:${state.paths.qmp}`,
+      `  QMP:          socat - UNIX-CONNECT:${state.paths.operatorQmp}`,
       `  guest agent:  socat - UNIX-CONNECT:${state.paths.qga}`,
       `  serial log:   ${state.paths.serial}`,
       `  disk:         ${state.diskPath}`,

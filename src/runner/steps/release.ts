@@ -21,8 +21,8 @@ export function releaseStep(env: BuildEnv): Step<BuildState> {
       state.channel = undefined;
       if (env.isPvs) return undefined;
       const name = snapshotName(request, state.buildId);
-      const { ref } = await deps.driver.snapshot(vm, name);
-      state.outputs.push({ kind: "snapshot", name, ref, vm: { name: vm.name, id: vm.id } });
+      const { ref, placement } = await deps.driver.snapshot(vm, name);
+      state.outputs.push({ kind: "snapshot", name, ref, ...(placement ? { placement } : {}), vm: { name: vm.name, id: vm.id } });
       // The MCS golden VM holds the snapshot the catalogs will point at: it is an output.
       state.releaseVm?.();
       await deps.driver.release(vm);

@@ -2,7 +2,6 @@
  * A small PVS plan (OS install, two apps, seal) with real input files in a temp dir, and build
  * dependencies that use the real download and layer caches with the recording fakes.
  */
-import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdtemp, mkdir, rm, writeFile, copyFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,8 +13,9 @@ import type { Recipe } from "../../../src/recipe/model.ts";
 import type { GuestCommand, Plan, PlanStep } from "../../../src/recipe/plan-model.ts";
 import type { BuildDeps, BuildRequest } from "../../../src/runner/build.ts";
 import type { BuildEvent } from "../../../src/runner/events.ts";
-import { StepsFailedError } from "../../../src/runner/run-steps.ts";
 import { createFakes, type FakeOptions, type Fakes } from "./fakes.ts";
+import assert from "node:assert/strict";
+import { StepsFailedError } from "../../../src/runner/run-steps.ts";
 
 export const sha = (text: string): string => createHash("sha256").update(text).digest("hex");
 
@@ -101,7 +101,7 @@ export async function createFixture(): Promise<Fixture> {
 
 export { createFakes, type FakeOptions };
 
-/** Runs `body` with a fresh fixture and removes it however the body ends. */
+/** Runs `body` with a fresh fixture, removed afterwards whatever happens. */
 export async function withFixture(body: (f: Fixture) => Promise<void>): Promise<void> {
   const fixture = await createFixture();
   try {
@@ -111,8 +111,8 @@ export async function withFixture(body: (f: Fixture) => Promise<void>): Promise<
   }
 }
 
-/** The error a build failed with (what runSteps wrapped); fails the test when the build succeeded. */
-export async function failure(run: Promise<unknown>): Promise<Error> {
+/** The error a build failed with (the step's own, unwrapped); fails the test if it succeeded. */
+export async function buildFailure(run: Promise<unknown>): Promise<Error> {
   const error = await run.then(() => undefined, (e: unknown) => e);
   assert.ok(error instanceof StepsFailedError, `expected the build to fail, got ${String(error)}`);
   return error.error;
