@@ -64,8 +64,17 @@ export interface LayerStoreChoice {
   readonly workDir: string;
   /** Where the VM writes after the last layer is frozen (the MCS golden VM's disk, or scratch). */
   readonly tailPath: string;
-  /** @default keep every state */
-  readonly keepState?: (index: number) => boolean;
+}
+
+/**
+ * Whether the running VM's memory state is kept with the layer of step `index`. Measured on the
+ * demo (512 MiB guest): about 42 MiB compressed per layer against 1-2 MiB of disk, and a rebuild
+ * that resumes from it skips a boot (20-40 s under TCG). It pays where a rebuild is likely to
+ * resume: before each step that changes between builds. The step before the last (the seal) is
+ * not such a point, and saving it costs every rebuild a state save, so that one is not kept.
+ */
+export function keepStateFor(stepCount: number): (index: number) => boolean {
+  return (index) => index + 1 < stepCount - 1;
 }
 
 /**
@@ -76,5 +85,5 @@ export interface LayerStoreChoice {
 export function chooseLayerStore(choice: LayerStoreChoice): LayerStore {
   if (!choice.capabilities.layersOutliveVm) return new PrivateLayers(choice.steps, choice.workDir, choice.tailPath, choice.driverName);
   if (choice.noCache) return new SingleLayer(choice.steps.length, choice.workDir, choice.tailPath);
-  return new SharedCacheLayers(choice.steps, choice.cache, choice.tailPath, choice.keepState ?? (() => true));
+  return new SharedCacheLayers(choice.steps, choice.cache, choice.tailPath, keepStateFor(choice.steps.length));
 }
