@@ -3,11 +3,11 @@
  * manifest must be the pinned version of the pinned recipe, built for the stack's target, verified,
  * with the artifact the target needs.
  */
-import type { BuildManifest, VhdxOutput, SnapshotOutput } from "../manifest/model.ts";
+import type { BuildManifest } from "../manifest/model.ts";
+import { DEFAULT_WRITE_CACHE, publishedVdiskName, snapshotOf, vdiskPropertiesOf, vhdxOf } from "../stores/published-vdisk.ts";
 import type { StackConfig } from "../stacks/model.ts";
 import type { McsSnapshotPlacement } from "../hypervisors/mcs-snapshot-path.ts";
-import { basename } from "node:path";
-import type { VdiskProperties, WriteCacheType } from "../stores/vdisk-sidecar.ts";
+import type { WriteCacheType } from "../stores/vdisk-sidecar.ts";
 import { diskLocatorProblems } from "../pvs/register-script.ts";
 
 export interface GoldenImageArgs {
@@ -24,9 +24,6 @@ export interface GoldenImageArgs {
   /** From the recipe's PVS target. @default DEFAULT_WRITE_CACHE */
   readonly writeCache?: { readonly type: WriteCacheType; readonly sizeMiB: number };
 }
-
-/** PVS's recommended cache for streamed servers, when the recipe names none. */
-export const DEFAULT_WRITE_CACHE = { type: "device-ram-with-overflow-on-disk", sizeMiB: 4096 } as const;
 
 export class GoldenImageArgsError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -64,14 +61,6 @@ export function checkGoldenImageArgs(args: GoldenImageArgs): string[] {
   return problems;
 }
 
-export function vhdxOf(manifest: BuildManifest): VhdxOutput | undefined {
-  return manifest.outputs.find((o): o is VhdxOutput => o.kind === "vhdx");
-}
-
-export function snapshotOf(manifest: BuildManifest): SnapshotOutput | undefined {
-  return manifest.outputs.find((o): o is SnapshotOutput => o.kind === "snapshot");
-}
-
 /**
  * The golden VM and snapshot the catalogs point at: the build's own snapshot (what was verified),
  * or, for a golden VM rebake did not build, the snapshot publish takes of the stack's VM.
@@ -83,22 +72,4 @@ export function mcsImageOf(stack: StackConfig, manifest: BuildManifest): { reado
   if (!goldenVm) return undefined;
   const snapshotName = `${manifest.recipe.name}-${manifest.recipe.version}`;
   return { vmName: goldenVm.name, snapshotName, placement: { resourcePools: goldenVm.resourcePools ?? [], snapshotChain: [...(goldenVm.snapshots ?? []), snapshotName] }, built: false };
-}
-
-/** The vDisk's name in every store: `<artifact name>-<recipe version>`; sync finds it by the same name. */
-export function publishedVdiskName(manifest: BuildManifest, vhdx: VhdxOutput): string {
-  return `${basename(vhdx.path, ".vhdx")}-${manifest.recipe.version}`;
-}
-
-/** The vDisk properties of a build, as publish registers them and sync records them beside the vDisk. */
-export function vdiskPropertiesOf(manifest: BuildManifest, writeCache: { readonly type: WriteCacheType; readonly sizeMiB: number }): VdiskProperties {
-  return {
-    description: `${manifest.recipe.name} ${manifest.recipe.version} (build ${manifest.buildId})`,
-    writeCacheType: writeCache.type,
-    writeCacheSizeMiB: writeCache.sizeMiB,
-    recipe: manifest.recipe.name,
-    version: manifest.recipe.version,
-    recipeHash: manifest.recipe.hash,
-    buildId: manifest.buildId,
-  };
 }

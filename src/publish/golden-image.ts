@@ -7,7 +7,8 @@
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { mcsSnapshotPath } from "../hypervisors/mcs-snapshot-path.ts";
-import { checkGoldenImageArgs, DEFAULT_WRITE_CACHE, GoldenImageArgsError, mcsImageOf, publishedVdiskName, vdiskPropertiesOf, vhdxOf, type GoldenImageArgs } from "./golden-image-args.ts";
+import { checkGoldenImageArgs, GoldenImageArgsError, mcsImageOf, type GoldenImageArgs } from "./golden-image-args.ts";
+import { DEFAULT_WRITE_CACHE, publishedVdiskName, vdiskPropertiesOf, vhdxOf } from "../stores/published-vdisk.ts";
 import { Vdisk } from "./providers/vdisk.ts";
 import { PvsRegistration } from "./providers/pvs-registration.ts";
 import { CatalogImage, XoSnapshot } from "./providers/mcs.ts";

@@ -18,7 +18,8 @@ import { releaseState } from "../release/release-state.ts";
 import type { KeptVersion } from "../release/retention.ts";
 import { stackRetention } from "../release/stack-retention.ts";
 import { readCatalogImage } from "./mcs/catalog-image.ts";
-import { mcsImageOf, vhdxOf } from "./golden-image-args.ts";
+import { mcsImageOf } from "./golden-image-args.ts";
+import { vhdxOf } from "../stores/published-vdisk.ts";
 import { manifestPathOf } from "./release.ts";
 
 /** What the systems serve, read through one interface so status runs against fakes in tests. */

@@ -15,13 +15,14 @@ import { DownloadCache } from "../../cache/download-cache.ts";
 import { LayerCache } from "../../cache/layer-cache.ts";
 import { parseDuration, UnitError } from "../../cache/units.ts";
 import { captureVhdx } from "../../capture/vhdx-capture.ts";
+import { qemuImgFormat } from "../../capture/qemu-img-format.ts";
 import { writeAnswerMedia } from "../../answers/media.ts";
 import { generateAdminPassword } from "../../answers/password.ts";
 import { formatReport, problemsAsJson } from "../../recipe/format-problems.ts";
 import { planProject } from "../../recipe/plan-project.ts";
 import { resolveSecret } from "../../recipe/secrets.ts";
 import { build, type BuildResult } from "../../runner/build.ts";
-import { DEFAULT_DRIVER, checkDriverFlag, createDriver, loadConnection } from "../../runner/drivers.ts";
+import { DEFAULT_DRIVER, checkDriverFlag, createDriver, loadConnection } from "../wiring.ts";
 import { BuildInterruptedError } from "../../runner/errors.ts";
 import { ON_ERROR_POLICIES, type OnErrorPolicy } from "../../runner/on-error.ts";
 import { StepsFailedError } from "../../runner/run-steps.ts";
@@ -153,7 +154,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
           });
         },
         capture: (source, outPath, { signal, onProgress }) =>
-          captureVhdx({ path: source }, outPath, { exec, signal, onProgress: (p) => onProgress(p.bytesDone, p.bytesTotal) }),
+          captureVhdx({ path: source.path, format: qemuImgFormat(source.format) }, outPath, { exec, signal, onProgress: (p) => onProgress(p.bytesDone, p.bytesTotal) }),
         toolVersions: () => toolVersions(exec),
         resolveSecret: secrets,
       },

@@ -10,7 +10,7 @@ import { DownloadCache } from "../../cache/download-cache.ts";
 import { LayerCache } from "../../cache/layer-cache.ts";
 import { tmpdir } from "node:os";
 import { selectForPrune, type CacheItem } from "../../cache/prune.ts";
-import { WORK_DIR_PREFIX } from "../../runner/build.ts";
+import { WORK_DIR_PREFIX } from "../../runner/steps/prepare.ts";
 import { removeAbandonedDirs } from "../../util/owned-dir.ts";
 import { formatSize, parseDuration, parseSize, UnitError } from "../../cache/units.ts";
 import { formatDuration } from "../progress/format.ts";
@@ -66,9 +66,10 @@ export async function run(args: readonly string[], io: CliIo, now: Date = new Da
       io.stdout(`${JSON.stringify({ dir: dirs.root, layers: layerList, downloads: downloadList.map((d) => ({ sha256: d.sha256, size: d.size, modified: d.modified.toISOString() })) }, null, 2)}\n`);
       return EXIT.ok;
     }
-    io.stdout(`layers in ${dirs.layers}:\n`);
+    io.stdout(`layers in ${dirs.layers} (bytes per step: disk layer + saved VM state = all with companions):\n`);
     for (const l of layerList) {
-      io.stdout(`  ${l.hash.slice(0, 12)}  ${formatSize(l.size).padStart(7)}  ${age(now, new Date(l.created)).padStart(8)}  ${l.stepId}${l.parent ? `  (on ${l.parent.slice(0, 12)})` : ""}\n`);
+      const bytes = `${formatSize(l.diskBytes).padStart(7)} + ${formatSize(l.stateBytes).padStart(7)} = ${formatSize(l.size).padStart(7)}`;
+      io.stdout(`  ${l.hash.slice(0, 12)}  ${bytes}  ${age(now, new Date(l.created)).padStart(8)}  ${l.stepId}${l.parent ? `  (on ${l.parent.slice(0, 12)})` : ""}\n`);
     }
     io.stdout(`downloads in ${dirs.downloads}:\n`);
     for (const d of downloadList) io.stdout(`  ${d.sha256.slice(0, 12)}  ${formatSize(d.size).padStart(7)}  ${age(now, d.modified).padStart(8)}\n`);

@@ -12,6 +12,7 @@ import { checkPulumiCli } from "../../publish/pulumi-cli.ts";
 import { automationEngine, type PulumiEngine } from "../../publish/pulumi-engine.ts";
 import { checkPublishable, manifestPathOf, recordPublish, ReleaseError } from "../../publish/release.ts";
 import { loadStack } from "../../stacks/load-stack.ts";
+import { publishEnvironment, publishSecretRefs, stackSecretLookup } from "../wiring.ts";
 import { createExec, type Exec } from "../../util/exec.ts";
 
 export const HELP = `usage: rebake publish --stack <name> [--reason TEXT] [--preview] [--json]
@@ -51,7 +52,10 @@ export async function run(args: readonly string[], io: CliIo, exec: Exec = creat
     // Who and which commit first: a publish that cannot be recorded does not run.
     const context = values.preview ? undefined : await releaseContext(io, exec);
     await checkPulumiCli(exec, io.env);
-    const run = { stack: stack.stack, workDir: io.cwd, env: io.env, signal: io.signal, onOutput: (text: string) => (values.json ? io.stderr(text) : io.stdout(text)) };
+    // pulumi: secret references become environment variables the program's providers read.
+    const refs = publishSecretRefs(stack);
+    const pulumiSecret = await stackSecretLookup(refs, { stack: stack.stack, cwd: io.cwd, exec, signal: io.signal });
+    const run = { stack: stack.stack, workDir: io.cwd, env: publishEnvironment(io.env, refs, pulumiSecret), signal: io.signal, onOutput: (text: string) => (values.json ? io.stderr(text) : io.stdout(text)) };
     if (!context) {
       const changes = await engine.preview(run);
       return values.json ? `${JSON.stringify({ stack: stack.stack, changes }, null, 2)}\n` : "";

@@ -8,10 +8,10 @@ import { formatSize, parseSize, UnitError } from "../../cache/units.ts";
 import type { SiteResult } from "../../distribute/model.ts";
 import { resolveSyncSource, sitesOf } from "../../distribute/source.ts";
 import { DEFAULT_CONCURRENCY, syncAll } from "../../distribute/sync.ts";
-import { createSyncView } from "../../distribute/sync-progress.ts";
+import { createSyncView } from "../progress/sync-view.ts";
 import { TokenBucket, UNLIMITED } from "../../distribute/token-bucket.ts";
 import { loadStack } from "../../stacks/load-stack.ts";
-import { pulumiKeys, readPulumiSecrets } from "../../stacks/pulumi-secrets.ts";
+import { stackSecretLookup } from "../wiring.ts";
 import { createExec } from "../../util/exec.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 
@@ -68,8 +68,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (bytesPerSecond === 0) throw new UsageError("--bwlimit must be above 0");
 
   const stack = await loadStack(io.cwd, values.stack);
-  const pulumiRefs = pulumiKeys(stack.pvs?.sites.map((site) => site.store.password) ?? []);
-  const pulumiSecret = pulumiRefs.length ? await readPulumiSecrets(pulumiRefs, { stack: stack.stack, cwd: io.cwd, exec: createExec(), signal: io.signal }) : undefined;
+  const pulumiSecret = await stackSecretLookup(stack.pvs?.sites.map((site) => site.store.password) ?? [], { stack: stack.stack, cwd: io.cwd, exec: createExec(), signal: io.signal });
   const sites = sitesOf(stack, io.env, pulumiSecret);
   if (bytesPerSecond && sites.some((s) => s.location.startsWith("smb://")) && !values.json) {
     io.stderr(`rebake sync: --bwlimit does not apply to smb:// stores (smbclient has no rate limit)\n`);

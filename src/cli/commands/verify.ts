@@ -14,7 +14,7 @@ import { createReporter } from "../progress/reporter.ts";
 import { readManifest } from "../../manifest/write-manifest.ts";
 import { formatReport, problemsAsJson } from "../../recipe/format-problems.ts";
 import { loadProject } from "../../recipe/project.ts";
-import { DEFAULT_DRIVER, createDriver } from "../../runner/drivers.ts";
+import { DEFAULT_DRIVER, createDriver } from "../wiring.ts";
 import { BuildInterruptedError } from "../../runner/errors.ts";
 import { StepsFailedError } from "../../runner/run-steps.ts";
 import { recordVerification } from "../../verify/record-verification.ts";

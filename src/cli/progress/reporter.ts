@@ -74,7 +74,7 @@ export function createReporter(options: ReporterOptions): Reporter {
         case "step-end":
           ends.push(event);
           current = undefined;
-          write(`${CLEAR_LINE}${event.status === "ok" ? "ok    " : event.status === "cached" ? "cached" : "FAILED"}  ${event.step}  ${formatDuration(event.durationMs)}${event.error ? `\n        ${event.error.split("\n")[0]}` : ""}\n`);
+          write(`${CLEAR_LINE}${event.status === "ok" ? "ok    " : event.status === "cached" ? "cached" : event.status === "skipped" ? "skip  " : "FAILED"}  ${event.step}  ${formatDuration(event.durationMs)}${event.error ? `\n        ${event.error.split("\n")[0]}` : ""}\n`);
           break;
         case "log":
           write(`${CLEAR_LINE}        ${event.message}\n`);
@@ -102,7 +102,7 @@ function plainLine(event: BuildEvent, reported: Map<string, number>): string | u
     case "step-start":
       return `[${event.step}] start: ${event.title}`;
     case "step-end":
-      return `[${event.step}] ${event.status}${event.cached ? " (from cache)" : ""} in ${formatDuration(event.durationMs)}${event.error ? `: ${event.error.split("\n")[0]}` : ""}`;
+      return `[${event.step}] ${event.status}${event.cached ? " (from cache)" : ""}${event.why ? ` (${event.why})` : ""} in ${formatDuration(event.durationMs)}${event.error ? `: ${event.error.split("\n")[0]}` : ""}`;
     case "progress": {
       if (event.total <= 0) return undefined;
       const percent = Math.floor((event.done / event.total) * 100);
