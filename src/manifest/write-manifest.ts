@@ -1,6 +1,7 @@
 /** Reads and writes manifests; writes go to a temp name and are renamed, so a reader never sees half a file. */
 import { randomBytes } from "node:crypto";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { maskSecrets } from "../recipe/secret-patterns.ts";
 import type { BuildManifest } from "./model.ts";
 
 export const MANIFEST_FILE = "manifest.json";
@@ -12,11 +13,11 @@ export class ManifestError extends Error {
   }
 }
 
-/** Writes any JSON document atomically. */
+/** Writes any JSON document atomically, with anything that looks like a credential masked. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const temp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
   try {
-    await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
+    await writeFile(temp, maskSecrets(`${JSON.stringify(value, null, 2)}\n`));
     await rename(temp, path);
   } finally {
     await rm(temp, { force: true });

@@ -2,7 +2,8 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import type { App } from "../../src/recipe/model.ts";
-import { createSecretLiteral, findLiteralSecrets } from "../../src/recipe/rules/secret-literal.ts";
+import { createSecretLiteral } from "../../src/recipe/rules/secret-literal.ts";
+import { findLiteralSecrets } from "../../src/recipe/secret-patterns.ts";
 import { appDoc, recipeDoc, ruleContext } from "./helpers/source-document.ts";
 import { pvsRecipe } from "./helpers/recipes.ts";
 

@@ -4,7 +4,7 @@
  * record beside the manifest.
  */
 import { isAbsolute, join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { readManifest } from "../../manifest/write-manifest.ts";
 import { checkGoldenImageArgs } from "../../publish/golden-image-args.ts";
@@ -46,12 +46,12 @@ export async function pulumiAvailable(exec: Exec, env: NodeJS.ProcessEnv): Promi
 }
 
 export async function run(args: readonly string[], io: CliIo, exec: Exec = createExec()): Promise<number> {
-  const { values } = parseArgs({ args: [...args], strict: true, options: { stack: { type: "string" }, preview: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean" } } });
+  const { values } = parseCommandArgs(args, { stack: { type: "string" }, preview: { type: "boolean" } }, 0);
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
-  if (!values.stack) throw new UsageError(`name the stack with --stack\n\n${HELP}`);
+  if (!values.stack) throw new UsageError(`name the stack with --stack`);
   let stack;
   try {
     stack = await loadStack(io.cwd, values.stack);

@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { createReporter } from "../progress/reporter.ts";
 import { readManifest } from "../../manifest/write-manifest.ts";
@@ -34,18 +34,13 @@ exit codes: 0 every check passed, 1 a check failed, 2 wrong usage, 130 interrupt
 `;
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: { driver: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } },
-  });
+  const { values, positionals } = parseCommandArgs(args, { driver: { type: "string" } });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const [manifestArg, ...extra] = positionals;
-  if (!manifestArg || extra.length > 0) throw new UsageError(`name exactly one manifest\n\n${HELP}`);
+  if (!manifestArg || extra.length > 0) throw new UsageError(`name exactly one manifest`);
   const manifestPath = resolve(io.cwd, manifestArg);
   const manifest = await readManifest(manifestPath);
   const project = await loadProject(manifest.recipe.file, { cwd: io.cwd });

@@ -6,6 +6,7 @@
 import type { BuildEvent } from "../../runner/events.ts";
 import { bar, formatDuration, formatElapsed } from "./format.ts";
 import { summaryTable } from "./summary-table.ts";
+import { CLEAR_LINE } from "../../util/terminal-text.ts";
 
 export type ProgressMode = "tty" | "plain" | "json";
 
@@ -25,7 +26,6 @@ export interface ReporterOptions {
 
 /** Plain mode prints progress of known-size work only at these steps, not for every chunk. */
 const PLAIN_PROGRESS_STEP_PERCENT = 25;
-const CLEAR_LINE = "\r\x1b[2K";
 const DEFAULT_TICK_MS = 1000;
 
 export function createReporter(options: ReporterOptions): Reporter {
