@@ -3,7 +3,6 @@
  * Nothing here throws on bad input: unreadable bytes, YAML errors and hostile files (huge, deeply
  * nested, alias bombs) all become Problems with a line and column.
  */
-import { readFileSync, statSync } from "node:fs";
 import { isUtf8 } from "node:buffer";
 import { dirname, basename, isAbsolute, relative, resolve, sep } from "node:path";
 import {
@@ -23,6 +22,7 @@ import {
 } from "yaml";
 import type { DocumentKind, Position, SourceDocument } from "./document.ts";
 import type { Problem } from "./problem.ts";
+import { formatLimit, InputFileError, inputFileRule, readInputFile } from "../util/read-input.ts";
 
 /** Recipes and apps are a few KiB; anything this big is a mistake or an attack, rejected unread. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -42,9 +42,8 @@ const UTF8_BOM = "\uFEFF";
 
 /** The file system as load sees it; replaced in tests. */
 export interface SourceFs {
-  /** Size in bytes; rejects like fs.stat (ENOENT, EACCES). */
-  size(path: string): Promise<number>;
-  read(path: string): Promise<Uint8Array>;
+  /** The file's bytes, at most `maxBytes`; rejects with InputFileError. */
+  read(path: string, maxBytes: number): Promise<Uint8Array>;
 }
 
 /**
@@ -52,12 +51,7 @@ export interface SourceFs {
  * round trip of the promise API costs more than the read itself.
  */
 export const nodeSourceFs: SourceFs = {
-  size: async (path) => {
-    const info = statSync(path);
-    if (info.isDirectory()) throw Object.assign(new Error(`${path} is a directory`), { code: "EISDIR" });
-    return info.size;
-  },
-  read: async (path) => readFileSync(path),
+  read: async (path, maxBytes) => readInputFile(path, maxBytes),
 };
 
 export interface LoadOptions {
@@ -92,20 +86,11 @@ export async function loadDocument(path: string, options: LoadOptions): Promise<
   });
   let bytes: Uint8Array;
   try {
-    const size = await fs.size(absolute);
-    if (size > MAX_FILE_BYTES) {
-      return fail(
-        "file-too-large",
-        `the file is ${formatBytes(size)}; recipe and app files are limited to ${formatBytes(MAX_FILE_BYTES)}`,
-        "split it up, or check that the right file was named",
-      );
-    }
-    bytes = await fs.read(absolute);
+    bytes = await fs.read(absolute, MAX_FILE_BYTES);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return fail("file-not-found", "no such file", "check the path");
-    if (code === "EISDIR") return fail("file-unreadable", "this is a directory, not a file", "name a .yaml file");
-    return fail("file-unreadable", `the file cannot be read: ${(error as Error).message}`, "check its permissions");
+    if (!(error instanceof InputFileError)) throw error;
+    const { rule, hint } = inputFileRule(error);
+    return fail(rule, error.message, hint);
   }
   return parseSource(bytes, { file, path: absolute, kind: options.kind });
 }
@@ -123,7 +108,7 @@ export function parseSource(bytes: Uint8Array, origin: SourceOrigin): LoadResult
     return {
       problems: [{
         file, ...WHOLE_FILE, rule: "file-too-large", severity: "error",
-        message: `the file is ${formatBytes(bytes.length)}; recipe and app files are limited to ${formatBytes(MAX_FILE_BYTES)}`,
+        message: `the file is larger than ${formatLimit(MAX_FILE_BYTES)}`,
       }],
     };
   }
@@ -439,9 +424,4 @@ class YamlSourceDocument<T> implements SourceDocument<T> {
 function keyText(key: unknown): string | undefined {
   if (isScalar(key)) return String(key.value);
   return key === null || key === undefined ? undefined : String(key);
-}
-
-function formatBytes(bytes: number): string {
-  const MIB = 1024 * 1024;
-  return bytes >= MIB ? `${(bytes / MIB).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 }

@@ -74,7 +74,7 @@ const cases: readonly Case[] = [
   { file: "bad-schema/bad-recipe-name.yaml", expect: [["schema-pattern", 3, 9]] },
   { file: "bad-schema/bad-app-ref.yaml", expect: [["schema-pattern", 24, 5]], says: "name@version" },
   { file: "bad-schema/bad-url.yaml", expect: [["schema-format", 10, 10]] },
-  { file: "bad-schema/cpus-zero.yaml", expect: [["schema-range", 16, 9]], says: "at least 1" },
+  { file: "bad-schema/cpus-zero.yaml", expect: [["schema-range", 16, 9]], says: "a whole number from 1 to 128" },
   { file: "bad-schema/memory-too-small.yaml", expect: [["schema-range", 17, 14]] },
   { file: "bad-schema/short-unpinned-reason.yaml", expect: [["schema-range", 12, 15]] },
   { file: "bad-schema/literal-product-key.yaml", expect: [["secret-literal", 12, 15]], says: '(got: "<redacted>")', never: "NPPR9" },

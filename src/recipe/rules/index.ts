@@ -5,6 +5,8 @@ import { appDuplicateDefinition } from "./app-duplicate-definition.ts";
 import { appRefResolves } from "./app-ref-resolves.ts";
 import { appVersionConflict } from "./app-version-conflict.ts";
 import { inputMissing } from "./input-missing.ts";
+import { inputNotFile } from "./input-not-file.ts";
+import { inputOutsideProject } from "./input-outside-project.ts";
 import { inputPinned } from "./input-pinned.ts";
 import { inputSource } from "./input-source.ts";
 import { inputUnpinned } from "./input-unpinned.ts";
@@ -40,6 +42,8 @@ export const rules: readonly Rule[] = [
   inputPinned,
   inputUnpinned,
   inputMissing,
+  inputOutsideProject,
+  inputNotFile,
   // Layer order and the MCS / PVS rules (seed 000).
   layerOrder,
   mcsNeedsVda,
