@@ -22,6 +22,7 @@ import {
 } from "yaml";
 import type { DocumentKind, Position, SourceDocument } from "./document.ts";
 import type { Problem } from "./problem.ts";
+import { yamlMistake } from "./yaml-errors.ts";
 import { formatLimit, InputFileError, inputFileRule, readInputFile } from "../util/read-input.ts";
 
 /** Recipes and apps are a few KiB; anything this big is a mistake or an attack, rejected unread. */
@@ -220,15 +221,16 @@ function parseYaml(text: string, origin: SourceOrigin): LoadResult {
   if (problems.some((p) => p.severity === "error")) return { problems };
 
   function yamlProblem(error: YAMLError, severity: Problem["severity"]): Problem {
+    const mistake = yamlMistake(error, text);
+    const message = mistake.message;
     const mapped = YAML_RULES[error.code];
-    const message = error.message.replace(/\s+at line \d+, column \d+:[\s\S]*$/, "");
-    const hint = mapped?.hint ?? (severity === "error" ? SYNTAX_HINT : undefined);
+    const hint = mapped?.hint ?? (severity === "error" && !mistake.reworded ? SYNTAX_HINT : undefined);
     const extra: Partial<Problem> = { severity, ...(hint ? { hint } : {}) };
     if (error.code === "DUPLICATE_KEY") {
       const key = /^("[^"\n]*"|'[^'\n]*'|[^:\r\n]*)/.exec(text.slice(error.pos[0]))?.[1]?.trim();
       return problem(error.pos[0], mapped?.rule ?? "yaml-syntax", "duplicate key in a mapping", { ...extra, ...(key ? { got: key } : {}) });
     }
-    return problem(error.pos[0], mapped?.rule ?? (severity === "error" ? "yaml-syntax" : "yaml-warning"), message, extra);
+    return problem(mistake.offset, mapped?.rule ?? (severity === "error" ? "yaml-syntax" : "yaml-warning"), message, extra);
   }
 
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
@@ -240,6 +242,14 @@ function parseYaml(text: string, origin: SourceOrigin): LoadResult {
     return {
       problems: [...problems, problem(unknown.range?.[0] ?? 0, "yaml-unknown-alias", `alias *${unknown.source} names no anchor defined before it`, {
         got: `*${unknown.source}`, hint: `define &${unknown.source} on a value above this line, or write the value out`,
+      })],
+    };
+  }
+  const loop = hasAliases ? firstSelfAlias(doc) : undefined;
+  if (loop) {
+    return {
+      problems: [...problems, problem(loop.range?.[0] ?? 0, "yaml-alias-cycle", `alias *${loop.source} lies inside the value anchored as &${loop.source}, so the value would contain itself without end`, {
+        got: `*${loop.source}`, hint: `write the items out, or move &${loop.source} to a value that does not contain this alias`,
       })],
     };
   }
@@ -330,6 +340,20 @@ function firstExcessiveAlias(doc: Document.Parsed): Alias | undefined {
         return visit.BREAK;
       }
       return undefined;
+    },
+  });
+  return found;
+}
+
+/** An alias inside the very node it names (`a: &x [1, *x]`): the value would contain itself. */
+function firstSelfAlias(doc: Document.Parsed): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, {
+    Alias(_, alias, path) {
+      const target = alias.resolve(doc);
+      if (!target || !path.includes(target as never)) return undefined;
+      found = alias;
+      return visit.BREAK;
     },
   });
   return found;

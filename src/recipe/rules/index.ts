@@ -14,6 +14,7 @@ import { layerOrder } from "./layer-order.ts";
 import { mcsNeedsShutdown } from "./mcs-needs-shutdown.ts";
 import { mcsNeedsVda } from "./mcs-needs-vda.ts";
 import { osFamilyInstall } from "./os-family-install.ts";
+import { osTimezone } from "./os-timezone.ts";
 import { pvsNeedsTargetDevice } from "./pvs-needs-target-device.ts";
 import { pvsNoDomainJoin } from "./pvs-no-domain-join.ts";
 import { pvsNoShutdown } from "./pvs-no-shutdown.ts";
@@ -37,6 +38,7 @@ export const rules: readonly Rule[] = [
   appDependencyCycle,
   appVersionConflict,
   osFamilyInstall,
+  osTimezone,
   // Inputs.
   inputSource,
   inputPinned,
