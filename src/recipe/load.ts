@@ -3,7 +3,6 @@
  * Nothing here throws on bad input: unreadable bytes, YAML errors and hostile files (huge, deeply
  * nested, alias bombs) all become Problems with a line and column.
  */
-import { isUtf8 } from "node:buffer";
 import { dirname, basename, isAbsolute, relative, resolve, sep } from "node:path";
 import {
   Composer,
@@ -23,6 +22,7 @@ import {
 import type { DocumentKind, Position, SourceDocument } from "./document.ts";
 import type { Problem } from "./problem.ts";
 import { yamlMistake } from "./yaml-errors.ts";
+import { decodeText } from "../util/decode-text.ts";
 import { formatLimit, InputFileError, inputFileRule, readInputFile } from "../util/read-input.ts";
 
 /** Recipes and apps are a few KiB; anything this big is a mistake or an attack, rejected unread. */
@@ -39,7 +39,6 @@ const SCHEMA_KINDS: Readonly<Record<string, DocumentKind>> = {
   "app.schema.json": "app",
 };
 const KIND_DIRECTORIES: Readonly<Record<string, DocumentKind>> = { apps: "app", recipes: "recipe" };
-const UTF8_BOM = "\uFEFF";
 
 /** The file system as load sees it; replaced in tests. */
 export interface SourceFs {
@@ -113,69 +112,17 @@ export function parseSource(bytes: Uint8Array, origin: SourceOrigin): LoadResult
       }],
     };
   }
-  const decoded = decodeUtf8(bytes);
-  if (typeof decoded !== "string") {
+  const decoded = decodeText(bytes, { utf16: false });
+  if (!decoded.ok) {
     return {
       problems: [{
         file, ...decoded.position, rule: "encoding", severity: "error",
         message: `the file is not valid UTF-8: byte 0x${decoded.byte.toString(16).padStart(2, "0")} at offset ${decoded.offset}`,
-        hint: startsWithUtf16Bom(bytes) ? "the file is UTF-16 (it starts with a byte-order mark): save it as UTF-8" : "save the file as UTF-8",
+        hint: decoded.utf16 ? "the file is UTF-16 (it starts with a byte-order mark): save it as UTF-8" : "save the file as UTF-8",
       }],
     };
   }
-  return parseYaml(decoded.startsWith(UTF8_BOM) ? decoded.slice(1) : decoded, origin);
-}
-
-function startsWithUtf16Bom(bytes: Uint8Array): boolean {
-  return (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
-}
-
-interface BadByte {
-  readonly offset: number;
-  readonly byte: number;
-  readonly position: Position;
-}
-
-function decodeUtf8(bytes: Uint8Array): string | BadByte {
-  if (isUtf8(bytes)) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
-  const offset = firstInvalidUtf8(bytes);
-  const lineStart = offset === 0 ? 0 : bytes.lastIndexOf(0x0a, offset - 1) + 1;
-  let line = 1;
-  for (let i = 0; i < lineStart; i++) if (bytes[i] === 0x0a) line++;
-  const before = Buffer.from(bytes.buffer, bytes.byteOffset + lineStart, offset - lineStart).toString("utf8");
-  return { offset, byte: bytes[offset] ?? 0, position: { line, col: before.length + 1 } };
-}
-
-/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence. */
-function firstInvalidUtf8(bytes: Uint8Array): number {
-  let i = 0;
-  while (i < bytes.length) {
-    const b = bytes[i] ?? 0;
-    let length: number;
-    let min = 0x80;
-    let max = 0xbf;
-    if (b < 0x80) length = 1;
-    else if (b >= 0xc2 && b <= 0xdf) length = 2;
-    else if (b >= 0xe0 && b <= 0xef) {
-      length = 3;
-      // Overlong forms and UTF-16 surrogates are not UTF-8.
-      if (b === 0xe0) min = 0xa0;
-      if (b === 0xed) max = 0x9f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      length = 4;
-      if (b === 0xf0) min = 0x90;
-      if (b === 0xf4) max = 0x8f;
-    } else return i;
-    for (let k = 1; k < length; k++) {
-      const c = bytes[i + k];
-      if (c === undefined) return i;
-      const lo = k === 1 ? min : 0x80;
-      const hi = k === 1 ? max : 0xbf;
-      if (c < lo || c > hi) return i;
-    }
-    i += length;
-  }
-  return bytes.length;
+  return parseYaml(decoded.text, origin);
 }
 
 const YAML_RULES: Readonly<Partial<Record<YAMLError["code"], { readonly rule: string; readonly hint?: string }>>> = {
@@ -346,7 +293,7 @@ function firstExcessiveAlias(doc: Document.Parsed): Alias | undefined {
 }
 
 /** An alias inside the very node it names (`a: &x [1, *x]`): the value would contain itself. */
-function firstSelfAlias(doc: Document.Parsed): Alias | undefined {
+export function firstSelfAlias(doc: Document): Alias | undefined {
   let found: Alias | undefined;
   visit(doc, {
     Alias(_, alias, path) {

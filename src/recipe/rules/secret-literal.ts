@@ -2,24 +2,11 @@ import type { Rule, SourceDocument } from "../document.ts";
 import type { App, Recipe } from "../model.ts";
 import type { Problem } from "../problem.ts";
 import { findLiteralSecrets, URL_CREDENTIALS } from "../secret-patterns.ts";
+import { stringLeaves } from "../string-leaves.ts";
 import { problemAt } from "./report.ts";
 import { appCommands, readTextIfPresent, recipeCommands, recipeScripts, scriptText, type ReadText } from "./scripts.ts";
 
 const URL_HINT = "leave the user and password out of the URL and give them to the build as secrets (env:NAME or pulumi:key), e.g. a url: https://host/path with credentials from the environment";
-
-/** Every string in a document with its JSON pointer, without recursion (depth is bounded by load). */
-function stringLeaves(value: unknown): { pointer: string; text: string }[] {
-  const found: { pointer: string; text: string }[] = [];
-  const stack: Array<{ pointer: string; value: unknown }> = [{ pointer: "", value }];
-  while (stack.length > 0) {
-    const { pointer, value: node } = stack.pop()!;
-    if (typeof node === "string") found.push({ pointer, text: node });
-    else if (node !== null && typeof node === "object") {
-      for (const [key, child] of Object.entries(node)) stack.push({ pointer: `${pointer}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`, value: child });
-    }
-  }
-  return found;
-}
 
 /** Credentials in URLs anywhere outside command text (ISO urls, app sources, driver sources). */
 function urlCredentials(rule: Rule, doc: SourceDocument<Recipe | App>, scanned: ReadonlySet<string>): Problem[] {
