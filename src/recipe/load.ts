@@ -157,12 +157,16 @@ function parseYaml(text: string, origin: SourceOrigin): LoadResult {
       hint: "remove the '---' separator and split the documents into separate files",
     }));
   }
-  // The parser often reports one mistake several times on its line; the first says it best.
+  // The parser often reports one mistake several times on its line, and after a structural
+  // mistake it misreads what follows: the first syntax error says it best. Tabs and duplicate
+  // keys are each their own mistake.
   const seenLines = new Set<number>();
+  let syntaxReported = false;
   for (const [error, severity] of [...doc.errors.map((e) => [e, "error"] as const), ...doc.warnings.map((w) => [w, "warning"] as const)]) {
     const found = yamlProblem(error, severity);
-    if (seenLines.has(found.line)) continue;
+    if (seenLines.has(found.line) || (found.rule === "yaml-syntax" && syntaxReported)) continue;
     seenLines.add(found.line);
+    if (found.rule === "yaml-syntax") syntaxReported = true;
     problems.push(found);
   }
   if (problems.some((p) => p.severity === "error")) return { problems };

@@ -295,9 +295,12 @@ function rangeWords(error: ErrorObject, parent: JsonSchema): string {
     case "exclusiveMaximum": return `must be less than ${limit}`;
     case "minLength": return `must be at least ${limit} characters long`;
     case "maxLength": return `must be at most ${limit} characters long`;
-    case "minItems": return `must have at least ${limit} items`;
+    case "minItems": return limit === "1" ? "must not be empty" : `must have at least ${limit} items`;
     case "maxItems": return `must have at most ${limit} items`;
-    case "minProperties": return `must have at least ${limit} keys`;
+    case "minProperties": {
+      const keys = Object.keys(parent.properties ?? {});
+      return keys.length ? `must name at least ${limit === "1" ? "one" : limit} of: ${keys.join(", ")}` : `must have at least ${limit} keys`;
+    }
     default: return `must have at most ${limit} keys`;
   }
 }
@@ -331,6 +334,8 @@ function sentence(description: string): string {
 
 /** The offending value, shortened when it is large. */
 function summarise(value: unknown): unknown {
+  // JSON has no Infinity or NaN (YAML's .inf, .nan): show them as written, not as null.
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   if (typeof value === "string") return value.length > MAX_GOT_CHARS ? `${value.slice(0, MAX_GOT_CHARS)}…` : value;
   if (value === null || typeof value !== "object") return value;
   const text = JSON.stringify(value);

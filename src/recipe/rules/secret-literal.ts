@@ -2,6 +2,7 @@ import type { Rule, SourceDocument } from "../document.ts";
 import type { App, Recipe } from "../model.ts";
 import type { Problem } from "../problem.ts";
 import { findLiteralSecrets, URL_CREDENTIALS } from "../secret-patterns.ts";
+import { describePointer } from "../schema-validation.ts";
 import { stringLeaves } from "../string-leaves.ts";
 import { problemAt } from "./report.ts";
 import { appCommands, readTextIfPresent, recipeCommands, recipeScripts, scriptText, type ReadText } from "./scripts.ts";
@@ -14,7 +15,7 @@ function urlCredentials(rule: Rule, doc: SourceDocument<Recipe | App>, scanned: 
     .filter(({ pointer }) => !scanned.has(pointer))
     .flatMap(({ pointer, text }) =>
       findLiteralSecrets(text, [URL_CREDENTIALS]).map(({ shown }) =>
-        problemAt(rule, doc, { pointer, message: `${pointer.slice(1) || "the value"} holds a user and password in its URL; a recipe, app or stack lives in git, plans and logs`, got: shown, hint: URL_HINT }),
+        problemAt(rule, doc, { pointer, message: `${describePointer(pointer)} holds a user and password in its URL; a recipe, app or stack lives in git, plans and logs`, got: shown, hint: URL_HINT }),
       ),
     );
 }
