@@ -24,6 +24,9 @@ const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly loa
   status: { summary: "which version each stack pins, built when, verified or not", load: () => import("./commands/status.ts") },
 };
 
+/** Every command name, for tests that must cover them all. */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
+
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);

@@ -14,6 +14,7 @@ import { BootConfigError, checkBootConfig, planSiteBoot, type SiteBootPlan } fro
 import { bootstrapScript } from "../../boot/bootstrap-script.ts";
 import { loadStack } from "../../stacks/load-stack.ts";
 import { parseCommandArgs } from "../args.ts";
+import { ruleOf } from "../rule-of.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 
 export const HELP = `usage: rebake boot --stack <name> [--script] [--json]
@@ -93,7 +94,7 @@ async function runNetbootCheck(vdisk: string, timeout: string | undefined, json:
   } catch (error) {
     if (!(error instanceof NetbootCheckError)) throw error;
     if (json) io.stdout(`${JSON.stringify({ vdisk, passed: false, error: error.message }, null, 2)}\n`);
-    else io.stderr(`rebake boot: ${error.message}\n`);
+    else io.stderr(`rebake boot: ${ruleOf(error)}  ${error.message}\n`);
     return EXIT.failed;
   } finally {
     await rm(workDir, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseCommandArgs } from "../args.ts";
+import { ruleOf } from "../rule-of.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { createReporter } from "../progress/reporter.ts";
 import { cacheDirs } from "../../cache/cache-dir.ts";
@@ -179,7 +180,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     const interrupted = cause instanceof BuildInterruptedError || io.signal.aborted;
     emit({ type: "build-end", at: new Date().toISOString(), status: interrupted ? "interrupted" : "failed", durationMs: Date.now() - started, error: cause.message });
     reporter.finish();
-    io.stderr(`rebake build: ${cause.message}\n`);
+    io.stderr(`rebake build: ${ruleOf(cause)}  ${cause.message}\n`);
     if (releaseKept) {
       // The driver's processes end with this one, so the VM lives exactly as long as we wait here.
       io.stderr("rebake build: the VM keeps running until you press Ctrl-C (or send SIGTERM); then it is removed\n");

@@ -1,5 +1,6 @@
 /** `rebake promote <image> --from <stack> --to <stack>`: pins the lower stack's verified, published version in the higher stack. */
 import { parseCommandArgs } from "../args.ts";
+import { ruleOf } from "../rule-of.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { renderChangelog } from "../../publish/changelog.ts";
 import { promote, ReleaseError, type PromoteResult } from "../../publish/release.ts";
@@ -48,7 +49,7 @@ export async function pinAndReport(command: string, pin: () => Promise<PromoteRe
     return EXIT.ok;
   } catch (error) {
     if (error instanceof ReleaseError || error instanceof StackConfigError || error instanceof StackNotFoundError) {
-      io.stderr(`rebake ${command}: ${error.message}\n`);
+      io.stderr(`rebake ${command}: ${ruleOf(error)}  ${error.message}\n`);
       return EXIT.failed;
     }
     throw error;

@@ -9,7 +9,7 @@ import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { readManifest } from "../../manifest/write-manifest.ts";
 import { checkGoldenImageArgs } from "../../publish/golden-image-args.ts";
 import { writePublishRecord } from "../../publish/publish-record.ts";
-import { loadStack, StackConfigError, StackNotFoundError } from "../../stacks/load-stack.ts";
+import { loadStack } from "../../stacks/load-stack.ts";
 import { CommandNotFoundError, createExec, ExecError, type Exec } from "../../util/exec.ts";
 
 export const HELP = `usage: rebake publish --stack <name> [--preview] [--json]
@@ -52,16 +52,7 @@ export async function run(args: readonly string[], io: CliIo, exec: Exec = creat
     return EXIT.ok;
   }
   if (!values.stack) throw new UsageError(`name the stack with --stack`);
-  let stack;
-  try {
-    stack = await loadStack(io.cwd, values.stack);
-  } catch (error) {
-    if (error instanceof StackConfigError || error instanceof StackNotFoundError) {
-      io.stderr(`rebake publish: ${error.message}\n`);
-      return EXIT.failed;
-    }
-    throw error;
-  }
+  const stack = await loadStack(io.cwd, values.stack);
   const manifestPath = isAbsolute(stack.image.manifest) ? stack.image.manifest : join(io.cwd, stack.image.manifest);
   const manifest = await readManifest(manifestPath);
   const problems = checkGoldenImageArgs({ stack, manifest, manifestDir: manifestPath });

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseCommandArgs } from "../args.ts";
+import { ruleOf } from "../rule-of.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { createReporter } from "../progress/reporter.ts";
 import { readManifest } from "../../manifest/write-manifest.ts";
@@ -72,7 +73,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   } catch (error) {
     reporter.finish();
     const cause = error instanceof StepsFailedError ? error.error : (error as Error);
-    io.stderr(`rebake verify: ${cause.message}\n`);
+    io.stderr(`rebake verify: ${ruleOf(cause)}  ${cause.message}\n`);
     return cause instanceof BuildInterruptedError || io.signal.aborted ? EXIT.interrupted : EXIT.failed;
   } finally {
     await rm(runtimeDir, { recursive: true, force: true });
