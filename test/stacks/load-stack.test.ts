@@ -86,6 +86,9 @@ describe("stack config", () => {
     { name: "a malformed smb location shows the form", edit: (t) => t.replace("smb://pvs01/vDisks", "smb://pvs01"), rule: "stack-format", line: 19, col: 43, message: /smb:\/\/host/ },
     { name: "the target's section is required", edit: (t) => t.replace("target: pvs", "target: mcs"), rule: "stack-required", line: 3, col: 3, message: /needs rebake:mcs/ },
     { name: "a missing hypervisor kind is named", edit: (t) => t.replace("kind: xenorchestra", "flavour: xenorchestra"), rule: "stack-required", line: 8, col: 5, message: /needs a kind/ },
+    { name: "a password in an smb store URL is refused without echoing it", edit: (t) => t.replace("smb://pvs01/vDisks", "smb://svc:hunter2hunter2@pvs01/vDisks"), rule: "stack-secret-literal", line: 19, col: 43, message: /URL holds a user and password/, hint: /env:NAME/ },
+    { name: "a password in the hypervisor URL is refused without echoing it", edit: (t) => t.replace("url: https://xo.corp.example", "url: https://admin:hunter2hunter2@xo.corp.example"), rule: "stack-secret-literal", line: 9, col: 10, message: /URL holds a user and password/ },
+    { name: "an anchor that aliases itself is a located problem, not a crash", edit: (t) => t.replace("accessMode: test", "accessMode: &loop [test, *loop]"), rule: "yaml-alias-cycle", line: 14, col: 30, message: /contain itself/ },
     { name: "a key without namespace says to add it", edit: (t) => t.replace("rebake:target", "target"), rule: "stack-unknown-key", line: 3, col: 3, message: /no namespace/, hint: /rebake:target/ },
   ];
   for (const c of cases) {
