@@ -110,7 +110,7 @@ describe("stack config", () => {
   it("collects every problem of a file at once", () => {
     const text = PVS_STACK.replace("rebake:target", "rebake:traget").replace("accessMode: test", "accessMode: tset").replace("pvs01.corp.example\n    executor", "pvs01.corp.example\n    port: 0\n    executor");
     const problems = problemsOf(text);
-    assert.deepEqual(problems.map((p) => `${p.line}:${p.col} ${p.rule}`).sort(), ["13:11 stack-type", "14:17 stack-enum", "3:3 stack-unknown-key"]);
+    assert.deepEqual(problems.map((p) => `${p.line}:${p.col} ${p.rule}`).sort(), ["13:11 stack-type", "15:17 stack-enum", "3:3 stack-unknown-key"]);
   });
 
   it("puts every problem into the error message, one per line", () => {
