@@ -98,6 +98,7 @@ export interface OsSpec {
    * How many minutes a wait on this OS (the install, a boot, a shutdown) may show no progress at
    * all (no console output, no disk writes, no CPU) before the build fails it as stalled. A
    * Windows install has quiet phases of a few minutes; `--stall-timeout` overrides it.
+   * @asType integer
    * @minimum 1
    * @maximum 1440
    * @default 10
