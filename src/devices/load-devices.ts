@@ -2,7 +2,7 @@
 import { readdir } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { loadDocument } from "../recipe/load.ts";
-import type { Problem } from "../recipe/problem.ts";
+import { compareProblems, type Problem } from "../recipe/problem.ts";
 import { decodeText } from "../util/decode-text.ts";
 import { InputFileError, inputFileRule, readInputFile } from "../util/read-input.ts";
 import type { StackConfig } from "../stacks/model.ts";
@@ -72,5 +72,5 @@ export async function loadDevices(paths: readonly { path: string; shownAs: strin
     problems.push(...read.problems);
   }
   const checked = validateDevices(rows, known);
-  return { devices: problems.length ? [] : checked.devices, problems: [...problems, ...checked.problems] };
+  return { devices: problems.length ? [] : checked.devices, problems: [...problems, ...checked.problems].sort(compareProblems) };
 }

@@ -34,7 +34,8 @@ export function validateDevices(rows: readonly RawDeviceRow[], known: KnownNames
     const at = (field: (typeof DEVICE_FIELDS)[number]) => row.positions[field] ?? { line: row.line, col: 1 };
     const problem = (field: (typeof DEVICE_FIELDS)[number], p: Omit<Problem, "file" | "line" | "col" | "severity">) => problems.push({ file: row.file, ...at(field), severity: "error", ...p });
     for (const field of DEVICE_FIELDS) {
-      if (!row.values[field]) problem(field, { rule: "device-required", message: `the device has no ${field}`, hint: `fill in the ${field} of this device` });
+      const unreadable = row.values[field] === undefined && row.positions[field] !== undefined;
+      if (!row.values[field] && !unreadable) problem(field, { rule: "device-required", message: `the device has no ${field}`, hint: `fill in the ${field} of this device` });
     }
     const formulas = DEVICE_FIELDS.filter((field) => FORMULA.test(row.values[field] ?? ""));
     for (const field of formulas) {

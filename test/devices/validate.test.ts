@@ -90,6 +90,8 @@ const hostileCases: ReadonlyArray<readonly [file: string, problems: readonly str
   ["formula-at.csv", ["2:29 device-formula"], 0],
   ["formula-plus.csv", ["2:29 device-formula"], 0],
   ["formula.yaml", ["4:17 device-formula"], 0],
+  ["name-as-list.yaml", ["3:11 device-type"], 0, /name must be text/],
+  ["self-alias.yaml", ["3:11 device-type"], 0, /name must be text/],
   ["collection-other-site.csv", ["2:29 device-unknown-collection"], 1, /not the device collection of site HQ in the stack \(WS2022-Apps\)/],
 ];
 for (const [file, expected, count, says] of hostileCases) {
