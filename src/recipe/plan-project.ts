@@ -33,9 +33,11 @@ export async function planProject(recipePath: string, options: PlanProjectOption
   const appDirs = new Map<App, string>(project.apps.map((doc) => [doc.value, dirname(doc.path)]));
   const failed = (error: Error, rule: string): PlannedProject => {
     const { doc, pointer } = blame(error, recipe, project.apps);
+    // The warning that foresaw this (input-missing on the same key) is the same mistake.
+    const others = project.problems.filter((p) => !(p.severity === "warning" && p.file === doc.file && p.pointer === pointer));
     return {
       ok: false,
-      problems: [...project.problems, { file: doc.file, ...doc.locate(pointer, "key"), rule, severity: "error", message: error.message, pointer }],
+      problems: [...others, { file: doc.file, ...doc.locate(pointer, "key"), rule, severity: "error", message: error.message, pointer }],
     };
   };
   try {
@@ -70,5 +72,6 @@ function blame(error: Error, recipe: SourceDocument<Recipe>, apps: readonly Sour
       if (path !== undefined && (isAbsolute(path) ? path : resolve(dirname(doc.path), path)) === error.path) return { doc, pointer: `${input.pointer}/path` };
     }
   }
+  if (error instanceof AppResolutionError) return { doc: recipe, pointer: "/apps" };
   return { doc: recipe, pointer: error instanceof PlanError && error.pointer ? error.pointer : "" };
 }
