@@ -7,16 +7,18 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, rm, symlink, truncate, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readDeviceManifest } from "../../src/devices/load-devices.ts";
 import { planProject } from "../../src/recipe/plan-project.ts";
+import { validatePaths } from "../../src/recipe/validate.ts";
 import { loadStack, StackConfigError } from "../../src/stacks/load-stack.ts";
 import { InputFileError, readInputFile } from "../../src/util/read-input.ts";
 
 const BOUND = { timeout: 10_000 };
+const repo = new URL("../..", import.meta.url).pathname;
 
 describe("special files are refused at once, wherever they are named", () => {
   let dir: string;
@@ -84,5 +86,29 @@ describe("special files are refused at once, wherever they are named", () => {
     execFileSync("sh", ["-c", `head -c 4096 /dev/zero > '${path}'`]);
     assert.equal(readInputFile(path, 4096).length, 4096);
     assert.throws(() => readInputFile(path, 4095), (e: unknown) => e instanceof InputFileError && e.reason === "too-large");
+  });
+});
+
+describe("a script or input inside the project that is a special file", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "rebake-special-script-"));
+    await cp(join(repo, "test/fixtures/valid"), dir, { recursive: true });
+    execFileSync("mkfifo", [join(dir, "recipes", "pipe.sh")]);
+    await symlink("/dev/zero", join(dir, "files", "zero.iso"));
+    const recipe = await readFile(join(dir, "recipes/linux-pvs.yaml"), "utf8");
+    await writeFile(join(dir, "recipes/linux-pvs.yaml"), recipe
+      .replace("    path: ../files/test-os.iso\n", "    path: ../files/zero.iso\n")
+      .replace("checks:\n", "steps:\n  - name: tune\n    after: apps\n    shell: sh\n    file: pipe.sh\nchecks:\n"));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it("is reported by validate at its key, without reading it", BOUND, async () => {
+    const result = await validatePaths(["recipes/linux-pvs.yaml"], { cwd: dir });
+    assert.deepEqual(result.problems.map((p) => `${p.file}:${p.line}:${p.col} ${p.rule}`), [
+      // A link to /dev/zero leads outside the project: that is said first, and the file is not read.
+      "recipes/linux-pvs.yaml:10:11 input-outside-project",
+      "recipes/linux-pvs.yaml:49:11 input-not-file",
+    ]);
   });
 });
