@@ -45,6 +45,9 @@ const MISTAKES: ReadonlyArray<readonly [command: string, args: readonly string[]
   ["cache", ["prune", "--older-than=-5d"], /'-5d' is not a duration/],
   ["plan", ["--format", "--json"], /--format needs a value, got the flag --json/],
   ["validate", ["--json=yes"], /--json takes no value/],
+  ["sync", ["--stack", "dev", "--concurrency", "1e9"], /--concurrency must be a whole number from 1 to 64, got '1e9'/],
+  ["sync", ["--stack", "dev", "--concurrency", "2.5"], /--concurrency must be a whole number from 1 to 64/],
+  ["sync", ["--stack", "dev", "--concurrency=-1"], /--concurrency must be a whole number from 1 to 64/],
   ...COMMAND_NAMES.flatMap((name) => {
     const spec = COMMANDS[name]!;
     return [

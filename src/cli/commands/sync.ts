@@ -15,6 +15,9 @@ import { createExec } from "../../util/exec.ts";
 import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 
+/** More sites at once than this only splits the same links and disks finer. */
+const MAX_CONCURRENCY = 64;
+
 export const HELP = `usage: rebake sync --stack <name> [--verify] [--bwlimit 50M] [--concurrency N] [--from DIR] [--json]
 
 Copies the vDisk of the version the stack pins into the store of every PVS site of the stack.
@@ -30,7 +33,7 @@ options:
   --from DIR          take <vdisk>.vhdx from this directory (an HQ store) instead of the build output
   --verify            reread each site's copy to check it, even when its sidecar matches
   --bwlimit RATE      bytes per second for all sites together, e.g. 50M (filesystem stores)
-  --concurrency N     sites at once (default: ${DEFAULT_CONCURRENCY})
+  --concurrency N     sites at once, 1 to ${MAX_CONCURRENCY} (default: ${DEFAULT_CONCURRENCY})
   --json              machine-readable result
   --help              show this help
 
@@ -51,7 +54,9 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   }
   if (!values.stack) throw new UsageError(`--stack is required`);
   const concurrency = values.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number of at least 1, got '${values.concurrency}'`);
+  if (!/^\d+$/.test(values.concurrency ?? "1") || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+    throw new UsageError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got '${values.concurrency}'`);
+  }
   let bytesPerSecond: number | undefined;
   try {
     bytesPerSecond = values.bwlimit === undefined ? undefined : parseSize(values.bwlimit);
