@@ -5,7 +5,7 @@
  * The project is the repository the file is reviewed in (the nearest directory with .git), else
  * the directory holding apps/.
  */
-import { existsSync, realpathSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { RuleContext, SourceDocument } from "../document.ts";
 import type { App, OutsideProject, Recipe } from "../model.ts";
@@ -68,7 +68,10 @@ function repositoryOf(dir: string): string | undefined {
 function kindOf(path: string): FileKind {
   try {
     const stats = statSync(path);
-    if (stats.isFile()) return "file";
+    if (stats.isFile()) {
+      accessSync(path, constants.R_OK);
+      return "file";
+    }
     return stats.isDirectory() ? "directory" : "special";
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
