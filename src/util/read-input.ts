@@ -7,6 +7,8 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
 
+const MIN_BUFFER_BYTES = 4096;
+
 /** Why a file could not be read, in words a user acts on. */
 export type InputFileReason = "not-found" | "not-a-file" | "too-large" | "unreadable";
 
@@ -48,9 +50,16 @@ export function readInputFile(path: string, maxBytes: number): Buffer {
       throw new InputFileError("not-a-file", `this is ${kind}, not a file`, kind);
     }
     // One byte more than allowed tells "at the limit" from "over it" without trusting st_size.
-    const buffer = Buffer.alloc(maxBytes + 1);
+    // Sized by what stat says (recipes are small), grown when the file holds more, never past
+    // one byte over the limit.
+    let buffer = Buffer.allocUnsafe(Math.min(maxBytes + 1, Math.max(stats.size + 1, MIN_BUFFER_BYTES)));
     let total = 0;
     for (;;) {
+      if (total === buffer.length) {
+        const grown = Buffer.allocUnsafe(Math.min(maxBytes + 1, buffer.length * 2));
+        buffer.copy(grown, 0, 0, total);
+        buffer = grown;
+      }
       const read = readSync(fd, buffer, total, buffer.length - total, null);
       if (read === 0) return buffer.subarray(0, total);
       total += read;

@@ -81,6 +81,11 @@ describe("special files are refused at once, wherever they are named", () => {
     });
   }
 
+  it("a file that says it is empty (procfs) is read to its end, and still bounded", () => {
+    assert.match(readInputFile("/proc/self/status", 1024 * 1024).toString("utf8"), /^Name:/);
+    assert.throws(() => readInputFile("/proc/self/status", 16), (e: unknown) => e instanceof InputFileError && e.reason === "too-large");
+  });
+
   it("a file exactly at the limit is read whole", () => {
     const path = join(dir, "at-limit.txt");
     execFileSync("sh", ["-c", `head -c 4096 /dev/zero > '${path}'`]);
