@@ -4,13 +4,13 @@
  * record beside the manifest.
  */
 import { isAbsolute, join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { readManifest } from "../../manifest/write-manifest.ts";
 import { checkGoldenImageArgs } from "../../publish/golden-image-args.ts";
 import { writePublishRecord } from "../../publish/publish-record.ts";
 import { publishEnvironment, publishSecretRefs, stackSecretLookup } from "../wiring.ts";
-import { loadStack, StackConfigError, StackNotFoundError } from "../../stacks/load-stack.ts";
+import { loadStack } from "../../stacks/load-stack.ts";
 import { CommandNotFoundError, createExec, ExecError, type Exec } from "../../util/exec.ts";
 
 export const HELP = `usage: rebake publish --stack <name> [--preview] [--json]
@@ -47,22 +47,13 @@ export async function pulumiAvailable(exec: Exec, env: NodeJS.ProcessEnv): Promi
 }
 
 export async function run(args: readonly string[], io: CliIo, exec: Exec = createExec()): Promise<number> {
-  const { values } = parseArgs({ args: [...args], strict: true, options: { stack: { type: "string" }, preview: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean" } } });
+  const { values } = parseCommandArgs(args, { stack: { type: "string" }, preview: { type: "boolean" } }, 0);
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
-  if (!values.stack) throw new UsageError(`name the stack with --stack\n\n${HELP}`);
-  let stack;
-  try {
-    stack = await loadStack(io.cwd, values.stack);
-  } catch (error) {
-    if (error instanceof StackConfigError || error instanceof StackNotFoundError) {
-      io.stderr(`rebake publish: ${error.message}\n`);
-      return EXIT.failed;
-    }
-    throw error;
-  }
+  if (!values.stack) throw new UsageError(`name the stack with --stack`);
+  const stack = await loadStack(io.cwd, values.stack);
   const manifestPath = isAbsolute(stack.image.manifest) ? stack.image.manifest : join(io.cwd, stack.image.manifest);
   const manifest = await readManifest(manifestPath);
   const problems = checkGoldenImageArgs({ stack, manifest, manifestDir: manifestPath });
