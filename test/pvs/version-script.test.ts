@@ -1,0 +1,99 @@
+/**
+ * The version scripts run in PowerShell 7 against a recording fake of the snap-in's version
+ * cmdlets. The fake keeps a version list the way the reference describes it
+ * (citrix/provisioning-services-powershell-object-programming-guide docs/cmdlets.md): Get-PvsDiskVersion
+ * returns objects with Version and Access (§ Get-PvsDiskVersion: 0 Production, 1 Maintenance, 7 Test);
+ * Invoke-PvsPromoteDiskVersion -Test turns Maintenance into Test, without switches Maintenance into
+ * Production, -TestVersion that Test version into Production (§ Invoke-PvsPromoteDiskVersion);
+ * Invoke-PvsRevertDiskVersion sets the highest version to Maintenance, or Test with -Test, and
+ * -Version n sets version n to Test, refused when a higher Production version exists
+ * (§ Invoke-PvsRevertDiskVersion); Add-PvsDiskVersion refuses without a manifest (§ Add-PvsDiskVersion).
+ * What access Add-PvsDiskVersion gives a version the reference does not say: each case sets it.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { homedir } from "node:os";
+import path from "node:path";
+import { createExec } from "../../src/util/exec.ts";
+import { addVersionScript, deviceAccessLine, rollbackVersionScript, type AddVersionRequest } from "../../src/pvs/version-script.ts";
+
+const exec = createExec();
+const PWSH = path.join(homedir(), ".dotnet/tools/pwsh");
+
+const TARGET = { connectionServer: "pvs01", port: 54321, vdiskName: "ws2022", storeName: "Store", siteName: "HQ" } as const;
+
+/** The fake snap-in: versions as a list, every call recorded as "<cmdlet> <switches>". */
+function fake(versions: readonly { v: number; a: number }[], added: { a: number } | undefined): string {
+  return `
+$global:calls = @()
+$global:versions = [System.Collections.ArrayList]@(${versions.map((x) => `[pscustomobject]@{ Version = ${x.v}; Access = ${x.a} }`).join(", ")})
+function Add-PSSnapin { }
+function Set-PvsConnection { }
+function Get-PvsDiskVersion { $global:versions | ForEach-Object { $_ } }
+function Add-PvsDiskVersion { $global:calls += 'Add'; ${added ? `[void]$global:versions.Add([pscustomobject]@{ Version = ($global:versions.Count); Access = ${added.a} })` : "throw 'no manifest in the store'"} }
+function Highest { $global:versions | Sort-Object Version | Select-Object -Last 1 }
+function Invoke-PvsPromoteDiskVersion { param($Name, $SiteName, $StoreName, [switch]$Test, $TestVersion)
+  if ($TestVersion) { $global:calls += "Promote -TestVersion $TestVersion"; ($global:versions | Where-Object Version -eq $TestVersion).Access = 0 }
+  elseif ($Test) { $global:calls += 'Promote -Test'; (Highest).Access = 7 }
+  else { $global:calls += 'Promote'; (Highest).Access = 0 } }
+function Invoke-PvsRevertDiskVersion { param($Name, $SiteName, $StoreName, [switch]$Test, $Version)
+  if ($Version) { if (@($global:versions | Where-Object { $_.Version -gt $Version -and $_.Access -eq 0 }).Count) { throw 'a higher Production version exists' }; $global:calls += "Revert -Version $Version"; ($global:versions | Where-Object Version -eq $Version).Access = 7 }
+  elseif ($Test) { $global:calls += 'Revert -Test'; (Highest).Access = 7 }
+  else { $global:calls += 'Revert'; (Highest).Access = 1 } }
+function Merge-PvsDisk { param($Name, $SiteName, $StoreName, [switch]$NewBase, $Access) $global:calls += "Merge -NewBase:$NewBase -Access $Access" }
+`;
+}
+
+async function run(script: string, prelude: string): Promise<{ calls: string[]; output: string }> {
+  // A throw is reported as an ERROR line, so the calls made before it are still printed.
+  const wrapped = `${prelude}\ntry {\n${script}\n} catch { Write-Output ('ERROR ' + $_) } finally { Write-Output ('CALLS=' + ($global:calls -join '|')) }`;
+  const { stdout } = await exec(PWSH, ["-NoProfile", "-NonInteractive", "-Command", wrapped]);
+  const calls = /^CALLS=(.*)$/m.exec(stdout)?.[1]?.split("|").filter(Boolean) ?? [];
+  return { calls, output: stdout };
+}
+
+const cases: { name: string; request: Partial<AddVersionRequest>; versions: { v: number; a: number }[]; added: { a: number }; calls: string[] }[] = [
+  { name: "dev: an added maintenance version stays in maintenance", request: { accessMode: "maintenance" }, versions: [{ v: 0, a: 0 }], added: { a: 1 }, calls: ["Add"] },
+  { name: "test: an added maintenance version is promoted to test", request: { accessMode: "test" }, versions: [{ v: 0, a: 0 }], added: { a: 1 }, calls: ["Add", "Promote -Test"] },
+  { name: "prod: an added maintenance version is promoted to production", request: { accessMode: "production" }, versions: [{ v: 0, a: 0 }], added: { a: 1 }, calls: ["Add", "Promote"] },
+  { name: "prod: an added test version is promoted by its number", request: { accessMode: "production" }, versions: [{ v: 0, a: 0 }], added: { a: 7 }, calls: ["Add", "Promote -TestVersion 1"] },
+  { name: "dev: an added production version is reverted to maintenance", request: { accessMode: "maintenance" }, versions: [{ v: 0, a: 0 }], added: { a: 0 }, calls: ["Add", "Revert"] },
+  {
+    name: "a chain longer than the limit is merged into a new base at the stack's access",
+    request: { accessMode: "production", maxChain: 2 },
+    versions: [{ v: 0, a: 0 }, { v: 1, a: 0 }],
+    added: { a: 1 },
+    calls: ["Add", "Promote", "Merge -NewBase:True -Access 0"],
+  },
+];
+
+for (const c of cases) {
+  test(`add version, ${c.name}`, async () => {
+    const { calls, output } = await run(addVersionScript({ ...TARGET, accessMode: "production", ...c.request }), fake(c.versions, c.added));
+    assert.deepEqual(calls, c.calls, output);
+    assert.match(output, /REBAKE-RESULT /);
+  });
+}
+
+test("add version fails with the fix when the store has no manifest for it", async () => {
+  const { calls, output } = await run(addVersionScript({ ...TARGET, accessMode: "test" }), fake([{ v: 0, a: 0 }], undefined));
+  assert.deepEqual(calls, ["Add"]);
+  assert.match(output, /ERROR .*no manifest/);
+});
+
+test("rollback reverts the newest production version to test, so production boots the one before", async () => {
+  const { calls, output } = await run(rollbackVersionScript(TARGET), fake([{ v: 0, a: 0 }, { v: 1, a: 0 }, { v: 2, a: 0 }], undefined));
+  assert.deepEqual(calls, ["Revert -Version 2"], output);
+});
+
+test("rollback refuses when there is no earlier production version", async () => {
+  const { output } = await run(rollbackVersionScript(TARGET), fake([{ v: 0, a: 0 }, { v: 1, a: 1 }], undefined));
+  assert.match(output, /ERROR .*no earlier production version/);
+});
+
+test("devices get the Set-PvsDevice type of their stack's access", () => {
+  assert.deepEqual(
+    (["maintenance", "test", "production"] as const).map((mode) => deviceAccessLine("VDI-01", mode)),
+    ["Set-PvsDevice -Name 'VDI-01' -Type 2", "Set-PvsDevice -Name 'VDI-01' -Type 1", "Set-PvsDevice -Name 'VDI-01' -Type 0"],
+  );
+});
