@@ -9,7 +9,7 @@
  * smbclient cannot read a header in place, so there the parent's sidecar sha256 decides.
  */
 import { open } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { readVhdxInfo } from "../capture/vhdx-reader.ts";
 import { FilesystemStore } from "../stores/filesystem-store.ts";
 import { sidecarFile } from "../stores/publish-vdisk.ts";
@@ -18,6 +18,8 @@ import { SIDECAR_SUFFIX, parseSidecarContent } from "../stores/vdisk-sidecar.ts"
 import type { SiteResult, SyncSite, SyncSource } from "./model.ts";
 import { sparseCopy } from "./sparse-copy.ts";
 import { openSiteStore, syncSite, withLock, type SiteSyncOptions } from "./sync-site.ts";
+import { forEachSite, siteOptions, type SyncOptions } from "./sync.ts";
+import type { VersionRecord } from "./version-record.ts";
 import { chooseRoute, type ParentAtSite } from "./version-route.ts";
 
 /** A vDisk version to distribute, and the full vDisk of the same build to fall back to. */
@@ -129,4 +131,27 @@ export class VersionCopyError extends Error {
     super(message);
     this.name = new.target.name;
   }
+}
+
+/** The version a build's `version.json` describes, falling back to the build's full vDisk. */
+export function versionSourceOf(record: VersionRecord, manifestPath: string, full: SyncSource): VersionSource {
+  const dir = dirname(manifestPath);
+  return {
+    path: isAbsolute(record.path) ? record.path : join(dir, record.path),
+    file: `${record.vdisk}.${record.number}.avhdx`,
+    sha256: record.sha256,
+    size: record.size,
+    parentFile: record.parentFile,
+    parentLinkage: record.parentLinkage,
+    parentSha256: record.parentSha256,
+    full,
+  };
+}
+
+/** Every site, `concurrency` at once; each runs to its own end. */
+export async function syncVersionAll(source: VersionSource, sites: readonly SyncSite[], options: SyncOptions & { readonly maxDeltaFraction?: number } = {}): Promise<VersionSiteResult[]> {
+  const now = options.now ?? Date.now;
+  return forEachSite(sites, options.concurrency, options.signal, (site) =>
+    syncVersionToSite(site, source, { ...siteOptions(options, now, site), ...(options.maxDeltaFraction === undefined ? {} : { maxDeltaFraction: options.maxDeltaFraction }) }),
+  );
 }
