@@ -5,6 +5,8 @@
  */
 import { psQuote } from "../pvs/quote.ts";
 import { RESULT_MARKER } from "../pvs/register-script.ts";
+import { deviceAccessLine } from "../pvs/version-script.ts";
+import type { PvsAccessMode } from "../stacks/model.ts";
 
 export interface DeviceRequest {
   /** `Set-PvsConnection -Server`. */
@@ -18,6 +20,8 @@ export interface DeviceRequest {
   /** The vDisk the device boots: its disk locator in the site's store. */
   readonly diskLocatorName: string;
   readonly storeName: string;
+  /** The stack's access: which vDisk version the device boots (Set-PvsDevice -Type). */
+  readonly accessMode?: PvsAccessMode;
 }
 
 function header(request: Pick<DeviceRequest, "connectionServer" | "port">): string[] {
@@ -38,6 +42,7 @@ export function createDeviceScript(request: DeviceRequest): string {
     "}",
     // -RemoveExisting: the device boots exactly this vDisk, whatever it booted before.
     `Add-PvsDiskLocatorToDevice -DiskLocatorName ${psQuote(request.diskLocatorName)} -StoreName ${psQuote(request.storeName)} -SiteName ${psQuote(request.siteName)} -DeviceName ${name} -RemoveExisting`,
+    ...(request.accessMode ? [deviceAccessLine(request.deviceName, request.accessMode)] : []),
     `Write-Output ('${RESULT_MARKER}' + (@{ device = ${name}; mac = ${mac}; created = (-not $existing) } | ConvertTo-Json -Compress))`,
   ];
   return `${lines.join("\r\n")}\r\n`;

@@ -8,6 +8,7 @@
  * Invoke-PvsRevertDiskVersion sets the highest version to Maintenance, or Test with -Test, and
  * -Version n sets version n to Test, refused when a higher Production version exists
  * (§ Invoke-PvsRevertDiskVersion); Add-PvsDiskVersion refuses without a manifest (§ Add-PvsDiskVersion).
+ * The fake's Add-PvsDiskVersion numbers the added version after the existing ones.
  * What access Add-PvsDiskVersion gives a version the reference does not say: each case sets it.
  */
 import { test } from "node:test";
@@ -15,7 +16,8 @@ import assert from "node:assert/strict";
 import { homedir } from "node:os";
 import path from "node:path";
 import { createExec } from "../../src/util/exec.ts";
-import { addVersionScript, deviceAccessLine, rollbackVersionScript, type AddVersionRequest } from "../../src/pvs/version-script.ts";
+import { createDeviceScript } from "../../src/devices/device-script.ts";
+import { deviceAccessLine, ensureVersionScript, type VersionRequest } from "../../src/pvs/version-script.ts";
 
 const exec = createExec();
 const PWSH = path.join(homedir(), ".dotnet/tools/pwsh");
@@ -52,7 +54,7 @@ async function run(script: string, prelude: string): Promise<{ calls: string[]; 
   return { calls, output: stdout };
 }
 
-const cases: { name: string; request: Partial<AddVersionRequest>; versions: { v: number; a: number }[]; added: { a: number }; calls: string[] }[] = [
+const cases: { name: string; request: Partial<VersionRequest>; versions: { v: number; a: number }[]; added: { a: number } | undefined; calls: string[] }[] = [
   { name: "dev: an added maintenance version stays in maintenance", request: { accessMode: "maintenance" }, versions: [{ v: 0, a: 0 }], added: { a: 1 }, calls: ["Add"] },
   { name: "test: an added maintenance version is promoted to test", request: { accessMode: "test" }, versions: [{ v: 0, a: 0 }], added: { a: 1 }, calls: ["Add", "Promote -Test"] },
   { name: "prod: an added maintenance version is promoted to production", request: { accessMode: "production" }, versions: [{ v: 0, a: 0 }], added: { a: 1 }, calls: ["Add", "Promote"] },
@@ -60,35 +62,34 @@ const cases: { name: string; request: Partial<AddVersionRequest>; versions: { v:
   { name: "dev: an added production version is reverted to maintenance", request: { accessMode: "maintenance" }, versions: [{ v: 0, a: 0 }], added: { a: 0 }, calls: ["Add", "Revert"] },
   {
     name: "a chain longer than the limit is merged into a new base at the stack's access",
-    request: { accessMode: "production", maxChain: 2 },
+    request: { accessMode: "production", number: 2, maxChain: 2 },
     versions: [{ v: 0, a: 0 }, { v: 1, a: 0 }],
     added: { a: 1 },
     calls: ["Add", "Promote", "Merge -NewBase:True -Access 0"],
   },
+  { name: "a rerun finds the version and adds nothing", request: { accessMode: "test" }, versions: [{ v: 0, a: 0 }, { v: 1, a: 7 }], added: undefined, calls: [] },
+  { name: "promote: the next stack's run moves the test version to production", request: { accessMode: "production" }, versions: [{ v: 0, a: 0 }, { v: 1, a: 7 }], added: undefined, calls: ["Promote -TestVersion 1"] },
+  {
+    name: "rollback: production versions above the pinned one go back to test, highest first",
+    request: { accessMode: "production", number: 1 },
+    versions: [{ v: 0, a: 0 }, { v: 1, a: 0 }, { v: 2, a: 0 }, { v: 3, a: 0 }],
+    added: undefined,
+    calls: ["Revert -Version 3", "Revert -Version 2"],
+  },
 ];
 
 for (const c of cases) {
-  test(`add version, ${c.name}`, async () => {
-    const { calls, output } = await run(addVersionScript({ ...TARGET, accessMode: "production", ...c.request }), fake(c.versions, c.added));
+  test(`the version script: ${c.name}`, async () => {
+    const { calls, output } = await run(ensureVersionScript({ ...TARGET, accessMode: "production", number: 1, ...c.request }), fake(c.versions, c.added));
     assert.deepEqual(calls, c.calls, output);
     assert.match(output, /REBAKE-RESULT /);
   });
 }
 
 test("add version fails with the fix when the store has no manifest for it", async () => {
-  const { calls, output } = await run(addVersionScript({ ...TARGET, accessMode: "test" }), fake([{ v: 0, a: 0 }], undefined));
+  const { calls, output } = await run(ensureVersionScript({ ...TARGET, accessMode: "test", number: 1 }), fake([{ v: 0, a: 0 }], undefined));
   assert.deepEqual(calls, ["Add"]);
   assert.match(output, /ERROR .*no manifest/);
-});
-
-test("rollback reverts the newest production version to test, so production boots the one before", async () => {
-  const { calls, output } = await run(rollbackVersionScript(TARGET), fake([{ v: 0, a: 0 }, { v: 1, a: 0 }, { v: 2, a: 0 }], undefined));
-  assert.deepEqual(calls, ["Revert -Version 2"], output);
-});
-
-test("rollback refuses when there is no earlier production version", async () => {
-  const { output } = await run(rollbackVersionScript(TARGET), fake([{ v: 0, a: 0 }, { v: 1, a: 1 }], undefined));
-  assert.match(output, /ERROR .*no earlier production version/);
 });
 
 test("devices get the Set-PvsDevice type of their stack's access", () => {
@@ -96,4 +97,10 @@ test("devices get the Set-PvsDevice type of their stack's access", () => {
     (["maintenance", "test", "production"] as const).map((mode) => deviceAccessLine("VDI-01", mode)),
     ["Set-PvsDevice -Name 'VDI-01' -Type 2", "Set-PvsDevice -Name 'VDI-01' -Type 1", "Set-PvsDevice -Name 'VDI-01' -Type 0"],
   );
+});
+
+test("a device script sets the device's type only when the stack's access is known", () => {
+  const request = { connectionServer: "pvs01", port: 54321, mac: "00-11-22-33-44-55", deviceName: "VDI-01", collectionName: "C", siteName: "HQ", diskLocatorName: "ws2022", storeName: "Store" } as const;
+  assert.match(createDeviceScript({ ...request, accessMode: "test" }), /^Set-PvsDevice -Name 'VDI-01' -Type 1\r$/m);
+  assert.doesNotMatch(createDeviceScript(request), /Set-PvsDevice/);
 });
