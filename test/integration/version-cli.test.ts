@@ -11,7 +11,7 @@ import { captureVhdx } from "../../src/capture/vhdx-capture.ts";
 import { VhdxChain } from "../../src/capture/vhdx-reader.ts";
 import { createExec } from "../../src/util/exec.ts";
 import { captureIo } from "../support/capture-io.ts";
-import { workspace } from "../distribute/fixtures.ts";
+import { pvsStackYaml, workspace } from "../distribute/fixtures.ts";
 
 const exec = createExec();
 
@@ -43,23 +43,7 @@ test("rebake version writes the next version and rebake sync ships it where the 
     const [withParent, without] = [await ws.dir("site-a"), await ws.dir("site-b")];
     await copyFile(join(root, "out/ws2022-pvs/1.0.0/ws2022-pvs.vhdx"), join(withParent, "ws2022-pvs-1.0.0.vhdx"));
     await mkdir(join(root, "stacks"));
-    await writeFile(join(root, "stacks/Pulumi.t.yaml"), [
-      "config:",
-      "  rebake:target: pvs",
-      "  rebake:image:",
-      "    recipe: ws2022-pvs",
-      "    version: 1.1.0",
-      "  rebake:hypervisor:",
-      "    kind: qemu",
-      "  rebake:pvs:",
-      "    server: pvs01.example",
-      "    executor:",
-      "      kind: local",
-      "    accessMode: production",
-      "    sites:",
-      ...[withParent, without].flatMap((location, i) => [`      - name: Site${i}`, "        server: pvs01.example", "        collection: C", "        store:", `          name: Store${i}`, `          location: ${location}`]),
-      "",
-    ].join("\n"));
+    await writeFile(join(root, "stacks/Pulumi.t.yaml"), pvsStackYaml("1.1.0", [withParent, without]));
 
     const version = captureIo(root);
     assert.equal(await main(["version", "out/ws2022-pvs/1.1.0/manifest.json", "--parent", "out/ws2022-pvs/1.0.0/manifest.json", "--cache-dir", join(root, "cache")], version), 0, version.err());
