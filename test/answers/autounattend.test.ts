@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { AutounattendError, UNATTEND_NAMESPACE, WCM_NAMESPACE, renderAutounattend } from "../../src/answers/autounattend.ts";
+import { installReport } from "../../src/answers/install-report.ts";
 import { GUEST_TOOLS_SCRIPT, guestToolsScript } from "../../src/answers/guest-tools-script.ts";
 import { XmlValueError } from "../../src/answers/xml.ts";
 import type { Recipe, ToolsKind } from "../../src/recipe/model.ts";
@@ -173,9 +174,11 @@ describe("first-logon guest tools script", () => {
     { kind: "xenserver-vm-tools", installs: /managementagent\*x64\.msi/ },
   ];
   for (const { kind, installs } of KINDS) {
-    test(`installs ${kind} from the attached tools media`, async () => {
-      const script = guestToolsScript(kind);
+    test(`installs ${kind} from the attached tools media, reports the install on COM1 and powers off`, async () => {
+      const script = guestToolsScript(kind, installReport("b-1"));
       assert.match(script, installs);
+      // The report line the runner reads, then the power off it waits for, in that order.
+      assert.match(script, /\$port\.WriteLine\('REBAKE-INSTALL: OK rebake-b-1'\)[\s\S]*Stop-Computer -Force\s*$/);
       await assertSnapshot(join(FIXTURES, "guest-tools", `${kind}.ps1`), script);
     });
   }
