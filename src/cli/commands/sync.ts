@@ -5,14 +5,13 @@
  */
 import { parseArgs } from "node:util";
 import { formatSize, parseSize, UnitError } from "../../cache/units.ts";
-import type { SiteResult } from "../../distribute/model.ts";
 import { resolveSyncSource, sitesOf } from "../../distribute/source.ts";
 import { DEFAULT_CONCURRENCY, syncAll } from "../../distribute/sync.ts";
 import { createSyncView } from "../../distribute/sync-progress.ts";
 import { TokenBucket, UNLIMITED } from "../../distribute/token-bucket.ts";
 import { readVersionRecord } from "../../distribute/version-record.ts";
 import { DEFAULT_MAX_DELTA_FRACTION } from "../../distribute/version-route.ts";
-import { syncVersionAll, versionSourceOf, type VersionSiteResult } from "../../distribute/version-sync.ts";
+import { syncVersionAll, versionSourceOf } from "../../distribute/version-sync.ts";
 import { loadStack } from "../../stacks/load-stack.ts";
 import { pulumiKeys, readPulumiSecrets } from "../../stacks/pulumi-secrets.ts";
 import { createExec } from "../../util/exec.ts";
@@ -94,7 +93,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     const version = versionSourceOf(record, source.manifestPath, source);
     if (!values.json) io.stdout(`syncing version ${record.number} of ${record.vdisk} (${version.file}, ${formatSize(version.size)}; full vDisk ${formatSize(source.blockmap.size)}) to ${sites.length} site${sites.length === 1 ? "" : "s"}\n`);
     const results = await syncVersionAll(version, sites, { concurrency, throttle, ...(values.verify ? { verify: true } : {}), signal: io.signal, ...(maxDeltaFraction === undefined ? {} : { maxDeltaFraction }) });
-    const code = versionExitCode(results);
+    const code = exitCode(results);
     if (values.json) io.stdout(`${JSON.stringify({ stack: stack.stack, vdisk: record.vdisk, version: version.file, size: version.size, sha256: version.sha256, sites: results, exitCode: code }, null, 2)}\n`);
     else for (const r of results) io.stdout(`${r.site}: ${r.status === "version" ? `version ${version.file}` : r.status === "full" ? `full vDisk ${source.vdisk}.vhdx` : r.status}, sent ${formatSize(r.sentBytes)}: ${r.error ? `${r.error.name}: ${r.error.message}` : r.reason}\n`);
     return code;
@@ -111,10 +110,6 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const code = exitCode(results);
   if (values.json) io.stdout(`${JSON.stringify({ stack: stack.stack, vdisk: source.vdisk, size: source.blockmap.size, sha256: source.blockmap.sha256, sites: results, exitCode: code }, null, 2)}\n`);
   return code;
-}
-
-function versionExitCode(results: readonly VersionSiteResult[]): number {
-  return exitCode(results.map((r) => ({ status: r.status === "failed" ? "failed" : "ok" })));
 }
 
 export function exitCode(results: readonly { readonly status: string }[]): number {
