@@ -3,17 +3,13 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { attachBootIso, NoBootIsoError } from "../../src/boot/attach-boot-iso.ts";
 import { checkBootConfig, planSiteBoot, type BootstrapPlan, type PxePlan } from "../../src/boot/boot-plan.ts";
-import { bootstrapScript } from "../../src/boot/bootstrap-script.ts";
 import { consoleText, NETBOOT_EVIDENCE } from "../../src/boot/netboot-check.ts";
 import { main } from "../../src/cli/main.ts";
 import { FakeHypervisorDriver } from "../../src/hypervisors/fake-driver.ts";
 import type { PvsSite, SiteBootConfig } from "../../src/stacks/model.ts";
-import { assertSnapshot } from "../answers/snapshot.ts";
 
-const SNAPSHOTS = fileURLToPath(new URL("./snapshots/", import.meta.url));
 const site = (boot: SiteBootConfig): PvsSite => ({ name: "HQ", server: "pvs01", collection: "WS2022-Apps", store: { name: "Store-HQ", location: "/mnt/hq" }, boot });
 const TWO = [{ host: "pvs01.corp.example", ip: "10.0.10.11" }, { host: "pvs02.corp.example", ip: "10.0.10.12", port: 6911 }];
 
@@ -50,11 +46,6 @@ describe("boot plans", () => {
   for (const [name, boot, pattern] of problems) {
     it(`refuses ${name}`, () => assert.match(checkBootConfig("HQ", boot, "stacks/Pulumi.prod.yaml").join("\n"), pattern));
   }
-
-  it("the Set-PvsServerBootstrap script matches the snapshot", async () => {
-    const boot: SiteBootConfig = { method: "bdm", servers: TWO };
-    await assertSnapshot(`${SNAPSHOTS}bootstrap-bdm.ps1`, bootstrapScript(planSiteBoot(site(boot), boot) as BootstrapPlan, { server: "pvs01.corp.example", port: 54321 }));
-  });
 
   it("the boot ISO is attached through the driver as the first boot media; bdm has none to attach", async () => {
     const driver = new FakeHypervisorDriver();

@@ -1,9 +1,8 @@
-/** PVS devices under Pulumi mocks: one resource per row, keyed by MAC; the scripts as snapshots. */
+/** PVS devices under Pulumi mocks: one resource per row, keyed by MAC (the scripts run in pwsh: test/pvs/pvs-scripts-stub.test.ts). */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { assertSnapshot } from "../answers/snapshot.ts";
 import type { DeviceRow } from "../../src/devices/model.ts";
 import type { PvsConfig } from "../../src/stacks/model.ts";
 import { createRecordingExec } from "../../src/util/exec.ts";
@@ -15,7 +14,6 @@ const { declareDevices, deviceInputs, DeviceArgsError } = await import("../../sr
 const { createDevice, deleteDevice, diffDevice } = await import("../../src/devices/device-resource.ts");
 const { createDeviceScript, deleteDeviceScript } = await import("../../src/devices/device-script.ts");
 
-const SNAPSHOTS = fileURLToPath(new URL("./snapshots/", import.meta.url));
 const PVS: PvsConfig = {
   server: "pvs01.corp.example",
   port: 54321,
@@ -73,10 +71,8 @@ describe("PVS devices from a manifest (mocks)", () => {
 const REQUEST = { connectionServer: "pvs01.corp.example", port: 54321, mac: "00-15-5D-01-02-03", deviceName: "HQ-TC-001", collectionName: "WS2022-Apps", siteName: "HQ", diskLocatorName: "ws2022-apps-3.0.2", storeName: "Store-HQ" };
 
 describe("PVS device scripts", () => {
-  it("create matches the snapshot", () => assertSnapshot(`${SNAPSHOTS}create-device.ps1`, createDeviceScript(REQUEST)));
-  it("delete matches the snapshot", () => assertSnapshot(`${SNAPSHOTS}delete-device.ps1`, deleteDeviceScript(REQUEST)));
   it("a name with a quote cannot break out of its literal", () => {
-    assert.match(createDeviceScript({ ...REQUEST, deviceName: "A'; Remove-Item C:\\" }), /-DeviceName 'A''; Remove-Item C:\\'/);
+    assert.match(createDeviceScript({ ...REQUEST, deviceName: "A'; Remove-Item C:\\" }), /-Name 'A''; Remove-Item C:\\'/);
   });
 });
 
