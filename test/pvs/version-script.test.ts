@@ -13,14 +13,14 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { homedir } from "node:os";
-import path from "node:path";
 import { createExec } from "../../src/util/exec.ts";
 import { createDeviceScript } from "../../src/devices/device-script.ts";
 import { deviceAccessLine, ensureVersionScript, type VersionRequest } from "../../src/pvs/version-script.ts";
 
+import { PVS_STUB_MODULE } from "../support/pvs-stub.ts";
+import { findPwsh, runWithStub } from "../support/pwsh.ts";
+
 const exec = createExec();
-const PWSH = path.join(homedir(), ".dotnet/tools/pwsh");
 
 const TARGET = { connectionServer: "pvs01", port: 54321, vdiskName: "ws2022", storeName: "Store", siteName: "HQ" } as const;
 
@@ -49,7 +49,7 @@ function Merge-PvsDisk { param($Name, $SiteName, $StoreName, [switch]$NewBase, $
 async function run(script: string, prelude: string): Promise<{ calls: string[]; output: string }> {
   // A throw is reported as an ERROR line, so the calls made before it are still printed.
   const wrapped = `${prelude}\ntry {\n${script}\n} catch { Write-Output ('ERROR ' + $_) } finally { Write-Output ('CALLS=' + ($global:calls -join '|')) }`;
-  const { stdout } = await exec(PWSH, ["-NoProfile", "-NonInteractive", "-Command", wrapped]);
+  const { stdout } = await exec(await findPwsh(), ["-NoProfile", "-NonInteractive", "-Command", wrapped]);
   const calls = /^CALLS=(.*)$/m.exec(stdout)?.[1]?.split("|").filter(Boolean) ?? [];
   return { calls, output: stdout };
 }
@@ -103,4 +103,41 @@ test("a device script sets the device's type only when the stack's access is kno
   const request = { connectionServer: "pvs01", port: 54321, mac: "00-11-22-33-44-55", deviceName: "VDI-01", collectionName: "C", siteName: "HQ", diskLocatorName: "ws2022", storeName: "Store" } as const;
   assert.match(createDeviceScript({ ...request, accessMode: "test" }), /^Set-PvsDevice -Name 'VDI-01' -Type 1\r$/m);
   assert.doesNotMatch(createDeviceScript(request), /Set-PvsDevice/);
+});
+
+/**
+ * The same scripts against the stub snap-in generated from Citrix's reference (test/support/pvs-stub.ts):
+ * every parameter they pass must be one the reference lists, with its required groups. The stub
+ * keeps no state, so Get-PvsDiskVersion answers are scripted call by call.
+ */
+const DISK = { Name: "ws2022", SiteName: "HQ", StoreName: "Store" };
+const versions = (...list: [number, number][]) => ({ returns: list.map(([Version, Access]) => ({ Version, Access })) });
+
+test("the version script passes only referenced parameters: add, promote to production, merge (stub snap-in)", async () => {
+  const before = versions([0, 0], [1, 0], [2, 0]);
+  const after = versions([0, 0], [1, 0], [2, 0], [3, 1]);
+  const result = await runWithStub(PVS_STUB_MODULE, ensureVersionScript({ ...TARGET, vdiskName: "ws2022", accessMode: "production", number: 3, maxChain: 3 }), { "Get-PvsDiskVersion": [before, after] });
+  assert.equal(result.exitCode, 0, result.stderr);
+  const calls = result.calls.filter((c) => c.cmdlet !== "Get-PvsDiskVersion").map((c) => [c.cmdlet, c.parameters]);
+  assert.deepEqual(calls.slice(2), [
+    ["Add-PvsDiskVersion", { Name: [DISK.Name], SiteName: [DISK.SiteName], StoreName: [DISK.StoreName] }],
+    ["Invoke-PvsPromoteDiskVersion", { Name: [DISK.Name], SiteName: [DISK.SiteName], StoreName: [DISK.StoreName] }],
+    ["Merge-PvsDisk", { Name: [DISK.Name], SiteName: [DISK.SiteName], StoreName: [DISK.StoreName], NewBase: true, Access: 0 }],
+  ]);
+});
+
+test("the version script's rollback and test promotion pass only referenced parameters (stub snap-in)", async () => {
+  const rollback = await runWithStub(PVS_STUB_MODULE, ensureVersionScript({ ...TARGET, vdiskName: "ws2022", accessMode: "production", number: 1 }), { "Get-PvsDiskVersion": [versions([0, 0], [1, 0], [2, 0])] });
+  assert.equal(rollback.exitCode, 0, rollback.stderr);
+  assert.deepEqual(rollback.calls.filter((c) => c.cmdlet === "Invoke-PvsRevertDiskVersion").map((c) => c.parameters), [{ Name: [DISK.Name], SiteName: [DISK.SiteName], StoreName: [DISK.StoreName], Version: 2 }]);
+  const toTest = await runWithStub(PVS_STUB_MODULE, ensureVersionScript({ ...TARGET, vdiskName: "ws2022", accessMode: "test", number: 1 }), { "Get-PvsDiskVersion": [versions([0, 0], [1, 1])] });
+  assert.equal(toTest.exitCode, 0, toTest.stderr);
+  assert.deepEqual(toTest.calls.filter((c) => c.cmdlet === "Invoke-PvsPromoteDiskVersion").map((c) => c.parameters), [{ Name: [DISK.Name], SiteName: [DISK.SiteName], StoreName: [DISK.StoreName], Test: true }]);
+});
+
+test("a device of a test stack is set to the test type through referenced parameters (stub snap-in)", async () => {
+  const request = { connectionServer: "pvs01", port: 54321, mac: "00-11-22-33-44-55", deviceName: "VDI-01", collectionName: "C", siteName: "HQ", diskLocatorName: "ws2022", storeName: "Store", accessMode: "test" } as const;
+  const result = await runWithStub(PVS_STUB_MODULE, createDeviceScript(request));
+  assert.equal(result.exitCode, 0, result.stderr);
+  assert.deepEqual(result.calls.filter((c) => c.cmdlet === "Set-PvsDevice").map((c) => c.parameters), [{ Name: "VDI-01", Type: 1 }]);
 });
