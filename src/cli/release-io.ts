@@ -4,6 +4,7 @@
  * user's to fix (exit 1, the message only) rather than a fault.
  */
 import { EXIT, type CliIo } from "./io.ts";
+import { ruleOf } from "./rule-of.ts";
 import { changelog, renderChangelog } from "../publish/changelog.ts";
 import { PulumiUnavailableError } from "../publish/pulumi-cli.ts";
 import { ReleaseError, type PinResult, type ReleaseContext } from "../publish/release.ts";
@@ -27,7 +28,9 @@ export async function runRelease(command: string, io: CliIo, action: () => Promi
     return EXIT.ok;
   } catch (error) {
     if (REFUSALS.some((kind) => error instanceof kind)) {
-      io.stderr(`rebake ${command}: ${(error as Error).message.trimEnd()}\n`);
+      // A ReleaseError names its rules itself; the other refusals are shown under their rule.
+      const message = (error as Error).message.trimEnd();
+      io.stderr(`rebake ${command}: ${error instanceof ReleaseError ? message : `${ruleOf(error as Error)}  ${message}`}\n`);
       return EXIT.failed;
     }
     throw error;

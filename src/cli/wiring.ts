@@ -6,7 +6,6 @@
  * any VM is created and names what to set; resolved values reach the drivers only through a
  * private copy of the environment, never through arguments or logs.
  */
-import { readFile } from "node:fs/promises";
 import { relative, resolve as resolvePath } from "node:path";
 import type { HypervisorDriver } from "../hypervisors/driver.ts";
 import { createDriver as createHypervisorDriver, HYPERVISOR_NAMES, isHypervisorName, type DriverSettingsByName, type HypervisorName } from "../hypervisors/select.ts";
@@ -14,9 +13,10 @@ import type { GuestChannelSettings } from "../guest/guest-channel-settings.ts";
 import { UsageError } from "./io.ts";
 import { pulumiSecretVariable, resolveSecret, SecretError, type SecretSources } from "../recipe/secrets.ts";
 import type { HypervisorConnection, StackConfig, StackGuestChannel, VsphereConnection, XenOrchestraConnection } from "../stacks/model.ts";
-import { loadStack, parseHypervisorConfig } from "../stacks/load-stack.ts";
+import { loadStack, MAX_STACK_FILE_BYTES, parseHypervisorConfig } from "../stacks/load-stack.ts";
 import { pulumiKeys, readPulumiSecrets } from "../stacks/pulumi-secrets.ts";
 import type { Exec } from "../util/exec.ts";
+import { InputFileError, readInputFile } from "../util/read-input.ts";
 
 export const DRIVER_NAMES = HYPERVISOR_NAMES;
 export type DriverName = HypervisorName;
@@ -116,9 +116,9 @@ export async function loadConnection(flags: ConnectionFlags, deps: { readonly cw
     const shown = relative(deps.cwd, file) || file;
     let text: string;
     try {
-      text = await readFile(file, "utf8");
+      text = readInputFile(file, MAX_STACK_FILE_BYTES).toString("utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError(`--hypervisor-config ${flags.hypervisorConfig}: no such file`);
+      if (error instanceof InputFileError) throw new UsageError(`--hypervisor-config ${flags.hypervisorConfig}: ${error.message}`);
       throw error;
     }
     connection = { hypervisor: parseHypervisorConfig(text, shown), source: shown };

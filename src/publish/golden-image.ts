@@ -13,6 +13,8 @@ import { Vdisk } from "./providers/vdisk.ts";
 import { PvsRegistration } from "./providers/pvs-registration.ts";
 import { CatalogImage, XoSnapshot } from "./providers/mcs.ts";
 import { VirtualMachineSnapshot } from "./vsphere-snapshot.ts";
+import { PvsVersion } from "./providers/pvs-version.ts";
+import type { VersionRecord } from "../distribute/version-record.ts";
 
 export const GOLDEN_IMAGE_TYPE = "rebake:index:GoldenImage";
 
@@ -37,13 +39,37 @@ export class GoldenImage extends pulumi.ComponentResource {
    * (retention rule) stay declared, so an upgrade adds a vDisk and never deletes the one devices
    * stream; a version leaves the stores only when the program stops declaring it.
    */
-  private publishPvs({ stack, manifest, manifestDir, retained = [], writeCache = DEFAULT_WRITE_CACHE }: GoldenImageArgs): void {
-    Object.assign(this.published, this.publishPvsVersion(stack, manifest, manifestDir, writeCache, true));
-    for (const version of retained) this.publishPvsVersion(stack, version.manifest, version.manifestDir, writeCache, version.register);
+  private publishPvs({ stack, manifest, manifestDir, version, retained = [], writeCache = DEFAULT_WRITE_CACHE }: GoldenImageArgs): void {
+    if (version) return this.publishPvsDiskVersion(stack.pvs!, version);
+    Object.assign(this.published, this.publishFullVdisk(stack, manifest, manifestDir, writeCache, true));
+    for (const kept of retained) this.publishFullVdisk(stack, kept.manifest, kept.manifestDir, writeCache, kept.register);
+  }
+
+  /**
+   * A vDisk version: `rebake sync` put `<vdisk>.<n>.avhdx` into every store (or the full vDisk
+   * where the parent was missing); each site adds the version and gives it the stack's access.
+   * Devices are assigned once the site's version exists (the name is taken from the resource).
+   */
+  private publishPvsDiskVersion(pvs: NonNullable<GoldenImageArgs["stack"]["pvs"]>, version: VersionRecord): void {
+    for (const site of pvs.sites) {
+      const added = new PvsVersion(`${site.name}-version`, {
+        executor: pvs.executor,
+        connectionServer: pvs.server,
+        port: pvs.port,
+        vdiskName: version.vdisk,
+        storeName: site.store.name,
+        siteName: site.name,
+        number: version.number,
+        accessMode: pvs.accessMode,
+        ...(pvs.maxVersionChain === undefined ? {} : { maxChain: pvs.maxVersionChain }),
+        sha256: version.sha256,
+      }, { parent: this });
+      this.published[site.name] = added.id.apply(() => version.vdisk);
+    }
   }
 
   /** One version into every site: copied into the store, then (`register`) registered with PVS. Returns site -> the registered vDisk name. */
-  private publishPvsVersion(stack: GoldenImageArgs["stack"], manifest: GoldenImageArgs["manifest"], manifestDir: string, writeCache: NonNullable<GoldenImageArgs["writeCache"]>, register: boolean): Record<string, pulumi.Output<string>> {
+  private publishFullVdisk(stack: GoldenImageArgs["stack"], manifest: GoldenImageArgs["manifest"], manifestDir: string, writeCache: NonNullable<GoldenImageArgs["writeCache"]>, register: boolean): Record<string, pulumi.Output<string>> {
     const pvs = stack.pvs!;
     const vhdx = vhdxOf(manifest)!;
     const vdiskName = publishedVdiskName(manifest, vhdx);

@@ -8,6 +8,7 @@ import { dirname } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { readManifest } from "../manifest/write-manifest.ts";
+import { readVersionRecord } from "../distribute/version-record.ts";
 import { loadStack } from "../stacks/load-stack.ts";
 import { listStacks } from "../stacks/list-stacks.ts";
 import type { StackConfig } from "../stacks/model.ts";
@@ -67,8 +68,10 @@ export async function program(options: ProgramOptions = {}) {
   const manifestPath = manifestPathOf(root, stack);
   const manifest = await readManifest(manifestPath);
   const writeCache = await writeCacheOf(manifest.recipe.file);
-  const retained = await retainedManifests(root, stack);
-  const image = new GoldenImage(stack.image.recipe, { stack, manifest, manifestDir: dirname(manifestPath), retained, ...(writeCache ? { writeCache } : {}) });
+  // A PVS vDisk version (rebake version) is a differencing disk in its chain; full vDisks are kept side by side by the retention rule.
+  const version = stack.target === "pvs" ? await readVersionRecord(manifestPath) : undefined;
+  const retained = version ? [] : await retainedManifests(root, stack);
+  const image = new GoldenImage(stack.image.recipe, { stack, manifest, manifestDir: dirname(manifestPath), retained, ...(writeCache ? { writeCache } : {}), ...(version ? { version } : {}) });
   // Issue 6: one PVS target device per row of each site's device manifest (src/devices/).
   if (stack.target === "pvs") await declareStackDevices(root, stack, image.published, { parent: image });
   return { recipe: stack.image.recipe, version: stack.image.version, target: stack.target, published: image.published };

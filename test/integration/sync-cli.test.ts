@@ -5,7 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
 import type { CliIo } from "../../src/cli/io.ts";
-import { content, workspace, type Workspace } from "../distribute/fixtures.ts";
+import { content, workspace, type Workspace, pvsStackYaml } from "../distribute/fixtures.ts";
 import { createHash } from "node:crypto";
 
 function captureIo(cwd: string): CliIo & { out: string; err: string } {
@@ -36,23 +36,7 @@ async function project(ws: Workspace, locations: readonly string[]): Promise<str
     outputs: [{ kind: "vhdx", path: "ws2022-pvs.vhdx", size: data.length, sha256: createHash("sha256").update(data).digest("hex") }],
   }));
   await mkdir(join(root, "stacks"), { recursive: true });
-  await writeFile(join(root, "stacks", "Pulumi.t.yaml"), [
-    "config:",
-    "  rebake:target: pvs",
-    "  rebake:image:",
-    "    recipe: ws2022-pvs",
-    "    version: 1.0.0",
-    "  rebake:hypervisor:",
-    "    kind: qemu",
-    "  rebake:pvs:",
-    "    server: pvs01.example",
-    "    executor:",
-    "      kind: local",
-    "    accessMode: production",
-    "    sites:",
-    ...locations.flatMap((location, i) => [`      - name: Site${i}`, "        server: pvs01.example", "        collection: C", "        store:", `          name: Store${i}`, `          location: ${location}`]),
-    "",
-  ].join("\n"));
+  await writeFile(join(root, "stacks", "Pulumi.t.yaml"), pvsStackYaml("1.0.0", locations));
   return root;
 }
 

@@ -3,7 +3,7 @@
  * the layer cache (one qcow2 per step hash, chained) and the download cache. Prune keeps the
  * newest chains and never removes a layer a kept layer is built on.
  */
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { cacheDirs } from "../../cache/cache-dir.ts";
 import { DownloadCache } from "../../cache/download-cache.ts";
@@ -36,25 +36,18 @@ const ORPHAN_GRACE_MS = 3_600_000;
 const DOWNLOAD_PREFIX = "download:";
 
 export async function run(args: readonly string[], io: CliIo, now: Date = new Date()): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: {
+  const { values, positionals } = parseCommandArgs(args, {
       "cache-dir": { type: "string" },
       "max-size": { type: "string" },
       "older-than": { type: "string" },
       all: { type: "boolean" },
-      json: { type: "boolean" },
-      help: { type: "boolean" },
-    },
-  });
+    });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const [sub, ...extra] = positionals;
-  if (extra.length > 0 || (sub !== "ls" && sub !== "prune")) throw new UsageError(`name a subcommand: ls or prune\n\n${HELP}`);
+  if (extra.length > 0 || (sub !== "ls" && sub !== "prune")) throw new UsageError(`name a subcommand: ls or prune`);
   const dirs = cacheDirs(io.cwd, io.env, values["cache-dir"]);
   const layers = new LayerCache(dirs.layers);
   const downloads = new DownloadCache(dirs.downloads);
@@ -79,7 +72,7 @@ export async function run(args: readonly string[], io: CliIo, now: Date = new Da
   }
 
   if (!values.all && values["max-size"] === undefined && values["older-than"] === undefined) {
-    throw new UsageError(`prune needs --max-size, --older-than or --all\n\n${HELP}`);
+    throw new UsageError(`prune needs --max-size, --older-than or --all`);
   }
   let policy;
   try {

@@ -1,5 +1,5 @@
 /** `rebake promote <image> --from <stack> --to <stack>`: pins the lower stack's verified, published version in the next stack. */
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { releaseContext, reportPin, runRelease } from "../release-io.ts";
 import { promote } from "../../publish/release.ts";
@@ -30,16 +30,13 @@ exit codes: 0 pinned, 1 refused (a rule, unverified, unpublished, revoked, inval
 `;
 
 export async function run(args: readonly string[], io: CliIo, exec: Exec = createExec()): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args], allowPositionals: true, strict: true,
-    options: { from: { type: "string" }, to: { type: "string" }, reason: { type: "string" }, "out-of-order": { type: "boolean" }, downgrade: { type: "boolean" }, markdown: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean" } },
-  });
+  const { values, positionals } = parseCommandArgs(args, { from: { type: "string" }, to: { type: "string" }, reason: { type: "string" }, "out-of-order": { type: "boolean" }, downgrade: { type: "boolean" }, markdown: { type: "boolean" } });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const [image, ...extra] = positionals;
-  if (!image || extra.length || !values.from || !values.to) throw new UsageError(`name one image, --from and --to\n\n${HELP}`);
+  if (!image || extra.length || !values.from || !values.to) throw new UsageError(`name one image, --from and --to`);
   const overrides = new Set<RuleOverride>([...(values["out-of-order"] ? ["out-of-order" as const] : []), ...(values.downgrade ? ["downgrade" as const] : [])]);
   const reason = values.reason?.trim();
   if (overrides.size && !reason) throw new UsageError(`--${[...overrides].join(" and --")} needs --reason "<why>": the audit log and the change record say why the rule was overridden`);

@@ -3,7 +3,7 @@
  * API, after checking the stack file, the manifest and the release state, then appends the
  * publish to the audit log (releases/audit.jsonl).
  */
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { releaseContext, runRelease } from "../release-io.ts";
 import { readManifest } from "../../manifest/write-manifest.ts";
@@ -34,12 +34,12 @@ exit codes: 0 published, 1 invalid stack / unverified or revoked version / faile
 `;
 
 export async function run(args: readonly string[], io: CliIo, exec: Exec = createExec(), engine: PulumiEngine = automationEngine): Promise<number> {
-  const { values } = parseArgs({ args: [...args], strict: true, options: { stack: { type: "string" }, reason: { type: "string" }, preview: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean" } } });
+  const { values } = parseCommandArgs(args, { stack: { type: "string" }, reason: { type: "string" }, preview: { type: "boolean" } }, 0);
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
-  if (!values.stack) throw new UsageError(`name the stack with --stack\n\n${HELP}`);
+  if (!values.stack) throw new UsageError(`name the stack with --stack`);
   const stackName = values.stack;
   const reason = values.reason?.trim();
   return runRelease("publish", io, async () => {

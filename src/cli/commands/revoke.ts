@@ -1,5 +1,5 @@
 /** `rebake revoke <image> <version> --reason <why> [--undo]`: takes a version out of service, or puts it back. */
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { releaseContext, runRelease } from "../release-io.ts";
 import { revoke } from "../../publish/release.ts";
@@ -21,15 +21,15 @@ exit codes: 0 recorded, 1 refused (already revoked, not revoked, invalid stack),
 `;
 
 export async function run(args: readonly string[], io: CliIo, exec: Exec = createExec()): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, strict: true, options: { reason: { type: "string" }, undo: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean" } } });
+  const { values, positionals } = parseCommandArgs(args, { reason: { type: "string" }, undo: { type: "boolean" } });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const [image, version, ...extra] = positionals;
-  if (!image || !version || extra.length) throw new UsageError(`name one image and one version\n\n${HELP}`);
+  if (!image || !version || extra.length) throw new UsageError(`name one image and one version`);
   const reason = values.reason?.trim();
-  if (!reason) throw new UsageError(`say why with --reason "<why>"\n\n${HELP}`);
+  if (!reason) throw new UsageError(`say why with --reason "<why>"`);
   const undo = Boolean(values.undo);
   return runRelease("revoke", io, async () => {
     const { entry, pinnedBy } = await revoke(await releaseContext(io, exec), image, version, reason, undo);

@@ -1,5 +1,5 @@
 /** `rebake rollback --stack <stack> --reason <why>`: pins the version the stack ran before and revokes the abandoned one. */
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { releaseContext, reportPin, runRelease } from "../release-io.ts";
 import { rollback } from "../../publish/release.ts";
@@ -24,14 +24,14 @@ exit codes: 0 pinned, 1 nothing to roll back to, revoked target or invalid stack
 `;
 
 export async function run(args: readonly string[], io: CliIo, exec: Exec = createExec()): Promise<number> {
-  const { values } = parseArgs({ args: [...args], strict: true, options: { stack: { type: "string" }, reason: { type: "string" }, to: { type: "string" }, markdown: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean" } } });
+  const { values } = parseCommandArgs(args, { stack: { type: "string" }, reason: { type: "string" }, to: { type: "string" }, markdown: { type: "boolean" } }, 0);
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
-  if (!values.stack) throw new UsageError(`name the stack with --stack\n\n${HELP}`);
+  if (!values.stack) throw new UsageError(`name the stack with --stack`);
   const reason = values.reason?.trim();
-  if (!reason) throw new UsageError(`say why with --reason "<why>": the audit log and the revoked version record it\n\n${HELP}`);
+  if (!reason) throw new UsageError(`say why with --reason "<why>": the audit log and the revoked version record it`);
   const { stack, to } = values;
   const format = values.json ? "json" : values.markdown ? "markdown" : "text";
   return runRelease("rollback", io, async () => reportPin(await rollback(await releaseContext(io, exec), stack, reason, to), format));

@@ -1,5 +1,5 @@
 /** `rebake status`: for every stack, the pinned version against what its sites and catalogs serve. */
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, type CliIo } from "../io.ts";
 import { runRelease } from "../release-io.ts";
 import { liveReader, status, type ServedReader, type StackStatus } from "../../publish/release-status.ts";
@@ -33,7 +33,7 @@ function render(rows: readonly StackStatus[]): string {
 }
 
 export async function run(args: readonly string[], io: CliIo, reader: ServedReader = liveReader(io.env)): Promise<number> {
-  const { values } = parseArgs({ args: [...args], strict: true, options: { json: { type: "boolean" }, help: { type: "boolean" } } });
+  const { values } = parseCommandArgs(args, {}, 0);
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;

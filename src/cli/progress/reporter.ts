@@ -6,6 +6,7 @@
 import type { BuildEvent } from "../../runner/events.ts";
 import { bar, formatDuration, formatElapsed } from "./format.ts";
 import { summaryTable } from "./summary-table.ts";
+import { CLEAR_LINE } from "../../util/terminal-text.ts";
 
 export type ProgressMode = "tty" | "plain" | "json";
 
@@ -29,7 +30,6 @@ const PLAIN_PROGRESS_STEP_PERCENT = 25;
 const PLAIN_CONSOLE_INTERVAL_MS = 30_000;
 /** The console line on the TTY line is cut to this many characters. */
 const TTY_CONSOLE_CHARS = 60;
-const CLEAR_LINE = "\r\x1b[2K";
 const DEFAULT_TICK_MS = 1000;
 
 export function createReporter(options: ReporterOptions): Reporter {

@@ -6,8 +6,8 @@
 import { formatSize } from "../../cache/units.ts";
 import { formatDuration } from "./format.ts";
 import type { SiteResult, SyncEvent } from "../../distribute/model.ts";
+import { CLEAR_LINE } from "../../util/terminal-text.ts";
 
-const CLEAR_LINE = "\r\x1b[2K";
 const PLAIN_STEP_PERCENT = 25;
 
 export interface SyncView {
