@@ -15,8 +15,10 @@ import { StackConfigError, StackNotFoundError } from "../stacks/load-stack.ts";
 import { PinError } from "../stacks/pin-version.ts";
 import type { Exec } from "../util/exec.ts";
 
+/** The release context of the command: the actor is read from git once, when first asked. */
 export async function releaseContext(io: CliIo, exec: Exec): Promise<ReleaseContext> {
-  return { root: io.cwd, actor: await resolveActor(io.cwd, exec, io.env) };
+  let actor: ReturnType<typeof resolveActor> | undefined;
+  return { root: io.cwd, actor: () => (actor ??= resolveActor(io.cwd, exec, io.env)) };
 }
 
 const REFUSALS = [ReleaseError, PulumiUnavailableError, StackConfigError, StackNotFoundError, ReleaseActorError, ReleasePolicyError, AuditLogError, PinError];

@@ -43,7 +43,8 @@ async function manifestOrUndefined(path: string): Promise<BuildManifest | undefi
 
 export interface ReleaseContext {
   readonly root: string;
-  readonly actor: ReleaseActor;
+  /** Who and which commit; asked once the request is valid, before anything is written. */
+  readonly actor: () => Promise<ReleaseActor>;
 }
 
 export interface PinResult {
@@ -64,7 +65,8 @@ export interface PromoteRequest {
 }
 
 async function audited(context: ReleaseContext, entry: Omit<AuditEntry, "at" | "who" | "commit">): Promise<AuditEntry> {
-  return appendAuditEntry(context.root, { ...entry, at: context.actor.now().toISOString(), who: context.actor.who, commit: context.actor.commit });
+  const actor = await context.actor();
+  return appendAuditEntry(context.root, { ...entry, at: actor.now().toISOString(), who: actor.who, commit: actor.commit });
 }
 
 async function stateOf(root: string, image: string): Promise<ReleaseState> {
@@ -102,6 +104,7 @@ export async function promote(context: ReleaseContext, request: PromoteRequest):
   const verdict = judgePin({ stackOrder: policy.stackOrder, from, to, current: upper.image.version, next: version, overrides: request.overrides, ...(revoked ? { revoked } : {}) });
   breaches.push(...verdict.refused);
   if (breaches.length || !newer) throw new ReleaseError(breaches);
+  await context.actor();
   const older = await manifestOrUndefined(manifestPathOf(root, upper));
   const change = await pinVersion(stackFile(root, to), upper.file, to, version);
   const result = { change, ...(older ? { older } : {}), newer, downgrade: verdict.downgrade };
@@ -132,6 +135,7 @@ export async function rollback(context: ReleaseContext, stackName: string, reaso
   if (revoked) throw refuse("pin-revoked", `${target} is revoked (${revoked}); un-revoke it first with rebake revoke ${image} ${target} --undo --reason "<why>"`);
   const newer = await manifestOrUndefined(manifestPathOf(root, stack, target));
   if (!newer) throw refuse("rollback-manifest", `the manifest of ${image} ${target} is gone from ${manifestPathOf(root, stack, target)}; restore it before rolling back`);
+  await context.actor();
   const older = await manifestOrUndefined(manifestPathOf(root, stack));
   const change = await pinVersion(stackFile(root, stackName), stack.file, stackName, target);
   const entry = await audited(context, { action: "rollback", image, version: target, previous: current, stacks: [stackName], reason });

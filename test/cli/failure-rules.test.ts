@@ -37,7 +37,7 @@ describe("failures name a rule id, never a class", () => {
   const cases: ReadonlyArray<readonly [args: readonly string[], rule: string]> = [
     [["boot", "--stack", "x/../../devices/lyon"], "stack-name"],
     [["sync", "--stack", "../../etc/passwd"], "stack-name"],
-    [["rollback", "--stack", ".."], "stack-name"],
+    [["rollback", "--stack", "..", "--reason", "test"], "stack-name"],
     [["boot", "--stack", "nope"], "stack-not-found"],
     [["publish", "--stack", "nope"], "stack-not-found"],
   ];

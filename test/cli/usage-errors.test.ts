@@ -29,6 +29,8 @@ const COMMANDS: Readonly<Record<string, { readonly valueFlag?: string; readonly 
   publish: { valueFlag: "--stack", positionals: false },
   promote: { valueFlag: "--from", positionals: true },
   rollback: { valueFlag: "--stack", positionals: false },
+  revoke: { valueFlag: "--reason", positionals: true },
+  version: { valueFlag: "--parent", positionals: true },
   status: { positionals: false },
 };
 

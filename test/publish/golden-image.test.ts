@@ -200,7 +200,9 @@ describe("GoldenImage for a PVS vDisk version (mocks)", () => {
         ["HQ", "ws2022-pvs-1.0.0", 2, accessMode, 3],
         ["Branch", "ws2022-pvs-1.0.0", 2, accessMode, 3],
       ]);
-      assert.deepEqual(image.published, { HQ: "ws2022-pvs-1.0.0", Branch: "ws2022-pvs-1.0.0" });
+      // Outputs of each site's version resource: a device assignment waits for the version to exist.
+      const published = await new Promise((resolve) => pulumi.output(image.published).apply(resolve));
+      assert.deepEqual(published, { HQ: "ws2022-pvs-1.0.0", Branch: "ws2022-pvs-1.0.0" });
     });
   }
 });

@@ -193,7 +193,7 @@ describe("release commands end to end in a git repository", () => {
     await writeFile(join(bin, "pulumi"), "#!/bin/sh\necho 'Error: failed to download the Pulumi CLI: ENOTFOUND get.pulumi.com' >&2\nexit 1\n");
     try {
       const err = await refused("publish", "--stack", "prod");
-      assert.match(err, /^rebake publish: the Pulumi CLI does not start: 'pulumi version' exited with code 1/);
+      assert.match(err, /^rebake publish: pulumi-unavailable  the Pulumi CLI does not start: 'pulumi version' exited with code 1/);
       assert.match(err, /npm install --global pulumi/);
       assert.doesNotMatch(err, /CommandFailedError|\n\s+at /);
     } finally {

@@ -51,6 +51,7 @@ export async function run(args: readonly string[], io: CliIo, exec: Exec = creat
     if (problems.length) throw new ReleaseError(problems.map((message) => ({ rule: "publish-check", message: `cannot publish to ${stack.stack}: ${message}` })));
     // Who and which commit first: a publish that cannot be recorded does not run.
     const context = values.preview ? undefined : await releaseContext(io, exec);
+    await context?.actor();
     await checkPulumiCli(exec, io.env);
     // pulumi: secret references become environment variables the program's providers read.
     const refs = publishSecretRefs(stack);

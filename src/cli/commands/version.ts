@@ -4,7 +4,7 @@
  * the sectors that differ, and `version.json`, which `rebake sync` ships instead of the full vDisk.
  */
 import { isAbsolute, join, dirname, relative } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
 import { access } from "node:fs/promises";
 import { cacheDirs } from "../../cache/cache-dir.ts";
 import { LayerCache } from "../../cache/layer-cache.ts";
@@ -41,18 +41,13 @@ function lastLayer(manifest: BuildManifest, layers: LayerCache): string | undefi
 const exists = (path: string) => access(path).then(() => true, () => false);
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    strict: true,
-    allowPositionals: true,
-    options: { parent: { type: "string" }, "cache-dir": { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } },
-  });
+  const { values, positionals } = parseCommandArgs(args, { parent: { type: "string" }, "cache-dir": { type: "string" } });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const [target] = positionals;
-  if (!target || positionals.length > 1 || !values.parent) throw new UsageError(`one manifest and --parent are required\n\n${HELP}`);
+  if (!target || positionals.length > 1 || !values.parent) throw new UsageError(`one manifest and --parent are required`);
   const at = (p: string) => (isAbsolute(p) ? p : join(io.cwd, p));
   const manifestPath = at(target);
   const parentManifestPath = at(values.parent);
