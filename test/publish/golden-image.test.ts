@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseStack } from "../../src/stacks/load-stack.ts";
 import type { BuildManifest } from "../../src/manifest/model.ts";
-import { recordingMocks } from "../support/pulumi-mocks.ts";
+import { recordingMocks, registrationsSettled } from "../support/pulumi-mocks.ts";
 
 const { mocks, registered } = recordingMocks();
 pulumi.runtime.setMocks(mocks, "rebake", "prod");
@@ -56,7 +56,7 @@ describe("GoldenImage for MCS (mocks)", () => {
     registered.length = 0;
     const stack = parseStack(MCS_STACK("vsphere"), "stacks/Pulumi.prod.yaml", "prod");
     const image = new GoldenImage("win11-mcs", { stack, manifest: MANIFEST, manifestDir: "/m" });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await registrationsSettled();
     assert.equal(registered.filter((r) => /Snapshot/.test(r.type)).length, 0);
     const catalogs = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:CatalogImage");
     assert.deepEqual(catalogs.map((c) => c.inputs.masterImagePath), [
@@ -75,7 +75,7 @@ describe("GoldenImage for MCS (mocks)", () => {
     registered.length = 0;
     const stack = parseStack(MCS_STACK("vsphere"), "stacks/Pulumi.prod.yaml", "prod");
     const image = new GoldenImage("win11-mcs", { stack, manifest: EXTERNAL, manifestDir: "/m" });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await registrationsSettled();
     const snapshot = registered.find((r) => r.type === "vsphere:index/virtualMachineSnapshot:VirtualMachineSnapshot");
     assert.deepEqual(snapshot?.inputs, { virtualMachineUuid: "4212a1f2-6b9c-3e8d-1f0a-2b3c4d5e6f70", snapshotName: "win11-mcs-1.4.0", description: `rebake win11-mcs 1.4.0 build b1 (recipe ${"d".repeat(12)})`, memory: false, quiesce: false });
     const catalogs = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:CatalogImage");
@@ -90,7 +90,7 @@ describe("GoldenImage for MCS (mocks)", () => {
   it("snapshots through the XO REST provider on Xen Orchestra", async () => {
     registered.length = 0;
     new GoldenImage("win11-xo", { stack: parseStack(MCS_STACK("xenorchestra"), "f", "prod"), manifest: EXTERNAL, manifestDir: "/m" });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await registrationsSettled();
     const snapshot = registered.find((r) => r.type === "pulumi-nodejs:dynamic/rebake:XoSnapshot");
     assert.equal(snapshot?.inputs.vmUuid, "4212a1f2-6b9c-3e8d-1f0a-2b3c4d5e6f70");
     assert.equal(snapshot?.inputs.tokenRef, "env:XO_TOKEN");
