@@ -63,12 +63,10 @@ describe("WinRM channel (contract)", () => {
 
   test("contract: a command that outlives its timeout is signalled to terminate and the shell deleted", async () => {
     const { host, channel } = await setup({ run: () => ({ hang: true }) });
-    const started = Date.now();
     await assert.rejects(
       channel.exec("Start-Sleep 3600", { shell: "powershell", timeoutMs: 1_500 }),
       (error: unknown) => error instanceof WinrmCommandTimeoutError && error instanceof GuestTimeoutError && /did not finish within 1500 ms and was terminated/.test((error as Error).message),
     );
-    assert.ok(Date.now() - started < 5_000);
     assert.equal(host.terminated.length, 1);
     assert.ok(host.requests.filter((r) => r.action.endsWith("/Receive")).length >= 2, "operation-timeout faults were retried");
   });

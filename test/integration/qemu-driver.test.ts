@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import os from "node:os";
 import path from "node:path";
 import { QemuDriver, QemuStartError, VmStateError, VmTimeoutError } from "../../src/hypervisors/qemu/qemu-driver.ts";
-import { chooseAccel, KVM_PROBE_TIMEOUT_MS } from "../../src/hypervisors/qemu/kvm-probe.ts";
+import { chooseAccel } from "../../src/hypervisors/qemu/kvm-probe.ts";
 import { findUefiFirmware } from "../../src/hypervisors/qemu/firmware.ts";
 import { QgaChannel } from "../../src/guest/qga/qga-channel.ts";
 import type { VmHandle, VmSpec } from "../../src/hypervisors/driver.ts";
@@ -20,7 +20,6 @@ import { createExec } from "../../src/util/exec.ts";
 import { startHostAgent, stopHostAgent } from "./qga-host-agent.ts";
 
 const exec = createExec();
-const PROBE_SLACK_MS = 1_000;
 
 function spec(dir: string, overrides: Partial<VmSpec> = {}): VmSpec {
   return { name: "it-vm", cpus: 1, memoryMiB: 128, diskGiB: 1, firmware: "bios", secureBoot: false, tpm: false, disk: { path: path.join(dir, "layers", "top.qcow2") }, ...overrides };
@@ -74,13 +73,11 @@ describe("QEMU driver with a real qemu-system-x86_64", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("probes KVM within its timeout and caches the answer", async () => {
-    const started = Date.now();
-    const first = await chooseAccel({ env: {} });
-    assert.ok(Date.now() - started < KVM_PROBE_TIMEOUT_MS + PROBE_SLACK_MS, "the probe outlived its timeout");
-    const again = Date.now();
-    assert.deepEqual(await chooseAccel({ env: {} }), first);
-    assert.ok(Date.now() - again < 50, "the probe ran twice");
+  it("probes KVM on this machine and caches the answer", async () => {
+    // The probe's own time limit is tested with a fake QEMU in test/hypervisors/kvm-probe.test.ts.
+    const first = chooseAccel({ env: {} });
+    assert.match((await first).accel, /^(kvm|tcg)$/);
+    assert.equal(chooseAccel({ env: {} }), first, "a second call probes again instead of answering from the cache");
     assert.deepEqual(await chooseAccel({ env: { REBAKE_ACCEL: "tcg" } }), { accel: "tcg", reason: "REBAKE_ACCEL=tcg" });
   });
 
