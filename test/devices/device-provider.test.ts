@@ -3,7 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { assertSnapshot } from "../answers/snapshot.ts";
+import { pvsCalls } from "../support/pvs-calls.ts";
+import { assertSnapshot } from "../support/snapshot.ts";
+import { CREATE_DEVICE, DELETE_DEVICE, REQUEST } from "./device-scripts.snapshots.ts";
 import type { DeviceRow } from "../../src/devices/model.ts";
 import type { PvsConfig } from "../../src/stacks/model.ts";
 import { createRecordingExec } from "../../src/util/exec.ts";
@@ -15,7 +17,6 @@ const { declareDevices, deviceInputs, DeviceArgsError } = await import("../../sr
 const { createDevice, deleteDevice, diffDevice } = await import("../../src/devices/device-resource.ts");
 const { createDeviceScript, deleteDeviceScript } = await import("../../src/devices/device-script.ts");
 
-const SNAPSHOTS = fileURLToPath(new URL("./snapshots/", import.meta.url));
 const PVS: PvsConfig = {
   server: "pvs01.corp.example",
   port: 54321,
@@ -80,11 +81,24 @@ describe("PVS devices from a manifest (mocks)", () => {
   });
 });
 
-const REQUEST = { connectionServer: "pvs01.corp.example", port: 54321, mac: "00-15-5D-01-02-03", deviceName: "HQ-TC-001", collectionName: "WS2022-Apps", siteName: "HQ", diskLocatorName: "ws2022-apps-3.0.2", storeName: "Store-HQ" };
-
 describe("PVS device scripts", () => {
-  it("create matches the snapshot", () => assertSnapshot(`${SNAPSHOTS}create-device.ps1`, createDeviceScript(REQUEST)));
-  it("delete matches the snapshot", () => assertSnapshot(`${SNAPSHOTS}delete-device.ps1`, deleteDeviceScript(REQUEST)));
+  const connect = { cmdlet: "Set-PvsConnection", params: { Server: "pvs01.corp.example", Port: "54321" } };
+  const lookUp = { cmdlet: "Get-PvsDevice", params: { DeviceMac: "00-15-5D-01-02-03", ErrorAction: "SilentlyContinue" } };
+
+  it("create matches the snapshot: looks the MAC up, creates the device in its collection, then assigns the vDisk replacing any other", async () => {
+    assert.deepEqual(pvsCalls(await assertSnapshot(CREATE_DEVICE)), [
+      connect,
+      lookUp,
+      { cmdlet: "New-PvsDevice", params: { DeviceName: "HQ-TC-001", CollectionName: "WS2022-Apps", SiteName: "HQ", DeviceMac: "00-15-5D-01-02-03" } },
+      { cmdlet: "Add-PvsDiskLocatorToDevice", params: { DiskLocatorName: "ws2022-apps-3.0.2", StoreName: "Store-HQ", SiteName: "HQ", DeviceName: "HQ-TC-001", RemoveExisting: true } },
+    ]);
+  });
+
+  it("delete matches the snapshot: removes the device only when its MAC is there", async () => {
+    const script = await assertSnapshot(DELETE_DEVICE);
+    assert.deepEqual(pvsCalls(script), [connect, lookUp, { cmdlet: "Remove-PvsDevice", params: { DeviceName: "HQ-TC-001" } }]);
+    assert.match(script, /^if \(\$existing\) \{ Remove-PvsDevice /m);
+  });
   it("a name with a quote cannot break out of its literal", () => {
     assert.match(createDeviceScript({ ...REQUEST, deviceName: "A'; Remove-Item C:\\" }), /-DeviceName 'A''; Remove-Item C:\\'/);
   });

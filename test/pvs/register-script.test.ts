@@ -1,36 +1,36 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import { psQuote } from "../../src/pvs/quote.ts";
-import { registerVdiskScript, type RegisterVdiskRequest } from "../../src/pvs/register-script.ts";
+import { registerVdiskScript } from "../../src/pvs/register-script.ts";
+import { pvsCalls, type PvsCall } from "../support/pvs-calls.ts";
+import { assertSnapshot } from "../support/snapshot.ts";
+import { ACCESS_MODES, BASE, registerSnapshot } from "./register-script.snapshots.ts";
 
-const SNAPSHOTS = fileURLToPath(new URL("./snapshots/", import.meta.url));
-
-const BASE: RegisterVdiskRequest = {
-  connectionServer: "pvs01.corp.example",
-  port: 54321,
-  vdiskName: "ws2022-apps-3.2.0",
-  storeName: "Store-HQ",
-  siteName: "HQ",
-  serverName: "pvs01.corp.example",
-  description: "ws2022-pvs 3.2.0 (build 20250101)",
-  writeCacheType: "device-ram-with-overflow-on-disk",
-  writeCacheSizeMiB: 4096,
-  accessMode: "production",
+const DISK = { DiskLocatorName: "ws2022-apps-3.2.0", StoreName: "Store-HQ", SiteName: "HQ" };
+/** Every mode: connect, import the VHDX only when PVS does not know it, set its write cache (type 9: RAM with overflow on disk). */
+const IMPORT: PvsCall[] = [
+  { cmdlet: "Set-PvsConnection", params: { Server: "pvs01.corp.example", Port: "54321" } },
+  { cmdlet: "Get-PvsDiskInfo", params: { ...DISK, ErrorAction: "SilentlyContinue" } },
+  { cmdlet: "Import-PvsDisk", params: { Name: "ws2022-apps-3.2.0", StoreName: "Store-HQ", SiteName: "HQ", ServerName: "pvs01.corp.example", VHDX: true } },
+  { cmdlet: "Set-PvsDisk", params: { Name: "ws2022-apps-3.2.0", StoreName: "Store-HQ", SiteName: "HQ", WriteCacheType: "9", WriteCacheSize: "4096", Description: "ws2022-pvs 3.2.0 (build 20250101)" } },
+];
+const MAINTENANCE_VERSION: PvsCall[] = [
+  { cmdlet: "Get-PvsDiskVersion", params: DISK },
+  { cmdlet: "New-PvsDiskMaintenanceVersion", params: DISK },
+];
+/** What each access mode adds: production serves the imported base; maintenance opens a version; test promotes it to test. */
+const AFTER_IMPORT: Readonly<Record<(typeof ACCESS_MODES)[number], PvsCall[]>> = {
+  production: [],
+  maintenance: MAINTENANCE_VERSION,
+  test: [...MAINTENANCE_VERSION, { cmdlet: "Get-PvsDiskVersion", params: DISK }, { cmdlet: "Invoke-PvsPromoteDiskVersion", params: { ...DISK, Test: true } }],
 };
 
-/** Compares with the stored snapshot; UPDATE_SNAPSHOTS=1 rewrites it. */
-async function matchSnapshot(name: string, actual: string): Promise<void> {
-  const path = `${SNAPSHOTS}${name}`;
-  if (process.env.UPDATE_SNAPSHOTS) await writeFile(path, actual);
-  assert.equal(actual, await readFile(path, "utf8"));
-}
-
 describe("PVS register script", () => {
-  for (const accessMode of ["maintenance", "test", "production"] as const) {
-    it(`matches the snapshot for access mode ${accessMode}`, async () => {
-      await matchSnapshot(`register-${accessMode}.ps1`, registerVdiskScript({ ...BASE, accessMode }));
+  for (const accessMode of ACCESS_MODES) {
+    it(`matches the snapshot for access mode ${accessMode}, and runs the cmdlets that mode needs in order`, async () => {
+      const script = await assertSnapshot(registerSnapshot(accessMode));
+      assert.deepEqual(pvsCalls(script), [...IMPORT, ...AFTER_IMPORT[accessMode]]);
+      assert.match(script.trimEnd().split("\n").at(-1) ?? "", new RegExp(`^Write-Output \\('REBAKE-RESULT ' .*accessMode = '${accessMode}'`));
     });
   }
 
