@@ -3,21 +3,21 @@
  * rebake test OS ISO, capture to VHDX, verify by booting the vDisk, then a rebuild after changing
  * only the last app, which must rerun only the steps from that app on.
  */
-import { test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "../support/capture-io.ts";
+import { testOsIso, TESTOS_BUILD_TIMEOUT_MS } from "../support/testos-iso.ts";
 import { sha256File } from "../../src/util/hash-file.ts";
 import { manifestSchemaErrors } from "../../src/manifest/validate-manifest.ts";
 import type { BuildManifest } from "../../src/manifest/model.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const ISO = join(root, "build/testos/rebake-testos.iso");
+let ISO = "";
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 
 /** A copy of the demo project whose apps can be edited, sharing the test OS ISO. */
@@ -30,7 +30,11 @@ async function demoProject(): Promise<string> {
   return dir;
 }
 
-test("the demo recipe builds, captures and verifies for real; a rebuild after the last app changes reruns only from it", { skip: !existsSync(ISO) && "the test OS ISO is missing: run bash scripts/build-testos.sh", timeout: 2 * BUILD_TIMEOUT_MS }, async () => {
+before(async () => {
+  ISO = await testOsIso();
+}, { timeout: TESTOS_BUILD_TIMEOUT_MS });
+
+test("the demo recipe builds, captures and verifies for real; a rebuild after the last app changes reruns only from it", { timeout: 2 * BUILD_TIMEOUT_MS }, async () => {
   const dir = await demoProject();
   const env = { REBAKE_CACHE_DIR: join(dir, "cache") };
   try {
