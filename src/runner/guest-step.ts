@@ -126,13 +126,14 @@ async function runCommand(options: GuestStepOptions, command: GuestCommand, inde
     }
     options.spent.inGuestMs += clock().getTime() - started;
     log.note(clock(), `exit code ${exitCode}`);
-    if (command.successCodes.includes(exitCode)) return { exitCode, rebootRequired: false };
+    // Reboot and rerun codes are success codes too (3010 succeeded, reboot required): ask them first.
     if (command.rerunCodes?.includes(exitCode) && run < maxRuns) {
       log.note(clock(), `exit code ${exitCode} asks for a reboot and another run (${run}/${maxRuns})`);
       await reboot(options, `the reboot before run ${run + 1} of command ${index + 1}`);
       continue;
     }
     if (command.rebootCodes.includes(exitCode)) return { exitCode, rebootRequired: true };
+    if (command.successCodes.includes(exitCode)) return { exitCode, rebootRequired: false };
     throw new GuestCommandFailedError(step.id, exitCode, log.redact(output), log.path);
   }
 }
