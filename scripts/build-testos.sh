@@ -195,7 +195,8 @@ main() {
   # One order whichever way the versions were gathered: they are part of the input hash.
   mapfile -t PINNED < <(printf '%s\n' "${PINNED[@]}" | LC_ALL=C sort -u)
   local hash; hash=$(input_hash)
-  if [ "$force" -eq 0 ] && [ -f "$iso" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
+  if [ "$force" -eq 0 ] && [ -f "$iso" ] && [ -f "$out/kvm-probe/vmlinuz" ] && [ -f "$out/kvm-probe/init.cpio.gz" ] \
+    && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
     log "up to date (inputs $hash)"
     echo "$iso"; return 0
   fi
@@ -266,6 +267,15 @@ main() {
   pack_initramfs "$installer" "$iso_tree/boot/installer.gz"
 
   install -m 0644 "$pkgs/boot/vmlinuz-$kver" "$iso_tree/boot/vmlinuz"
+
+  # The KVM probe's payload (src/hypervisors/qemu/kvm-probe.ts): the same 64-bit kernel with an
+  # initramfs of static busybox and an init that prints a marker from user space.
+  local probe="$work/probe" probe_out="$work/kvm-probe"
+  mkdir -p "$probe/bin" "$probe_out"
+  install -m 0755 "$pkgs/bin/busybox" "$probe/bin/busybox"
+  install -m 0755 "$repo/testos/kvm-probe/init" "$probe/init"
+  pack_initramfs "$probe" "$probe_out/init.cpio.gz"
+  install -m 0644 "$pkgs/boot/vmlinuz-$kver" "$probe_out/vmlinuz"
   install -m 0644 "$pkgs/usr/lib/ISOLINUX/isolinux.bin" "$iso_tree/isolinux/isolinux.bin"
   install -m 0644 "$pkgs/usr/lib/syslinux/modules/bios/ldlinux.c32" "$iso_tree/isolinux/ldlinux.c32"
   install -m 0644 "$repo/testos/isolinux/isolinux.cfg" "$iso_tree/isolinux/isolinux.cfg"
@@ -277,6 +287,7 @@ main() {
     -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
     -eltorito-alt-boot -e boot/efiboot.img -no-emul-boot \
     "$iso_tree" 2>"$work/xorriso.log" || { cat "$work/xorriso.log" >&2; die "xorriso failed to write $iso.tmp"; }
+  rm -rf "$out/kvm-probe" && mv "$probe_out" "$out/kvm-probe"
   mv -f "$iso.tmp" "$iso"
   echo "$hash" > "$stamp.tmp" && mv -f "$stamp.tmp" "$stamp"
   log "wrote $iso ($(du -h "$iso" | cut -f1))"

@@ -11,6 +11,9 @@ import { DEFAULT_TOOLS_KIND } from "./defaults.ts";
 import { buildHostname } from "./hostname.ts";
 import { installerLocale } from "./locale.ts";
 import { ianaTimeZone } from "./timezone.ts";
+import { instanceId, installReport } from "./install-report.ts";
+
+export { BuildIdError, instanceId } from "./install-report.ts";
 
 export interface CloudInitFiles {
   readonly metaData: string;
@@ -25,14 +28,6 @@ export interface CloudInitOptions {
 /** The first line cloud-init requires to treat user-data as cloud-config. */
 export const CLOUD_CONFIG_HEADER = "#cloud-config";
 
-/** The build id cannot form an instance-id. */
-export class BuildIdError extends Error {
-  constructor(message: string, readonly buildId: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
-
 /** Distribution package and service that give the runner its guest channel, per tools kind. */
 const GUEST_AGENT: Readonly<Record<ToolsKind, { readonly package: string; readonly service: string } | undefined>> = {
   "qemu-guest-agent": { package: "qemu-guest-agent", service: "qemu-guest-agent" },
@@ -40,14 +35,6 @@ const GUEST_AGENT: Readonly<Record<ToolsKind, { readonly package: string; readon
   // XenServer's Linux tools are not packaged by distributions; the tools step installs them.
   "xenserver-vm-tools": undefined,
 };
-
-export function instanceId(buildId: string): string {
-  const cleaned = buildId.replace(/[^A-Za-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
-  if (cleaned === "") {
-    throw new BuildIdError(`build id ${JSON.stringify(buildId)} has no letters or digits to form a cloud-init instance-id; pass a build id such as "20240501-1"`, buildId);
-  }
-  return `rebake-${cleaned}`;
-}
 
 export function renderCloudInit(recipe: Recipe, options: CloudInitOptions): CloudInitFiles {
   const hostname = buildHostname(recipe);
@@ -68,6 +55,8 @@ export function renderCloudInit(recipe: Recipe, options: CloudInitOptions): Clou
           runcmd: [`systemctl enable --now ${agent.service} || systemctl start ${agent.service}`],
         }
       : {}),
+    // Printed on the console as cloud-init's last act: the runner's proof that the install finished.
+    final_message: installReport(options.buildId).success,
     power_state: { mode: "poweroff" },
   };
   const userData = `${CLOUD_CONFIG_HEADER}\n${stringify(config, { lineWidth: 0 })}`;

@@ -5,6 +5,7 @@
  * file keeps the installer's own quoting (VMware's `/v"/qn ..."`) intact and readable.
  */
 import type { ToolsKind } from "../recipe/model.ts";
+import type { InstallReport } from "./install-report.ts";
 
 /** File name on the answer media; FirstLogonCommands find it by scanning drive letters. */
 export const GUEST_TOOLS_SCRIPT = "rebake-guest-tools.ps1";
@@ -49,6 +50,25 @@ Invoke-Installer 'msiexec.exe' "/i ""$agent"" /qn /norestart"
 `,
 };
 
-export function guestToolsScript(kind: ToolsKind): string {
-  return `${PRELUDE}${BODY[kind]}`;
+/**
+ * The end of the install: the report line on the first serial port (the runner's proof that the
+ * install finished, see install-report.ts), then the power off the runner waits for. A VM without
+ * COM1 still powers off; the runner then reports the missing line.
+ */
+function finish(report: InstallReport): string {
+  return String.raw`
+try {
+  $port = New-Object System.IO.Ports.SerialPort 'COM1', 115200
+  $port.Open()
+  $port.WriteLine('${report.success}')
+  $port.Close()
+} catch {
+  Write-Warning "could not write the install report to COM1: $_"
+}
+Stop-Computer -Force
+`;
+}
+
+export function guestToolsScript(kind: ToolsKind, report: InstallReport): string {
+  return `${PRELUDE}${BODY[kind]}${finish(report)}`;
 }

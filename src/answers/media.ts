@@ -15,6 +15,7 @@ import { renderAutounattend } from "./autounattend.ts";
 import { renderCloudInit } from "./cloud-init.ts";
 import { DEFAULT_TOOLS_KIND } from "./defaults.ts";
 import { GUEST_TOOLS_SCRIPT, guestToolsScript } from "./guest-tools-script.ts";
+import { installReport } from "./install-report.ts";
 
 /**
  * Volume labels installers look for: cloud-init's NoCloud source wants CIDATA (or cidata);
@@ -137,7 +138,7 @@ export function answerFilesFor(recipe: Recipe, options: AnswerFilesOptions): Map
       const xml = renderAutounattend(recipe, { adminPassword: options.adminPassword, resolveSecret: options.secrets });
       return new Map([
         [AUTOUNATTEND_FILE, xml],
-        [GUEST_TOOLS_SCRIPT, guestToolsScript(recipe.hypervisorTools?.kind ?? DEFAULT_TOOLS_KIND)],
+        [GUEST_TOOLS_SCRIPT, guestToolsScript(recipe.hypervisorTools?.kind ?? DEFAULT_TOOLS_KIND, installReport(options.buildId))],
       ]);
     }
   }

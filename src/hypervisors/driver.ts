@@ -92,6 +92,48 @@ export interface DiskExport {
   readonly format: "qcow2" | "raw" | "vmdk" | "vhd";
 }
 
+/** How a VM's process stopped. */
+export interface VmStop {
+  /** The guest powered itself off (an installer finishing, a requested shutdown). */
+  readonly requestedByGuest: boolean;
+  /** The driver stopped it (power off, destroy): not a failure either. */
+  readonly requestedByDriver: boolean;
+  /** In words: "the guest powered off", "qemu was killed by SIGKILL", "qemu exited with code 1: ...". */
+  readonly description: string;
+}
+
+/** Counters that move while a guest makes progress; the watchdog compares two samples. */
+export interface VmActivity {
+  /** Bytes the guest wrote to its serial console so far. */
+  readonly consoleBytes: number;
+  /** Bytes the guest wrote to its disks so far. */
+  readonly diskWrittenBytes: number;
+  /** CPU time the VM's process used so far. */
+  readonly cpuMs: number;
+}
+
+/** A running VM as the runner's watchdog sees it. */
+export interface VmMonitor {
+  /** The accelerator or platform running it, for stall reports ("kvm", "tcg"). */
+  readonly accelerator: string;
+  /** Settles when the VM's process stops, however it stopped. */
+  readonly stopped: Promise<VmStop>;
+  activity(): Promise<VmActivity>;
+  /** Console output from byte `offset` on (at most a bounded chunk), and the offset after it. */
+  readConsole(offset: number): Promise<{ readonly text: string; readonly offset: number }>;
+}
+
+/** The VM stopped in a way nobody asked for (killed, crashed, stopped from the host). */
+export class VmStoppedError extends Error {
+  constructor(
+    readonly vmName: string,
+    readonly stop: VmStop,
+  ) {
+    super(`VM ${vmName} stopped: ${stop.description}`);
+    this.name = new.target.name;
+  }
+}
+
 export interface HypervisorDriver {
   readonly name: string;
   /**
@@ -105,8 +147,21 @@ export interface HypervisorDriver {
   powerOn(vm: VmHandle): Promise<void | PowerOnResult>;
   /** A guest channel to the VM; ready once its `waitReady` resolves. */
   guest(vm: VmHandle): GuestChannel;
-  /** Resolves when the VM has powered off by itself (e.g. after the OS installer finishes). */
+  /**
+   * Resolves when the guest has powered the VM off by itself (e.g. after the OS installer
+   * finishes). Rejects with VmStoppedError when the VM stopped any other way (killed, crashed).
+   */
   waitPoweredOff(vm: VmHandle, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * The running VM's liveness, progress counters and console, for the runner's watchdog;
+   * undefined while it is not running. Drivers that cannot observe their VMs leave it out.
+   */
+  monitor?(vm: VmHandle): VmMonitor | undefined;
+  /**
+   * Stops using the accelerator that just stalled a boot, for this driver and, recorded for the
+   * host, for later builds. Returns what it switched to, or undefined when there is nothing else.
+   */
+  distrustAccelerator?(reason: string): Promise<string | undefined>;
   /** Hard power off. */
   powerOff(vm: VmHandle): Promise<void>;
   /**

@@ -80,6 +80,15 @@ export interface OsSpec {
    * @pattern ^[A-Za-z0-9-]{1,15}$
    */
   readonly hostname?: string;
+  /**
+   * How many minutes a wait on this OS (the install, a boot, a shutdown) may show no progress at
+   * all (no console output, no disk writes, no CPU) before the build fails it as stalled. A
+   * Windows install has quiet phases of a few minutes; `--stall-timeout` overrides it.
+   * @minimum 1
+   * @maximum 1440
+   * @default 10
+   */
+  readonly stallTimeoutMinutes?: number;
 }
 
 /** Firmware of the golden VM. */

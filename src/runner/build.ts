@@ -10,30 +10,33 @@
  * Everything acquired (work dir, VM, uncommitted layers, partial artifacts) is on the cleanup
  * stack the moment it exists and is released in reverse order however the build ends.
  */
-import { mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { tmpdir } from "node:os";
 import type { FetchedInput } from "../cache/download-cache.ts";
 import type { DownloadCache } from "../cache/download-cache.ts";
 import type { Companion, LayerCache } from "../cache/layer-cache.ts";
 import { CacheFullError, isDiskFull } from "../cache/errors.ts";
+import { installReport } from "../answers/install-report.ts";
 import { GuestDisconnectedError, type GuestChannel } from "../guest/channel.ts";
 import type { HypervisorDriver, Media, VmAccess, VmHandle } from "../hypervisors/driver.ts";
 import { vmSpecFor } from "../hypervisors/vm-spec.ts";
+import { makeOwnedDir, removeAbandonedDirs } from "../util/owned-dir.ts";
 import type { BuildManifest, ManifestInput, ManifestOutput, ManifestStep } from "../manifest/model.ts";
 import { MANIFEST_FILE, writeManifest } from "../manifest/write-manifest.ts";
 import type { Recipe, SecretRef } from "../recipe/model.ts";
 import type { Plan, PlanStep } from "../recipe/plan-model.ts";
 import { newBuildId } from "./build-id.ts";
 import { CleanupStack } from "./cleanup-stack.ts";
-import { BuildError } from "./errors.ts";
+import { BuildError, GuestStallError, InstallNotProvenError } from "./errors.ts";
 import { systemClock, type Clock, type EmitEvent } from "./events.ts";
 import { runGuestStep, waitForAgent, type TimeSpent } from "./guest-step.ts";
 import type { OnErrorPolicy } from "./on-error.ts";
-import { runSteps, type StepRecord } from "./run-steps.ts";
+import { runSteps, StepsFailedError, type StepRecord } from "./run-steps.ts";
 import type { Step, StepContext } from "./step.ts";
 import { StepLog } from "./step-log.ts";
 import { withStepTimeout } from "./step-timeout.ts";
+import { DEFAULT_STALL_WINDOW_MS, VmWatch, type GuardOptions, type WatchTimers } from "./vm-watch.ts";
 
 /** How long the unattended OS install may take before the VM powers off. */
 export const DEFAULT_INSTALL_TIMEOUT_MS = 30 * 60_000;
@@ -41,6 +44,8 @@ export const DEFAULT_INSTALL_TIMEOUT_MS = 30 * 60_000;
 export const DEFAULT_BOOT_TIMEOUT_MS = 10 * 60_000;
 const DEFAULT_SNAPSHOT_NAME = "{name}-{version}-{build}";
 const LOG_DIR = "logs";
+/** Every temporary directory rebake makes starts with this; see util/owned-dir.ts. */
+export const WORK_DIR_PREFIX = "rebake-";
 /** The one disk layer of a --no-cache build, in its work dir. */
 const SINGLE_LAYER = "disk.qcow2";
 
@@ -66,6 +71,8 @@ export interface BuildDeps {
   readonly clock?: Clock;
   /** Parent of the build's work dir (answer ISO, layers of a --no-cache build). @default os.tmpdir() */
   readonly tempRoot?: string;
+  /** The watchdog's clock and sleep. @default real time */
+  readonly watchTimers?: WatchTimers;
 }
 
 export interface BuildRequest {
@@ -86,6 +93,11 @@ export interface BuildRequest {
   /** @default DEFAULT_BOOT_TIMEOUT_MS */
   readonly bootTimeoutMs?: number;
   /**
+   * How long a wait on the guest (install, boot, shutdown) may see nothing move (console, disk
+   * writes, CPU) before it fails as stalled. @default DEFAULT_STALL_WINDOW_MS
+   */
+  readonly stallWindowMs?: number;
+  /**
    * Told how to reach the VM when `--on-error keep` left it running, and how to release it (and
    * its work dir and layer) once the user is done.
    */
@@ -99,6 +111,16 @@ export interface BuildResult {
 
 /** The plan cannot be built as it is. */
 export class PlanShapeError extends BuildError {}
+
+/** A committed layer whose guest did not come back: it was evicted, and the build starts again below it. */
+export class BrokenLayerError extends BuildError {
+  constructor(
+    readonly stepId: string,
+    readonly failure: Error,
+  ) {
+    super(`the cached layer of step ${stepId} did not boot to a guest agent (${failure.message.split("\n")[0]}); it was evicted from the layer cache`);
+  }
+}
 
 interface BuildState {
   readonly buildId: string;
@@ -118,13 +140,51 @@ interface BuildState {
   channel?: GuestChannel;
   releaseChannel?: () => void;
   running: boolean;
+  /** The watchdog of the VM's current run, when the driver can observe it. */
+  watch?: VmWatch;
+  /** The log of the plan step running now: the VM console goes there too. */
+  log?: StepLog;
+  /** Set until the first boot of a VM built on a cached layer reached its agent. */
+  bootingCachedLayer?: number;
   exitCodes: Map<string, number>;
   spent: TimeSpent & { captureMs: number };
   outputs: ManifestOutput[];
   tools: Record<string, string>;
 }
 
+/**
+ * Builds, starting again when the failure says how to do better: a cached layer that would not
+ * boot is evicted and the build resumes from the layer below it; a boot that stalled under KVM
+ * before writing anything is rebuilt once under TCG (and the host remembers).
+ */
 export async function build(request: BuildRequest, deps: BuildDeps): Promise<BuildResult> {
+  const clock = deps.clock ?? systemClock;
+  const note = (message: string) => request.emit({ type: "log", at: clock().toISOString(), message });
+  let triedTcg = false;
+  for (;;) {
+    try {
+      return await buildOnce(request, deps);
+    } catch (error) {
+      const cause = error instanceof StepsFailedError ? error.error : error;
+      if (cause instanceof BrokenLayerError && !request.signal.aborted) {
+        note(`${cause.message}; building again from the layer below it`);
+        continue;
+      }
+      if (cause instanceof GuestStallError && cause.accelerator === "kvm" && cause.diskWrittenBytes === 0 && !triedTcg && !request.signal.aborted) {
+        const reason = `KVM stalled a real boot here (step ${cause.stepId}, ${cause.phase}: nothing moved for ${Math.round(cause.stalledMs / 1000)} s and nothing was written to the disk)`;
+        const next = await deps.driver.distrustAccelerator?.(reason);
+        if (next) {
+          triedTcg = true;
+          note(`WARNING: ${reason}. Rebuilding once under ${next.toUpperCase()}; this host will use ${next.toUpperCase()} from now on (REBAKE_ACCEL=kvm overrides)`);
+          continue;
+        }
+      }
+      throw error;
+    }
+  }
+}
+
+async function buildOnce(request: BuildRequest, deps: BuildDeps): Promise<BuildResult> {
   const clock = deps.clock ?? systemClock;
   const started = clock();
   const { plan, recipe } = request;
@@ -169,6 +229,7 @@ export async function build(request: BuildRequest, deps: BuildDeps): Promise<Bui
 function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<BuildState>[] {
   const { plan, recipe } = request;
   const bootTimeoutMs = request.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
+  const stallWindowMs = request.stallWindowMs ?? DEFAULT_STALL_WINDOW_MS;
   const installTimeoutMs = request.installTimeoutMs ?? DEFAULT_INSTALL_TIMEOUT_MS;
   const last = plan.steps.length - 1;
   const isPvs = recipe.target.kind === "pvs";
@@ -188,13 +249,44 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
     return state.channel;
   };
 
+  /** Powers the VM on and starts watching it (console to the step log, death, stalls). */
+  const powerOn = async (ctx: StepContext, state: BuildState) => {
+    const started = await deps.driver.powerOn(state.vm!);
+    state.running = true;
+    const monitor = deps.driver.monitor?.(state.vm!);
+    state.watch = monitor
+      ? new VmWatch({
+          monitor,
+          stallWindowMs,
+          ...(deps.watchTimers ? { timers: deps.watchTimers } : {}),
+          onConsole: (text) => state.log?.write(text),
+          onLine: (line) => ctx.emit({ type: "console", at: clock().toISOString(), step: ctx.stepId, line }),
+        })
+      : undefined;
+    return started;
+  };
+
+  /** Work on the running VM: fails at once when it dies, and on a stall while `waitingFor`. */
+  const guarded = <T>(ctx: StepContext, state: BuildState, work: (signal: AbortSignal) => Promise<T>, options: GuardOptions = {}): Promise<T> =>
+    state.watch ? state.watch.guard(ctx.stepId, ctx.signal, work, options) : work(ctx.signal);
+
   const ensureRunning = async (ctx: StepContext, state: BuildState, step: PlanStep): Promise<GuestChannel> => {
     const channel = channelOf(state, ctx);
     if (!state.running) {
-      const started = await deps.driver.powerOn(state.vm!);
+      const started = await powerOn(ctx, state);
       state.resumedFromMemory ||= started?.resumedFromMemory ?? false;
-      state.running = true;
-      await waitForAgent({ step, channel, signal: ctx.signal, bootTimeoutMs, clock, spent: state.spent }, "the guest agent after boot");
+      try {
+        await guarded(ctx, state, (signal) => waitForAgent({ step, channel, signal, bootTimeoutMs, clock, spent: state.spent }, "the guest agent after boot"), {
+          waitingFor: "the boot until the guest agent answers",
+        });
+      } catch (error) {
+        const cached = state.bootingCachedLayer;
+        if (cached === undefined || ctx.signal.aborted) throw error;
+        // One bad layer must not wedge every later build: evict it, and the build starts again below it.
+        await deps.layers.remove(plan.steps[cached]!.hash);
+        throw new BrokenLayerError(plan.steps[cached]!.id, error as Error);
+      }
+      delete state.bootingCachedLayer;
     }
     return channel;
   };
@@ -206,8 +298,12 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
     await state.channel!.shutdown().catch((error: unknown) => {
       if (!(error instanceof GuestDisconnectedError)) throw error;
     });
-    await withStepTimeout(step.id, bootTimeoutMs, "the clean shutdown: the VM did not power off", ctx.signal, (signal) =>
-      deps.driver.waitPoweredOff(state.vm!, bootTimeoutMs, signal),
+    await guarded(
+      ctx,
+      state,
+      (guardSignal) =>
+        withStepTimeout(step.id, bootTimeoutMs, "the clean shutdown: the VM did not power off", guardSignal, (signal) => deps.driver.waitPoweredOff(state.vm!, bootTimeoutMs, signal)),
+      { waitingFor: "the clean shutdown", powerOffExpected: true },
     );
     state.running = false;
     state.spent.bootMs += clock().getTime() - began;
@@ -218,7 +314,12 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
     title: "Prepare the work dir and find cached layers",
     async run(ctx, state) {
       await mkdir(join(request.outDir, LOG_DIR), { recursive: true });
-      state.workDir = await mkdtemp(join(deps.tempRoot ?? tmpdir(), `rebake-${state.buildId}-`));
+      const tempRoot = deps.tempRoot ?? tmpdir();
+      // Work dirs of builds that were killed (SIGKILL, a crash) and could not clean up.
+      for (const dir of await removeAbandonedDirs(tempRoot, [WORK_DIR_PREFIX])) {
+        ctx.emit({ type: "log", at: clock().toISOString(), step: ctx.stepId, message: `removed ${dir}: its build is gone` });
+      }
+      state.workDir = await makeOwnedDir(tempRoot, `${WORK_DIR_PREFIX}${state.buildId}-`);
       // With --on-error keep, a kept VM may still be writing into the work dir.
       ctx.cleanup.push(`remove ${state.workDir}`, () => rm(state.workDir, { recursive: true, force: true }), { keepOnError: true });
       if (singleLayer) {
@@ -305,6 +406,7 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
       state.vm = vm;
       state.releaseVm = ctx.cleanup.push(`destroy VM ${vm.name}`, () => deps.driver.destroy(vm), { keepOnError: true });
       if (resumeAt <= last) registerLayerRelease(ctx, state, resumeAt);
+      if (resumeAt > 0 && resumeAt <= last) state.bootingCachedLayer = resumeAt - 1;
       if (resumeAt === 0) {
         const iso = state.files.get(plan.steps[0]!.id)?.[0];
         if (!iso) throw new PlanShapeError(`the os-install step of ${plan.recipe.file} has no install ISO input; this is a bug in the planner`);
@@ -330,18 +432,25 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
     async run(ctx, state) {
       if (index < state.prefix) return { cached: true };
       const log = await StepLog.open(join(request.outDir, LOG_DIR, `${step.id}.log`), secretValues(step, deps));
+      state.log = log;
       try {
         log.note(clock(), `step ${step.id}: ${step.title} (layer ${step.hash})`);
         if (step.kind === "os-install") {
           const began = clock().getTime();
-          await deps.driver.powerOn(state.vm!);
-          state.running = true;
+          await powerOn(ctx, state);
           log.note(clock(), "installing the OS from the ISO; waiting for the installer to power the VM off");
-          await withStepTimeout(step.id, installTimeoutMs, "the unattended OS install: the VM did not power off", ctx.signal, (signal) =>
-            deps.driver.waitPoweredOff(state.vm!, installTimeoutMs, signal),
+          await guarded(
+            ctx,
+            state,
+            (guardSignal) =>
+              withStepTimeout(step.id, installTimeoutMs, "the unattended OS install: the VM did not power off", guardSignal, (signal) =>
+                deps.driver.waitPoweredOff(state.vm!, installTimeoutMs, signal),
+              ),
+            { waitingFor: "the unattended OS install", powerOffExpected: true },
           );
           state.running = false;
           state.spent.bootMs += clock().getTime() - began;
+          await proveInstall(state, step, log);
           // Boot from the installed disk from now on.
           await deps.driver.attachMedia(state.vm!, []);
           log.note(clock(), "the installer powered the VM off");
@@ -349,29 +458,49 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
           if (state.running) await shutdownClean(ctx, state, step, log);
         } else {
           const channel = await ensureRunning(ctx, state, step);
-          const result = await runGuestStep({
-            step,
-            family: plan.family,
-            channel,
-            files: state.files.get(step.id) ?? [],
-            log,
-            signal: ctx.signal,
-            bootTimeoutMs,
-            resolveSecret: deps.resolveSecret,
-            clock,
-            spent: state.spent,
-          });
+          const result = await guarded(ctx, state, (signal) =>
+            runGuestStep({
+              step,
+              family: plan.family,
+              channel,
+              files: state.files.get(step.id) ?? [],
+              log,
+              signal,
+              bootTimeoutMs,
+              resolveSecret: deps.resolveSecret,
+              clock,
+              spent: state.spent,
+              ...(state.watch ? { watchBoot: (what, work) => guarded(ctx, state, work, { waitingFor: what }) } : {}),
+            }),
+          );
           if (result.exitCode !== undefined) state.exitCodes.set(step.id, result.exitCode);
         }
         // The image ends with a cleanly shut down guest: what PVS captures and MCS snapshots.
         if (index === last && state.running) await shutdownClean(ctx, state, step, log);
         await freezeLayer(ctx, state, index, log);
       } finally {
+        if (state.log === log) delete state.log;
         await log.close();
       }
       return {};
     },
   }));
+
+  /** The installer said it finished: a VM that merely stopped is not an installed disk. */
+  const proveInstall = async (state: BuildState, step: PlanStep, log: StepLog): Promise<void> => {
+    const watch = state.watch;
+    if (!watch) {
+      log.note(clock(), `the ${deps.driver.name} driver cannot read the VM console: the install counts as finished because the guest powered the VM off`);
+      return;
+    }
+    const report = installReport(state.buildId);
+    if (await watch.findLine(new RegExp(`^${escapeRegExp(report.success)}$`))) {
+      log.note(clock(), `the installer reported success: ${report.success}`);
+      return;
+    }
+    const failed = await watch.findLine(new RegExp(`^${escapeRegExp(report.failurePrefix)}`));
+    throw new InstallNotProvenError(step.id, report.success, failed?.slice(report.failurePrefix.length).trim(), watch.consoleTail());
+  };
 
   const freezeLayer = async (ctx: StepContext, state: BuildState, index: number, log: StepLog): Promise<void> => {
     if (singleLayer && index < last) return;
@@ -442,6 +571,10 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
   };
 
   return [prepare, fetchInputs, answerMedia, createVm, ...planSteps, releaseVm, capture];
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 function snapshotName(request: BuildRequest, buildId: string): string {

@@ -65,3 +65,61 @@ export function formatMs(ms: number): string {
   const m = Math.floor(s / 60);
   return `${m} min${s % 60 ? ` ${s % 60} s` : ""}`;
 }
+
+/** Lines of the guest console a stall or a dead VM is reported with. */
+export const CONSOLE_TAIL_LINES = 20;
+
+function consoleTail(lines: readonly string[]): string {
+  return lines.length === 0 ? "(the guest wrote nothing to its console)" : lines.map((l) => `  | ${l}`).join("\n");
+}
+
+/** Nothing moved in the guest (console, disk writes, CPU) for the whole stall window. */
+export class GuestStallError extends BuildError {
+  constructor(
+    readonly stepId: string,
+    readonly phase: string,
+    readonly accelerator: string,
+    readonly stalledMs: number,
+    /** Bytes the guest wrote to its disks during this run of the VM: 0 means it never got going. */
+    readonly diskWrittenBytes: number,
+    readonly console: readonly string[],
+  ) {
+    super(
+      `step ${stepId} stalled during ${phase}: under ${accelerator}, the VM printed nothing, wrote nothing to its disk and used no CPU for ${formatMs(stalledMs)}; ` +
+        `last ${CONSOLE_TAIL_LINES} console lines:\n${consoleTail(console)}\n` +
+        (accelerator === "kvm"
+          ? `KVM on this host may not run this guest: set REBAKE_ACCEL=tcg, or raise the stall window (--stall-timeout) if the guest is only slow`
+          : `check the console above; raise the stall window (--stall-timeout, or build.stallTimeoutMinutes in the recipe) if the guest is only slow`),
+    );
+  }
+}
+
+/** The VM's process stopped while a step needed it: killed, crashed, or stopped from the host. */
+export class VmDiedError extends BuildError {
+  constructor(
+    readonly stepId: string,
+    readonly description: string,
+    readonly console: readonly string[],
+  ) {
+    super(
+      `step ${stepId} failed: the VM stopped while the step needed it: ${description}; last ${CONSOLE_TAIL_LINES} console lines:\n${consoleTail(console)}\n` +
+        `an out-of-memory kill or a crash of the hypervisor process looks like this: check the host's kernel log (dmesg) and free memory, then rebuild`,
+    );
+  }
+}
+
+/** The installer powered the VM off without reporting success on its console. */
+export class InstallNotProvenError extends BuildError {
+  constructor(
+    readonly stepId: string,
+    readonly expected: string,
+    readonly failure: string | undefined,
+    readonly console: readonly string[],
+  ) {
+    super(
+      failure
+        ? `step ${stepId} failed: the installer reported a failure: ${failure}; last ${CONSOLE_TAIL_LINES} console lines:\n${consoleTail(console)}`
+        : `step ${stepId} failed: the installer powered the VM off without reporting success (its console never printed "${expected}"); nothing was kept; last ${CONSOLE_TAIL_LINES} console lines:\n${consoleTail(console)}`,
+    );
+  }
+}

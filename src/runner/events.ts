@@ -19,6 +19,8 @@ export type BuildEvent =
   /** Work of known size (download, upload, conversion): drives the TTY bar. */
   | { readonly type: "progress"; readonly at: string; readonly step: string; readonly done: number; readonly total: number }
   | { readonly type: "log"; readonly at: string; readonly step?: string; readonly message: string }
+  /** A line the VM printed on its console while a step waited on it: the live view shows the last one. */
+  | { readonly type: "console"; readonly at: string; readonly step: string; readonly line: string }
   | { readonly type: "build-end"; readonly at: string; readonly status: "ok" | "failed" | "interrupted"; readonly durationMs: number; readonly error?: string };
 
 export type EmitEvent = (event: BuildEvent) => void;

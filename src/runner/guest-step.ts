@@ -37,6 +37,11 @@ export interface GuestStepOptions {
   readonly resolveSecret: (ref: SecretRef) => string;
   readonly clock: Clock;
   readonly spent: TimeSpent;
+  /**
+   * Runs a wait for the guest (a reboot, the agent coming back) under the VM's watchdog, so a
+   * stall or a dead VM fails it at once. @default the wait runs as it is
+   */
+  readonly watchBoot?: <T>(waitingFor: string, work: (signal: AbortSignal) => Promise<T>) => Promise<T>;
 }
 
 export interface GuestStepResult {
@@ -139,20 +144,25 @@ async function runCommand(options: GuestStepOptions, command: GuestCommand, inde
 }
 
 async function reboot(options: GuestStepOptions, what: string): Promise<void> {
-  const started = options.clock().getTime();
-  await withStepTimeout(options.step.id, options.bootTimeoutMs, `${what}: the guest agent did not answer`, options.signal, (signal) =>
-    options.channel.reboot(options.bootTimeoutMs, signal),
-  );
-  options.spent.bootMs += options.clock().getTime() - started;
+  await timedBoot(options, what, `${what}: the guest agent did not answer`, (signal) => options.channel.reboot(options.bootTimeoutMs, signal));
 }
 
 export async function waitForAgent(
-  options: Pick<GuestStepOptions, "step" | "channel" | "signal" | "bootTimeoutMs" | "clock" | "spent">,
+  options: Pick<GuestStepOptions, "step" | "channel" | "signal" | "bootTimeoutMs" | "clock" | "spent" | "watchBoot">,
   what: string,
 ): Promise<void> {
+  await timedBoot(options, `waiting for ${what}`, `waiting for ${what}: the guest agent did not answer`, (signal) => options.channel.waitReady(options.bootTimeoutMs, signal));
+}
+
+/** A boot-time wait: bounded by the boot timeout, watched when the build watches, counted as boot time. */
+async function timedBoot(
+  options: Pick<GuestStepOptions, "step" | "signal" | "bootTimeoutMs" | "clock" | "spent" | "watchBoot">,
+  waitingFor: string,
+  timeoutText: string,
+  wait: (signal: AbortSignal) => Promise<void>,
+): Promise<void> {
   const started = options.clock().getTime();
-  await withStepTimeout(options.step.id, options.bootTimeoutMs, `waiting for ${what}: the guest agent did not answer`, options.signal, (signal) =>
-    options.channel.waitReady(options.bootTimeoutMs, signal),
-  );
+  const bounded = (outer: AbortSignal) => withStepTimeout(options.step.id, options.bootTimeoutMs, timeoutText, outer, wait);
+  await (options.watchBoot ? options.watchBoot(waitingFor, bounded) : bounded(options.signal));
   options.spent.bootMs += options.clock().getTime() - started;
 }

@@ -4,7 +4,8 @@
  * vDisk), waits for the guest agent, runs the recipe's checks and records the result. The
  * artifact is hashed afterwards: verify proves it is byte-identical to what the build wrote.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
+import { makeOwnedDir } from "../util/owned-dir.ts";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { sha256File } from "../util/hash-file.ts";
@@ -19,6 +20,7 @@ import { systemClock, type Clock, type EmitEvent } from "../runner/events.ts";
 import { runSteps } from "../runner/run-steps.ts";
 import type { Step } from "../runner/step.ts";
 import { withStepTimeout } from "../runner/step-timeout.ts";
+import { VmWatch } from "../runner/vm-watch.ts";
 import { tail } from "../util/exec.ts";
 
 /** Defaults of a check, as documented in the recipe model. */
@@ -41,6 +43,8 @@ export interface VerifyRequest {
   readonly emit: EmitEvent;
   /** @default DEFAULT_BOOT_TIMEOUT_MS */
   readonly bootTimeoutMs?: number;
+  /** How long the boot may see nothing move before it fails as stalled. @default DEFAULT_STALL_WINDOW_MS */
+  readonly stallWindowMs?: number;
   readonly timeoutMs?: number;
 }
 
@@ -57,6 +61,8 @@ interface VerifyState {
   workDir: string;
   vm?: VmHandle;
   channel?: GuestChannel;
+  /** The booted VM's watchdog, when the driver can observe it. */
+  watch?: VmWatch;
   results: CheckResult[];
   artifactSha256?: string;
 }
@@ -75,7 +81,7 @@ export async function verifyArtifact(request: VerifyRequest, deps: VerifyDeps): 
     name: "verify-boot",
     title: "Boot the vDisk with a throwaway overlay",
     async run(ctx, s) {
-      s.workDir = await mkdtemp(join(deps.tempRoot ?? tmpdir(), "rebake-verify-"));
+      s.workDir = await makeOwnedDir(deps.tempRoot ?? tmpdir(), "rebake-verify-");
       ctx.cleanup.push(`remove ${s.workDir}`, () => rm(s.workDir, { recursive: true, force: true }));
       const vm = await deps.driver.createVm(
         vmSpecFor(`rebake-verify-${request.manifest.recipe.name}-${request.manifest.buildId}`, request.hardware, {
@@ -90,7 +96,17 @@ export async function verifyArtifact(request: VerifyRequest, deps: VerifyDeps): 
       s.channel = channel;
       ctx.cleanup.push("close the guest channel", () => channel.close());
       await deps.driver.powerOn(vm);
-      await withStepTimeout(ctx.stepId, bootTimeoutMs, "booting the vDisk: the guest agent did not answer", ctx.signal, (signal) => channel.waitReady(bootTimeoutMs, signal));
+      const monitor = deps.driver.monitor?.(vm);
+      if (monitor) {
+        s.watch = new VmWatch({
+          monitor,
+          ...(request.stallWindowMs !== undefined ? { stallWindowMs: request.stallWindowMs } : {}),
+          onLine: (line) => ctx.emit({ type: "console", at: clock().toISOString(), step: ctx.stepId, line }),
+        });
+      }
+      const boot = (outer: AbortSignal) =>
+        withStepTimeout(ctx.stepId, bootTimeoutMs, "booting the vDisk: the guest agent did not answer", outer, (signal) => channel.waitReady(bootTimeoutMs, signal));
+      await (s.watch ? s.watch.guard(ctx.stepId, ctx.signal, boot, { waitingFor: "the verify boot until the guest agent answers" }) : boot(ctx.signal));
     },
   };
 
@@ -103,9 +119,10 @@ export async function verifyArtifact(request: VerifyRequest, deps: VerifyDeps): 
       const began = clock().getTime();
       const base = { name: check.name, ...(check.description ? { description: check.description } : {}) };
       try {
-        const result = await withStepTimeout(ctx.stepId, timeoutMs, `check ${check.name} did not finish`, ctx.signal, (signal) =>
-          s.channel!.exec(script, { shell: check.shell, timeoutMs, signal }),
-        );
+        const exec = (outer: AbortSignal) =>
+          withStepTimeout(ctx.stepId, timeoutMs, `check ${check.name} did not finish`, outer, (signal) => s.channel!.exec(script, { shell: check.shell, timeoutMs, signal }));
+        // A VM that dies during a check fails the verification at once, not at the check's time limit.
+        const result = await (s.watch ? s.watch.guard(ctx.stepId, ctx.signal, exec) : exec(ctx.signal));
         const passed = (check.successCodes ?? DEFAULT_SUCCESS_CODES).includes(result.exitCode);
         const detail = passed ? undefined : tail(result.stdout + result.stderr, CHECK_DETAIL_LINES);
         s.results.push({ ...base, passed, exitCode: result.exitCode, durationMs: clock().getTime() - began, ...(detail ? { detail } : {}) });

@@ -3,13 +3,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderCloudInit } from "../../src/answers/cloud-init.ts";
 import { guestToolsScript } from "../../src/answers/guest-tools-script.ts";
+import { installReport } from "../../src/answers/install-report.ts";
 import type { ToolsKind } from "../../src/recipe/model.ts";
 import type { Snapshot } from "../support/snapshot.ts";
 import { BUILD_ID, CASES, type Case } from "./cloud-init-cases.ts";
 
 export const FIXTURES = fileURLToPath(new URL("../fixtures/answers/", import.meta.url));
 
-export const guestToolsSnapshot = (kind: ToolsKind): Snapshot => ({ file: join(FIXTURES, "guest-tools", `${kind}.ps1`), produce: () => guestToolsScript(kind) });
+export const guestToolsSnapshot = (kind: ToolsKind): Snapshot => ({ file: join(FIXTURES, "guest-tools", `${kind}.ps1`), produce: () => guestToolsScript(kind, installReport("b-1")) });
 
 export function cloudInitSnapshots(c: Case): { readonly userData: Snapshot; readonly metaData: Snapshot } {
   const files = () => renderCloudInit(c.recipe, { buildId: BUILD_ID });

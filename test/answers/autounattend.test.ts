@@ -174,9 +174,11 @@ describe("first-logon guest tools script", () => {
     { kind: "xenserver-vm-tools", installs: /managementagent\*x64\.msi/ },
   ];
   for (const { kind, installs } of KINDS) {
-    test(`installs ${kind} from the attached tools media`, async () => {
+    test(`installs ${kind} from the attached tools media, reports the install on COM1 and powers off`, async () => {
       const script = await assertSnapshot(guestToolsSnapshot(kind));
       assert.match(script, installs);
+      // The report line the runner reads, then the power off it waits for, in that order.
+      assert.match(script, /\$port\.WriteLine\('REBAKE-INSTALL: OK rebake-b-1'\)[\s\S]*Stop-Computer -Force\s*$/);
     });
   }
 });

@@ -1,47 +1,111 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { chooseAccel, InvalidAccelError, probeKvm } from "../../src/hypervisors/qemu/kvm-probe.ts";
+import { chooseAccel, InvalidAccelError, PROBE_MARKER, probeKvm } from "../../src/hypervisors/qemu/kvm-probe.ts";
 import { createFakeSpawn, type FakeChild } from "./fake-spawn.ts";
 
-describe("probeKvm", () => {
-  const cases: { name: string; script: (child: FakeChild) => void; accel: "kvm" | "tcg"; reason: RegExp; killed: boolean }[] = [
+const PAYLOAD = { kernel: "/probe/vmlinuz", initrd: "/probe/init.cpio.gz" };
+const accelOf = (child: FakeChild) => child.args[child.args.indexOf("-accel") + 1];
+
+/** A clock the fake QEMUs move: each says how far into its boot it printed what it printed. */
+function fakeClock() {
+  const clock = { t: 0 };
+  return { clock, now: () => clock.t };
+}
+
+describe("probeKvm proves a 64-bit kernel reaches user space", () => {
+  const cases: {
+    name: string;
+    kvm: (child: FakeChild, clock: { t: number }) => void;
+    tcg?: (child: FakeChild, clock: { t: number }) => void;
+    accel: "kvm" | "tcg";
+    reason: RegExp;
+    tcgBooted: boolean;
+  }[] = [
     {
-      name: "chooses KVM when SeaBIOS finishes POST and kills the probe VM",
-      script: (child) => child.stdout.write("SeaBIOS (version 1.16)\nNo bootable device.\n"),
+      name: "chooses KVM when its kernel reaches user space and TCG does not get there as fast",
+      kvm: (child, clock) => {
+        clock.t += 400;
+        child.stdout.write(`Linux version 6.1.0\n${PROBE_MARKER} x86_64 user space\n`);
+      },
+      tcg: (child) => child.stdout.write("Decompressing Linux... "),
       accel: "kvm",
-      reason: /SeaBIOS POST/,
-      killed: true,
+      reason: /KVM booted a 64-bit kernel to user space in 0\.4 s \(TCG did not within that time\); using KVM/,
+      tcgBooted: true,
     },
     {
-      name: "falls back to TCG when KVM hangs, killing the hung process with SIGKILL",
-      script: () => {},
+      name: "chooses TCG when SeaBIOS POSTs under KVM but the kernel stalls after real mode, quoting the console",
+      kvm: (child) => child.stdout.write("SeaBIOS (version 1.16)\nBooting from ROM...\nProbing EDD (edd=off to disable)... ok\n"),
       accel: "tcg",
-      reason: /did not finish a SeaBIOS POST within 100 ms/,
-      killed: true,
+      reason: /KVM did not boot a 64-bit kernel to user space within 0\.1 s \(last console lines: .*"Probing EDD \(edd=off to disable\)\.\.\. ok"\); using TCG/,
+      tcgBooted: false,
     },
     {
-      name: "falls back to TCG when qemu refuses KVM",
-      script: (child) => {
-        child.stderr.write("Could not access KVM kernel module: No such file or directory\n");
-        setTimeout(() => child.exit(1), 10);
+      name: "chooses TCG when KVM prints nothing at all (it hangs at once)",
+      kvm: () => {},
+      accel: "tcg",
+      reason: /within 0\.1 s \(no console output at all\)/,
+      tcgBooted: false,
+    },
+    {
+      name: "chooses TCG when TCG reaches user space as fast as KVM",
+      kvm: (child, clock) => {
+        clock.t += 3000;
+        child.stdout.write(`${PROBE_MARKER} x86_64 user space\n`);
+      },
+      tcg: (child, clock) => {
+        clock.t += 2500;
+        child.stdout.write(`${PROBE_MARKER} x86_64 user space\n`);
       },
       accel: "tcg",
-      reason: /exited with 1: Could not access KVM kernel module/,
-      killed: false,
+      reason: /KVM booted a 64-bit kernel to user space in 3\.0 s, but TCG as fast \(2\.5 s\); using TCG/,
+      tcgBooted: true,
+    },
+    {
+      name: "does not count a 32-bit user space as proof",
+      kvm: (child) => child.stdout.write(`${PROBE_MARKER} i686 user space\n`),
+      accel: "tcg",
+      reason: /did not boot a 64-bit kernel/,
+      tcgBooted: false,
+    },
+    {
+      name: "chooses TCG when qemu refuses KVM",
+      kvm: (child) => {
+        child.stderr.write("Could not access KVM kernel module: No such file or directory\n");
+        setTimeout(() => child.exit(1), 5);
+      },
+      accel: "tcg",
+      reason: /KVM is not usable \(.*exited with 1: Could not access KVM kernel module/,
+      tcgBooted: false,
     },
   ];
   for (const c of cases) {
     it(c.name, async () => {
-      const spawn = createFakeSpawn(c.script);
-      const choice = await probeKvm({ spawn, timeoutMs: 100 });
+      const { clock, now } = fakeClock();
+      const spawn = createFakeSpawn((child) => (accelOf(child) === "kvm" ? c.kvm(child, clock) : c.tcg?.(child, clock)));
+      const choice = await probeKvm({ spawn, payload: PAYLOAD, kvmBoundMs: 100, now });
       assert.equal(choice.accel, c.accel);
       assert.match(choice.reason, c.reason);
-      const child = spawn.children[0];
-      assert.ok(child);
-      assert.deepEqual(child.args.slice(0, 2), ["-accel", "kvm"]);
-      assert.deepEqual(child.signals, c.killed ? ["SIGKILL"] : []);
+      assert.notEqual(choice.conclusive, false);
+      const [kvm, tcg] = spawn.children;
+      assert.ok(kvm);
+      assert.equal(accelOf(kvm), "kvm");
+      // The payload is booted as a kernel, with its console on the serial port.
+      for (const arg of ["-kernel", PAYLOAD.kernel, "-initrd", PAYLOAD.initrd, "-no-reboot", "-serial", "stdio"]) assert.ok(kvm.args.includes(arg), `missing ${arg} in ${kvm.args.join(" ")}`);
+      assert.equal(spawn.children.length, c.tcgBooted ? 2 : 1);
+      if (c.tcgBooted) assert.equal(accelOf(tcg!), "tcg");
+      // No probe VM is left running: each is killed once its outcome is known.
+      for (const child of spawn.children) assert.ok(child.signals.includes("SIGKILL") || child.signals.length === 0);
     });
   }
+
+  it("without a kernel to boot it chooses TCG, starts nothing and says the answer is not proven", async () => {
+    const spawn = createFakeSpawn();
+    const choice = await probeKvm({ spawn, payload: null });
+    assert.equal(choice.accel, "tcg");
+    assert.equal(choice.conclusive, false);
+    assert.match(choice.reason, /no kernel to prove KVM with .*run scripts\/build-testos\.sh/);
+    assert.equal(spawn.children.length, 0);
+  });
 });
 
 describe("chooseAccel", () => {
@@ -62,10 +126,10 @@ describe("chooseAccel", () => {
   });
 
   it("probes once per binary and caches the answer", async () => {
-    const spawn = createFakeSpawn((child) => child.stdout.write("No bootable device."));
-    const options = { env: {}, spawn, qemuBinary: "/fake/qemu-cache-test" };
+    const spawn = createFakeSpawn((child) => child.stdout.write(accelOf(child) === "kvm" ? `${PROBE_MARKER} x86_64\n` : ""));
+    const options = { env: {}, spawn, payload: PAYLOAD, kvmBoundMs: 100, qemuBinary: "/fake/qemu-cache-test" };
     const first = await chooseAccel(options);
     assert.deepEqual(await chooseAccel(options), first);
-    assert.equal(spawn.children.length, 1);
+    assert.equal(spawn.children.length, 2, "one KVM boot and one TCG boot, once");
   });
 });

@@ -9,18 +9,17 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { BuildEvent } from "../../src/runner/events.ts";
 import { createExec } from "../../src/util/exec.ts";
 import { planProject } from "../../src/recipe/plan-project.ts";
 import { LayerCache } from "../../src/cache/layer-cache.ts";
 import { LAYER_REFERENCE_KIND, type LayerReference } from "../../src/hypervisors/vsphere/vsphere-driver.ts";
+import { runCliJson, type CliRun } from "../support/cli-child.ts";
 import { startVcsim, VCSIM_INVENTORY, VCSIM_PASSWORD, VCSIM_USERNAME, type Vcsim } from "../support/vcsim.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -28,6 +27,8 @@ const STACK = "vcsim";
 const PASSWORD_ENV = "TEST_VCENTER_PASSWORD";
 /** Long enough to create the VM and upload both ISOs, short enough for the suite. */
 const BUILD_TIMEOUT = "12s";
+/** The CLI is killed if it outlives its own --timeout by this much. */
+const RUN_BOUND_MS = 60_000;
 const INTERRUPT_AFTER_MS = 1_500;
 const exec = createExec();
 
@@ -81,32 +82,16 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  readonly code: number | null;
-  readonly events: BuildEvent[];
-  readonly stderr: string;
-}
-
 /** Runs the CLI as users do; `onEvent` may return true to send SIGINT. */
-async function rebakeBuild(env: NodeJS.ProcessEnv, { cache = false, onEvent = () => false }: { cache?: boolean; onEvent?: (event: BuildEvent) => boolean } = {}): Promise<Run> {
-  const child = spawn(process.execPath, [
-    "--import", path.join(root, "node_modules/tsx/dist/esm/index.mjs"), path.join(root, "src/cli/main.ts"),
-    "build", "vcsim-mcs.yaml", "--stack", STACK, "--out", "out", ...(cache ? [] : ["--no-cache"]), "--timeout", BUILD_TIMEOUT, "--json",
-  ], {
+function rebakeBuild(env: NodeJS.ProcessEnv, { cache = false, onEvent = () => false }: { cache?: boolean; onEvent?: (event: BuildEvent) => boolean } = {}): Promise<CliRun> {
+  return runCliJson(["build", "vcsim-mcs.yaml", "--stack", STACK, "--out", "out", ...(cache ? [] : ["--no-cache"]), "--timeout", BUILD_TIMEOUT, "--json"], {
     cwd: dir,
     env: { PATH: `${vcsim.binDir}:${process.env.PATH}`, HOME: dir, TMPDIR: dir, REBAKE_CACHE_DIR: path.join(dir, "cache"), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    boundMs: RUN_BOUND_MS,
+    onEvent: (event, child) => {
+      if (onEvent(event)) setTimeout(() => child.kill("SIGINT"), INTERRUPT_AFTER_MS);
+    },
   });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const events: BuildEvent[] = [];
-  for await (const line of createInterface({ input: child.stdout })) {
-    const event = JSON.parse(line) as BuildEvent;
-    events.push(event);
-    if (onEvent(event)) setTimeout(() => child.kill("SIGINT"), INTERRUPT_AFTER_MS);
-  }
-  return { code: await exited, events, stderr };
 }
 
 async function vmNames(): Promise<string[]> {
@@ -114,7 +99,7 @@ async function vmNames(): Promise<string[]> {
   return stdout.split("\n").filter(Boolean).map((p) => path.posix.basename(p));
 }
 
-function logs(run: Run): string {
+function logs(run: CliRun): string {
   return run.events.flatMap((e) => (e.type === "log" ? [e.message] : [])).join("\n");
 }
 

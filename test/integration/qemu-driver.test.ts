@@ -11,8 +11,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import os from "node:os";
 import path from "node:path";
+import { VmStoppedError } from "../../src/hypervisors/driver.ts";
 import { QemuDriver, QemuStartError, VmStateError, VmTimeoutError } from "../../src/hypervisors/qemu/qemu-driver.ts";
-import { chooseAccel } from "../../src/hypervisors/qemu/kvm-probe.ts";
+import { chooseAccel, findProbePayload } from "../../src/hypervisors/qemu/kvm-probe.ts";
 import { findUefiFirmware } from "../../src/hypervisors/qemu/firmware.ts";
 import { QgaChannel } from "../../src/guest/qga/qga-channel.ts";
 import type { VmHandle, VmSpec } from "../../src/hypervisors/driver.ts";
@@ -73,11 +74,13 @@ describe("QEMU driver with a real qemu-system-x86_64", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("probes KVM on this machine and caches the answer", async () => {
-    // The probe's own time limit is tested with a fake QEMU in test/hypervisors/kvm-probe.test.ts.
+  it("decides the accelerator by booting the test OS kernel to user space, and keeps the answer", async () => {
+    assert.ok(findProbePayload(), "build/testos/kvm-probe/ is missing: scripts/build-testos.sh writes it");
     const first = chooseAccel({ env: {} });
-    assert.match((await first).accel, /^(kvm|tcg)$/);
-    assert.equal(chooseAccel({ env: {} }), first, "a second call probes again instead of answering from the cache");
+    // Whatever this host's KVM does, the answer says what was proven, never a BIOS POST.
+    assert.match((await first).reason, /KVM booted a 64-bit kernel to user space in [\d.]+ s|KVM did not boot a 64-bit kernel to user space|KVM is not usable/);
+    assert.doesNotMatch((await first).reason, /SeaBIOS/);
+    assert.equal(chooseAccel({ env: {} }), first, "a second call probes again instead of keeping the answer");
     assert.deepEqual(await chooseAccel({ env: { REBAKE_ACCEL: "tcg" } }), { accel: "tcg", reason: "REBAKE_ACCEL=tcg" });
   });
 
@@ -113,15 +116,45 @@ describe("QEMU driver with a real qemu-system-x86_64", () => {
     await rm(path.join(dir, "layers"), { recursive: true, force: true });
   });
 
-  it("resolves waitPoweredOff when qemu exits and times out while it runs", async () => {
+  // A power off the guest asks for is the test OS tests' (qemu-testos, testos): here the host stops it.
+  for (const c of [
+    { signal: "SIGTERM", stop: /^VM \S+ stopped: qemu for VM \S+ was stopped from the host \(host-signal\)$/ },
+    { signal: "SIGKILL", stop: /^VM \S+ stopped: qemu for VM \S+ was killed by SIGKILL$/ },
+  ] as const) {
+    it(`times out waitPoweredOff while the VM runs, and refuses a ${c.signal} from the host as a power off`, async () => {
+      const vm = await driver.createVm(spec(dir));
+      try {
+        await driver.powerOn(vm);
+        await assert.rejects(driver.waitPoweredOff(vm, 300), VmTimeoutError);
+        const monitor = driver.monitor(vm);
+        assert.ok(monitor);
+        process.kill(pidOf(driver, vm), c.signal);
+        await assert.rejects(driver.waitPoweredOff(vm, 10_000), (error: Error) => error instanceof VmStoppedError && c.stop.test(error.message));
+        const stop = await monitor.stopped;
+        assert.deepEqual([stop.requestedByGuest, stop.requestedByDriver], [false, false]);
+        assert.match(driver.access(vm).description, /powered off/);
+        assert.equal(driver.monitor(vm), undefined, "a stopped VM has nothing to watch");
+      } finally {
+        await driver.destroy(vm);
+        await rm(path.join(dir, "layers"), { recursive: true, force: true });
+      }
+    });
+  }
+
+  it("reports the console, disk writes and CPU time of a running VM, and a driver power off as the driver's", async () => {
     const vm = await driver.createVm(spec(dir));
     try {
       await driver.powerOn(vm);
-      await assert.rejects(driver.waitPoweredOff(vm, 300), VmTimeoutError);
-      const pid = pidOf(driver, vm);
-      process.kill(pid, "SIGTERM");
-      await driver.waitPoweredOff(vm, 10_000);
-      assert.match(driver.access(vm).description, /powered off/);
+      const monitor = driver.monitor(vm);
+      assert.ok(monitor);
+      assert.match(monitor.accelerator, /^(kvm|tcg)$/);
+      const activity = await monitor.activity();
+      assert.ok(Number.isFinite(activity.cpuMs) && activity.cpuMs >= 0 && activity.diskWrittenBytes >= 0 && activity.consoleBytes >= 0, JSON.stringify(activity));
+      assert.deepEqual(await monitor.readConsole(activity.consoleBytes + 1_000_000), { text: "", offset: activity.consoleBytes + 1_000_000 });
+      await driver.powerOff(vm);
+      const stop = await monitor.stopped;
+      assert.deepEqual([stop.requestedByGuest, stop.requestedByDriver], [false, true]);
+      await driver.waitPoweredOff(vm, 1_000);
     } finally {
       await driver.destroy(vm);
       await rm(path.join(dir, "layers"), { recursive: true, force: true });

@@ -3,26 +3,12 @@ import assert from "node:assert/strict";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { build } from "../../src/runner/build.ts";
-import { StepsFailedError } from "../../src/runner/run-steps.ts";
 import { BuildInterruptedError, BuildTimeoutError, GuestCommandFailedError, StepTimeoutError, UploadChecksumError } from "../../src/runner/errors.ts";
 import { CacheFullError } from "../../src/cache/errors.ts";
 import { ERROR_TAIL_LINES } from "../../src/util/exec.ts";
-import { createFakes, createFixture, type Fixture } from "./helpers/build-fixture.ts";
+import { buildFailure, createFakes, withFixture, type Fixture } from "./helpers/build-fixture.ts";
 
-async function withFixture(body: (f: Fixture) => Promise<void>): Promise<void> {
-  const fixture = await createFixture();
-  try {
-    await body(fixture);
-  } finally {
-    await fixture.dispose();
-  }
-}
 
-async function failure(run: Promise<unknown>): Promise<Error> {
-  const error = await run.then(() => undefined, (e: unknown) => e);
-  assert.ok(error instanceof StepsFailedError, `expected the build to fail, got ${String(error)}`);
-  return error.error;
-}
 
 /** Nothing left behind: no temp dir, no uncommitted layer, no partial or final artifact. */
 async function assertNothingLeft(f: Fixture, fakes: ReturnType<typeof createFakes>, committedSteps: number): Promise<void> {
@@ -164,7 +150,7 @@ test("a failing guest command names the step, its exit code and the last 50 line
   withFixture(async (f) => {
     const output = Array.from({ length: 80 }, (_, i) => `line ${i + 1}`).join("\n");
     const fakes = createFakes({ exec: (script) => (script === "install-b" ? { exitCode: 17, stdout: output } : undefined) });
-    const error = await failure(build(f.request(f.plan()), f.deps(fakes)));
+    const error = await buildFailure(build(f.request(f.plan()), f.deps(fakes)));
     assert.ok(error instanceof GuestCommandFailedError);
     assert.match(error.message, /step 03-app-b failed: the guest command exited with code 17/);
     assert.match(error.message, new RegExp(`last ${ERROR_TAIL_LINES} lines`));
@@ -176,7 +162,7 @@ test("a failing guest command names the step, its exit code and the last 50 line
 test("a guest command that runs too long times out naming the step", () =>
   withFixture(async (f) => {
     const fakes = createFakes({ exec: (script) => (script === "install-a" ? { hang: true } : undefined) });
-    const error = await failure(build(f.request(f.plan({ timeoutSeconds: 0.05 })), f.deps(fakes)));
+    const error = await buildFailure(build(f.request(f.plan({ timeoutSeconds: 0.05 })), f.deps(fakes)));
     assert.ok(error instanceof StepTimeoutError);
     assert.match(error.message, /step 02-app-a timed out after 50 ms/);
     await assertNothingLeft(f, fakes, 1);
@@ -185,7 +171,7 @@ test("a guest command that runs too long times out naming the step", () =>
 test("a guest that never answers times out naming the step", () =>
   withFixture(async (f) => {
     const fakes = createFakes({ agentNeverAnswers: true });
-    const error = await failure(build(f.request(f.plan(), { bootTimeoutMs: 50 }), f.deps(fakes)));
+    const error = await buildFailure(build(f.request(f.plan(), { bootTimeoutMs: 50 }), f.deps(fakes)));
     assert.ok(error instanceof StepTimeoutError);
     assert.match(error.message, /step 02-app-a timed out .*guest agent did not answer/);
     await assertNothingLeft(f, fakes, 1);
@@ -194,7 +180,7 @@ test("a guest that never answers times out naming the step", () =>
 test("an OS install that never powers off times out naming the install step", () =>
   withFixture(async (f) => {
     const fakes = createFakes({ installHangs: true });
-    const error = await failure(build(f.request(f.plan(), { installTimeoutMs: 50 }), f.deps(fakes)));
+    const error = await buildFailure(build(f.request(f.plan(), { installTimeoutMs: 50 }), f.deps(fakes)));
     assert.ok(error instanceof StepTimeoutError);
     assert.match(error.message, /step 01-os timed out .*did not power off/);
     await assertNothingLeft(f, fakes, 0);
@@ -209,7 +195,7 @@ test("SIGINT in the middle of a step leaves no VM, no temp file, no uncommitted 
         if (script === "install-b") setTimeout(() => controller.abort(new Error("interrupted by SIGINT")), 10);
       },
     });
-    const error = await failure(build(f.request(f.plan(), { signal: controller.signal }), f.deps(fakes)));
+    const error = await buildFailure(build(f.request(f.plan(), { signal: controller.signal }), f.deps(fakes)));
     assert.ok(error instanceof BuildInterruptedError);
     assert.match(error.message, /during step 03-app-b/);
     await assertNothingLeft(f, fakes, 2);
@@ -220,7 +206,7 @@ test("the build time limit stops the build and names the step it was in", () =>
     const fakes = createFakes({ exec: (script) => (script === "install-a" ? { hang: true } : undefined) });
     // The limit is a real timer: long enough that the steps before the hanging one finish on a busy
     // machine (100 ms was not), so the limit can only fire in the step that hangs.
-    const error = await failure(build(f.request(f.plan(), { timeoutMs: 5_000 }), f.deps(fakes)));
+    const error = await buildFailure(build(f.request(f.plan(), { timeoutMs: 5_000 }), f.deps(fakes)));
     assert.ok(error instanceof BuildTimeoutError);
     assert.match(error.message, /within 5 s \(it was in step 02-app-a\)/);
     await assertNothingLeft(f, fakes, 1);
@@ -231,7 +217,7 @@ test("--on-error keep leaves the VM and its layer, says how to reach it and rele
     const fakes = createFakes({ exec: (script) => (script === "install-a" ? { exitCode: 1 } : undefined) });
     let access = "";
     let release: (() => Promise<void>) | undefined;
-    await failure(build(f.request(f.plan(), { onError: "keep", onKept: (a, r) => ((access = a.description), (release = r)) }), f.deps(fakes)));
+    await buildFailure(build(f.request(f.plan(), { onError: "keep", onKept: (a, r) => ((access = a.description), (release = r)) }), f.deps(fakes)));
     assert.match(access, /fake console of rebake-demo-/);
     assert.deepEqual(fakes.destroyed, []);
     assert.ok((await readdir(join(f.cacheDir, "layers"))).includes(`${f.plan().steps[1]!.hash}.qcow2`), "the VM's disk stays");
@@ -243,7 +229,7 @@ test("--on-error keep leaves the VM and its layer, says how to reach it and rele
 test("an upload that arrives with another sha256 fails the step", () =>
   withFixture(async (f) => {
     const fakes = createFakes({ uploadSha256: () => "0".repeat(64) });
-    const error = await failure(build(f.request(f.plan()), f.deps(fakes)));
+    const error = await buildFailure(build(f.request(f.plan()), f.deps(fakes)));
     assert.ok(error instanceof UploadChecksumError);
     assert.match(error.message, /step 02-app-a: app-a arrived in the guest with sha256 0{64}, expected [a-f0-9]{64}/);
   }));
@@ -253,7 +239,7 @@ test("a full cache disk while freezing a layer fails clearly and commits nothing
     const plan = f.plan();
     const full = Object.assign(new Error("qemu-img: Could not create: No space left on device"), { code: "ENOSPC" });
     const fakes = createFakes({ checkpointError: (next) => (next.includes(plan.steps[2]!.hash) ? full : undefined) });
-    const error = await failure(build(f.request(plan), f.deps(fakes)));
+    const error = await buildFailure(build(f.request(plan), f.deps(fakes)));
     assert.ok(error instanceof CacheFullError);
     assert.ok(error.message.includes(join(f.cacheDir, "layers")), error.message);
     assert.match(error.message, /freezing the layer of step 02-app-a.*rebake cache prune/s);

@@ -43,3 +43,24 @@ test("the TTY view draws a live line with elapsed time and a bar for known-size 
   assert.match(out, /ok {6}capture {2}1m01s/);
   assert.match(out, /capture\s+ok\s+no\s+1m01s/);
 });
+
+test("the VM console shows on the live TTY line, and in plain output at most every 30 s per step", () => {
+  const consoleEvents: BuildEvent[] = [
+    { type: "step-start", at: "2026-01-01T00:00:00.000Z", step: "01-os", title: "Install" },
+    { type: "console", at: "2026-01-01T00:00:01.000Z", step: "01-os", line: "rebake-testos: installer started" },
+    { type: "console", at: "2026-01-01T00:00:20.000Z", step: "01-os", line: "rebake-testos: partitioning /dev/vda" },
+    { type: "console", at: "2026-01-01T00:00:31.000Z", step: "01-os", line: "rebake-testos: unpacking the system" },
+  ];
+  let plain = "";
+  const p = createReporter({ mode: "plain", write: (t) => (plain += t), now: () => 0 });
+  consoleEvents.forEach(p.emit);
+  assert.deepEqual(plain.split("\n").filter((l) => l.includes("console:")), [
+    "2026-01-01T00:00:01.000Z  [01-os] console: rebake-testos: installer started",
+    "2026-01-01T00:00:31.000Z  [01-os] console: rebake-testos: unpacking the system",
+  ]);
+  let tty = "";
+  const t = createReporter({ mode: "tty", write: (text) => (tty += text), now: () => 0, tickMs: 60_000 });
+  consoleEvents.forEach(t.emit);
+  t.finish();
+  assert.match(tty, /> 01-os {2}Install {2}\S+ {2}\| rebake-testos: unpacking the system$/m);
+});

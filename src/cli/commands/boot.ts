@@ -3,7 +3,8 @@
  * DHCP options 66/67 and the DNS round-robin records as a checklist; ISO and BDM sites get the
  * bootstrap login servers (with the Set-PvsServerBootstrap script) and the ISO to attach.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
+import { makeOwnedDir } from "../../util/owned-dir.ts";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -88,7 +89,7 @@ async function runNetbootCheck(vdisk: string, timeout: string | undefined, json:
     if (error instanceof UnitError) throw new UsageError(`--timeout: ${error.message}`);
     throw error;
   }
-  const workDir = await mkdtemp(join(tmpdir(), "rebake-netboot-"));
+  const workDir = await makeOwnedDir(tmpdir(), "rebake-netboot-");
   try {
     const result = await netbootCheck({ vdisk: isAbsolute(vdisk) ? vdisk : join(io.cwd, vdisk), workDir, exec: createExec(), bootTimeoutMs, signal: io.signal });
     if (json) io.stdout(`${JSON.stringify({ vdisk, passed: true, ...result }, null, 2)}\n`);

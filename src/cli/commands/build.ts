@@ -3,7 +3,8 @@
  * manifest, then verify the artifact (unless --no-verify). Exit 0 built (and verified), 1 invalid
  * recipe / failed step / failed check, 2 wrong usage, 130 interrupted.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
+import { makeOwnedDir } from "../../util/owned-dir.ts";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -44,6 +45,10 @@ options:
   --on-error POLICY     cleanup (default) or keep: after a failure keep the VM running
                         (and say how to reach it) until Ctrl-C
   --timeout DURATION    time limit for the whole build, e.g. 30m or 2h
+  --stall-timeout DURATION
+                        fail a wait on the guest (install, boot, shutdown) once nothing moved
+                        (console, disk writes, CPU) for this long (default: the recipe's
+                        os.stallTimeoutMinutes, else 10m)
   --stack NAME          build where stacks/Pulumi.<NAME>.yaml says (rebake:hypervisor: driver,
                         connection, guest channel); credentials come from the environment
                         variables or Pulumi secrets it names
@@ -68,6 +73,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       "cache-dir": { type: "string" },
       "on-error": { type: "string" },
       timeout: { type: "string" },
+      "stall-timeout": { type: "string" },
       driver: { type: "string" },
       stack: { type: "string" },
       "hypervisor-config": { type: "string" },
@@ -85,13 +91,8 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const onError = (values["on-error"] ?? "cleanup") as OnErrorPolicy;
   if (!ON_ERROR_POLICIES.includes(onError)) throw new UsageError(`--on-error must be cleanup or keep, got: '${values["on-error"]}'`);
   checkDriverFlag(values.driver);
-  let timeoutMs: number | undefined;
-  try {
-    timeoutMs = values.timeout !== undefined ? parseDuration(values.timeout) : undefined;
-  } catch (error) {
-    if (error instanceof UnitError) throw new UsageError(`--timeout: ${error.message}`);
-    throw error;
-  }
+  const timeoutMs = durationFlag("--timeout", values.timeout);
+  const stallFlagMs = durationFlag("--stall-timeout", values["stall-timeout"]);
 
   const planned = await planProject(recipePath, { cwd: io.cwd });
   if (!planned.ok) {
@@ -99,6 +100,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     return EXIT.failed;
   }
   const { plan, recipe } = planned;
+  const stallWindowMs = stallFlagMs ?? (recipe.os.stallTimeoutMinutes !== undefined ? recipe.os.stallTimeoutMinutes * 60_000 : undefined);
   const recipeFile = resolve(io.cwd, recipePath);
   const outDir = resolve(io.cwd, values.out ?? join("out", plan.recipe.name));
   const dirs = cacheDirs(io.cwd, io.env, values["cache-dir"]);
@@ -106,7 +108,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const emit = reporter.emit;
   const exec = createExec();
   const loaded = await loadConnection({ ...(values.stack !== undefined ? { stack: values.stack } : {}), ...(values["hypervisor-config"] !== undefined ? { hypervisorConfig: values["hypervisor-config"] } : {}), ...(values.driver !== undefined ? { driver: values.driver } : {}) }, { cwd: io.cwd, exec, signal: io.signal });
-  const runtimeDir = await mkdtemp(join(tmpdir(), "rebake-vm-"));
+  const runtimeDir = await makeOwnedDir(tmpdir(), "rebake-vm-");
   let driver: ReturnType<typeof createDriver>;
   try {
     // Credentials are resolved here: a missing one fails before any VM exists.
@@ -130,6 +132,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
         noCache: Boolean(values["no-cache"]),
         onError,
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        ...(stallWindowMs !== undefined ? { stallWindowMs } : {}),
         onKept: (access, release) => {
           releaseKept = release;
           io.stderr(`rebake build: the VM was kept for debugging (--on-error keep):\n${access.description}\n`);
@@ -158,7 +161,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     let manifest = result.manifest;
     if (!values["no-verify"] && manifest.outputs.some((o) => o.kind === "vhdx")) {
       const verification = await verifyArtifact(
-        { manifest, manifestPath: result.manifestPath, checks: recipe.checks ?? [], recipeDir: dirname(recipeFile), signal: io.signal, emit, ...(recipe.hardware ? { hardware: recipe.hardware } : {}) },
+        { manifest, manifestPath: result.manifestPath, checks: recipe.checks ?? [], recipeDir: dirname(recipeFile), signal: io.signal, emit, ...(recipe.hardware ? { hardware: recipe.hardware } : {}), ...(stallWindowMs !== undefined ? { stallWindowMs } : {}) },
         { driver },
       );
       manifest = await recordVerification(result.manifestPath, manifest, verification);
@@ -203,5 +206,15 @@ class VerificationFailed extends Error {
   constructor(message: string) {
     super(message);
     this.name = "VerificationFailed";
+  }
+}
+
+/** A DURATION flag in milliseconds, or undefined when absent; a bad value is a usage error. */
+function durationFlag(flag: string, value: string | undefined): number | undefined {
+  try {
+    return value !== undefined ? parseDuration(value) : undefined;
+  } catch (error) {
+    if (error instanceof UnitError) throw new UsageError(`${flag}: ${error.message}`);
+    throw error;
   }
 }

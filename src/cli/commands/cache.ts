@@ -8,7 +8,10 @@ import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { cacheDirs } from "../../cache/cache-dir.ts";
 import { DownloadCache } from "../../cache/download-cache.ts";
 import { LayerCache } from "../../cache/layer-cache.ts";
+import { tmpdir } from "node:os";
 import { selectForPrune, type CacheItem } from "../../cache/prune.ts";
+import { WORK_DIR_PREFIX } from "../../runner/build.ts";
+import { removeAbandonedDirs } from "../../util/owned-dir.ts";
 import { formatSize, parseDuration, parseSize, UnitError } from "../../cache/units.ts";
 import { formatDuration } from "../progress/format.ts";
 import { rm } from "node:fs/promises";
@@ -108,8 +111,14 @@ export async function run(args: readonly string[], io: CliIo, now: Date = new Da
     await rm(o.path, { force: true });
     freed += o.size;
   }
-  const summary = { removed: remove.length + orphans.length, kept: items.length - remove.length, freedBytes: freed };
-  io.stdout(values.json ? `${JSON.stringify(summary)}\n` : `removed ${summary.removed} entries (${formatSize(freed)}), kept ${summary.kept}\n`);
+  // Work dirs of builds killed without a chance to clean up (their owner process is gone).
+  const abandoned = await removeAbandonedDirs(tmpdir(), [WORK_DIR_PREFIX]);
+  const summary = { removed: remove.length + orphans.length, kept: items.length - remove.length, freedBytes: freed, abandonedWorkDirs: abandoned.length };
+  io.stdout(
+    values.json
+      ? `${JSON.stringify(summary)}\n`
+      : `removed ${summary.removed} entries (${formatSize(freed)}), kept ${summary.kept}${abandoned.length ? `; removed ${abandoned.length} work dirs of builds that are gone` : ""}\n`,
+  );
   return EXIT.ok;
 }
 

@@ -3,7 +3,8 @@
  * checks, prints pass or fail per check and records the result in the manifest.
  * Exit 0 every check passed, 1 a check failed (or the artifact changed), 2 wrong usage, 130 interrupted.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
+import { makeOwnedDir } from "../../util/owned-dir.ts";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -55,12 +56,12 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   }
   const recipe = project.recipe.value;
   const reporter = createReporter({ mode: values.json ? "json" : io.isTty ? "tty" : "plain", write: values.json ? () => undefined : io.stdout });
-  const runtimeDir = await mkdtemp(join(tmpdir(), "rebake-vm-"));
+  const runtimeDir = await makeOwnedDir(tmpdir(), "rebake-vm-");
   const driverName = values.driver ?? DEFAULT_DRIVER;
   const driver = createDriver(driverName, { runtimeDir, env: io.env, log: (line) => reporter.emit({ type: "log", at: new Date().toISOString(), message: `${driverName}: ${line}` }) });
   try {
     const verification = await verifyArtifact(
-      { manifest, manifestPath, checks: recipe.checks ?? [], recipeDir: dirname(manifest.recipe.file), signal: io.signal, emit: reporter.emit, ...(recipe.hardware ? { hardware: recipe.hardware } : {}) },
+      { manifest, manifestPath, checks: recipe.checks ?? [], recipeDir: dirname(manifest.recipe.file), signal: io.signal, emit: reporter.emit, ...(recipe.hardware ? { hardware: recipe.hardware } : {}), ...(recipe.os.stallTimeoutMinutes !== undefined ? { stallWindowMs: recipe.os.stallTimeoutMinutes * 60_000 } : {}) },
       { driver },
     );
     await recordVerification(manifestPath, manifest, verification);

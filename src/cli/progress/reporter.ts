@@ -25,6 +25,10 @@ export interface ReporterOptions {
 
 /** Plain mode prints progress of known-size work only at these steps, not for every chunk. */
 const PLAIN_PROGRESS_STEP_PERCENT = 25;
+/** Plain mode shows the VM console at most this often per step: a heartbeat, not the whole log. */
+const PLAIN_CONSOLE_INTERVAL_MS = 30_000;
+/** The console line on the TTY line is cut to this many characters. */
+const TTY_CONSOLE_CHARS = 60;
 const CLEAR_LINE = "\r\x1b[2K";
 const DEFAULT_TICK_MS = 1000;
 
@@ -46,11 +50,12 @@ export function createReporter(options: ReporterOptions): Reporter {
       finish: () => ends.length > 0 && write(`\n${summaryTable(ends)}`),
     };
   }
-  let current: { step: string; title: string; started: number; done?: number; total?: number } | undefined;
+  let current: { step: string; title: string; started: number; done?: number; total?: number; console?: string } | undefined;
   const draw = () => {
     if (!current) return;
     const known = current.total && current.total > 0 ? `  ${bar(current.done ?? 0, current.total)}` : "";
-    write(`${CLEAR_LINE}> ${current.step}  ${current.title}  ${formatElapsed(now() - current.started)}${known}`);
+    const console = current.console ? `  | ${current.console.slice(0, TTY_CONSOLE_CHARS)}` : "";
+    write(`${CLEAR_LINE}> ${current.step}  ${current.title}  ${formatElapsed(now() - current.started)}${known}${console}`);
   };
   const ticker = setInterval(draw, options.tickMs ?? DEFAULT_TICK_MS);
   ticker.unref();
@@ -62,6 +67,9 @@ export function createReporter(options: ReporterOptions): Reporter {
           break;
         case "progress":
           if (current) Object.assign(current, { done: event.done, total: event.total });
+          break;
+        case "console":
+          if (current) current.console = event.line;
           break;
         case "step-end":
           ends.push(event);
@@ -105,6 +113,13 @@ function plainLine(event: BuildEvent, reported: Map<string, number>): string | u
     }
     case "log":
       return event.step ? `[${event.step}] ${event.message}` : event.message;
+    case "console": {
+      const at = Date.parse(event.at);
+      const key = `console ${event.step}`;
+      if (at - (reported.get(key) ?? -Infinity) < PLAIN_CONSOLE_INTERVAL_MS) return undefined;
+      reported.set(key, at);
+      return `[${event.step}] console: ${event.line}`;
+    }
     case "build-end":
       return `build ${event.status} in ${formatDuration(event.durationMs)}${event.error ? `: ${event.error.split("\n")[0]}` : ""}`;
   }

@@ -12,6 +12,11 @@ import type { AccelChoice } from "./kvm-probe.ts";
 
 /** Subdirectory of the cache dir holding one small JSON file per kernel and QEMU version. */
 export const ACCEL_CACHE_SUBDIR = "accel";
+/**
+ * What the probe proves, as a version in the key: answers of an older probe (a SeaBIOS POST,
+ * which says nothing about a 64-bit kernel) are not trusted.
+ */
+export const PROBE_VERSION = 2;
 
 export interface AccelCacheKey {
   /** `uname -r`. */
@@ -47,18 +52,32 @@ export async function cachedAccelChoice(probe: () => Promise<AccelChoice>, optio
   const cached = await readAnswer(file, key);
   if (cached) return { accel: cached.accel, reason: `${cached.reason} (probed ${cached.probedAt}, cached in ${file})` };
   const choice = await probe();
-  if (choice.conclusive !== false) {
-    const answer: CachedAnswer = { ...key, accel: choice.accel, reason: choice.reason, probedAt: (options.now?.() ?? new Date()).toISOString() };
-    await mkdir(path.dirname(file), { recursive: true });
-    const temp = `${file}.${process.pid}.tmp`;
-    await writeFile(temp, `${JSON.stringify(answer, null, 2)}\n`);
-    await rename(temp, file);
-  }
+  if (choice.conclusive !== false) await writeAnswer(file, key, choice, options.now);
   return choice;
 }
 
+/**
+ * Replaces this host's answer: a build that proved the cached one wrong (KVM stalled a real boot)
+ * records what it learnt, so the next build does not try again.
+ */
+export async function recordAccelChoice(choice: AccelChoice, options: AccelCacheOptions): Promise<string | undefined> {
+  const key: AccelCacheKey = { kernel: options.kernel ?? release(), qemu: (await options.qemuVersion()).trim() };
+  if (!key.qemu) return undefined;
+  const file = accelCacheFile(options.dir, key);
+  await writeAnswer(file, key, choice, options.now);
+  return file;
+}
+
+async function writeAnswer(file: string, key: AccelCacheKey, choice: AccelChoice, now: (() => Date) | undefined): Promise<void> {
+  const answer: CachedAnswer = { ...key, accel: choice.accel, reason: choice.reason, probedAt: (now?.() ?? new Date()).toISOString() };
+  await mkdir(path.dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify(answer, null, 2)}\n`);
+  await rename(temp, file);
+}
+
 export function accelCacheFile(dir: string, key: AccelCacheKey): string {
-  const digest = createHash("sha256").update(`${key.kernel}\n${key.qemu}`).digest("hex").slice(0, 16);
+  const digest = createHash("sha256").update(`probe ${PROBE_VERSION}\n${key.kernel}\n${key.qemu}`).digest("hex").slice(0, 16);
   return path.join(dir, ACCEL_CACHE_SUBDIR, `${digest}.json`);
 }
 

@@ -42,6 +42,11 @@ export interface QemuMachine {
   readonly tpmSocket?: string;
   readonly media: { readonly install?: string; readonly answers?: string };
   readonly qmpSocket: string;
+  /**
+   * A second QMP monitor for people (and tests) while rebake holds the first: a QMP socket takes
+   * one client at a time.
+   */
+  readonly operatorQmpSocket?: string;
   readonly qgaSocket: string;
   readonly serialLog: string;
   /** Start paused, waiting for a saved VM state (QMP migrate-incoming) instead of booting. */
@@ -62,6 +67,7 @@ export function buildQemuArgs(machine: QemuMachine): string[] {
     "-device", "VGA",
     "-chardev", `socket,id=qmp,path=${opt(machine.qmpSocket)},server=on,wait=off`,
     "-mon", "chardev=qmp,mode=control",
+    ...(machine.operatorQmpSocket ? ["-chardev", `socket,id=qmp-operator,path=${opt(machine.operatorQmpSocket)},server=on,wait=off`, "-mon", "chardev=qmp-operator,mode=control"] : []),
     "-chardev", `file,id=serial0,path=${opt(machine.serialLog)}`,
     "-serial", "chardev:serial0",
     "-netdev", "user,id=net0",

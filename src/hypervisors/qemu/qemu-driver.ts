@@ -18,8 +18,12 @@ import {
   type Media,
   type PowerOnResult,
   type VmAccess,
+  type VmActivity,
   type VmHandle,
+  type VmMonitor,
   type VmSpec,
+  type VmStop,
+  VmStoppedError,
 } from "../driver.ts";
 import { createExec, type Exec } from "../../util/exec.ts";
 import { QgaChannel, type QuiescingGuestChannel } from "../../guest/qga/qga-channel.ts";
@@ -28,11 +32,15 @@ import { abortError } from "../../guest/qga/qga-connection.ts";
 import { buildQemuArgs, DEVICE_IDS, type QemuMachine, type UefiVars } from "./command-line.ts";
 import { createEmptyDisk, createInternalSnapshot, createOverlay } from "./disk-image.ts";
 import { findUefiFirmware } from "./firmware.ts";
-import { ACCEL_ENV, chooseAccel, type AccelChoice } from "./kvm-probe.ts";
+import { recordAccelChoice } from "./accel-cache.ts";
+import { ACCEL_ENV, chooseAccel, qemuVersion, type AccelChoice } from "./kvm-probe.ts";
+import { processCpuMs } from "./process-cpu.ts";
 import { QmpClient } from "./qmp-client.ts";
 import { loadVmState, saveVmState } from "./vm-state.ts";
 import { startSwtpm, swtpmPaths, tpmStateFile } from "./swtpm.ts";
-import { TrackedProcess } from "./tracked-process.ts";
+import { TrackedProcess, type ProcessExit } from "./tracked-process.ts";
+import { tiedToParent } from "../../util/tied-to-parent.ts";
+import { readFrom } from "../../util/read-from.ts";
 
 /** QEMU opens its QMP socket before the guest starts; this covers a slow first start of the binary. */
 export const QMP_CONNECT_TIMEOUT_MS = 30_000;
@@ -45,6 +53,10 @@ export const RESUME_AGENT_TIMEOUT_MS = 30_000;
 /** Unix socket paths are limited to 108 bytes including the terminating NUL. */
 const UNIX_PATH_MAX = 107;
 const CONNECT_RETRY_MS = 50;
+/** The watchdog reads the console in chunks of at most this, so a chatty guest cannot flood memory. */
+const CONSOLE_CHUNK_BYTES = 256 * 1024;
+/** A QMP query the watchdog makes; QEMU's main loop answers at once even when the guest is stuck. */
+const QMP_QUERY_TIMEOUT_MS = 5_000;
 const MIN_MEMORY_MIB = 64;
 /** Read-only for everyone: a frozen layer is the cache's, and only read through backing chains. */
 const FROZEN_LAYER_MODE = 0o444;
@@ -79,13 +91,20 @@ export interface QemuDriverOptions {
   readonly qmpConnectTimeoutMs?: number;
   /** The channel to a VM's guest. @default the QEMU guest agent on the VM's virtio-serial socket */
   readonly guestChannel?: (vm: VmHandle, agentSocket: string) => QuiescingGuestChannel;
+  /**
+   * Starts qemu and swtpm so the kernel kills them when this process dies, even by SIGKILL
+   * (setpriv --pdeathsig): no VM outlives the build or test that started it. @default true
+   */
+  readonly tieToParent?: boolean;
+  /** CPU time of a process by pid, for the watchdog. @default /proc/<pid>/stat */
+  readonly cpuMs?: (pid: number) => Promise<number>;
 }
 
 interface VmState {
   readonly handle: VmHandle;
   readonly spec: VmSpec;
   readonly dir: string;
-  readonly paths: { readonly qmp: string; readonly qga: string; readonly serial: string; readonly qemuLog: string };
+  readonly paths: { readonly qmp: string; readonly operatorQmp: string; readonly qga: string; readonly serial: string; readonly qemuLog: string };
   readonly uefi?: UefiVars;
   /** The layer QEMU writes to; moves to the new child on every checkpoint. */
   diskPath: string;
@@ -98,6 +117,15 @@ interface VmState {
   readonly agentPort: AgentPortState;
   /** The saved state the next power on restores (spec.disk.resumeState), until it is used. */
   resumeState?: string;
+  /** The last QMP SHUTDOWN event of the running process: whether the guest asked for it. */
+  shutdownEvent?: { readonly guest: boolean; readonly reason: string };
+  /** Set while the driver itself stops the VM (power off, destroy). */
+  stopping: boolean;
+  /** How the current (or last) run of the VM ended; pending while it runs. */
+  stopped?: Promise<VmStop>;
+  lastStop?: VmStop;
+  /** The accelerator of the current run. */
+  accel?: string;
 }
 
 export class QemuDriver implements HypervisorDriver {
@@ -123,11 +151,12 @@ export class QemuDriver implements HypervisorDriver {
     const dir = path.resolve(this.options.runtimeDir, id);
     const paths = {
       qmp: path.join(dir, "qmp.sock"),
+      operatorQmp: path.join(dir, "qmp-operator.sock"),
       qga: path.join(dir, "qga.sock"),
       serial: path.join(dir, "serial.log"),
       qemuLog: path.join(dir, "qemu.log"),
     };
-    for (const socket of [paths.qmp, paths.qga, swtpmPaths(dir).socket]) {
+    for (const socket of [paths.qmp, paths.operatorQmp, paths.qga, swtpmPaths(dir).socket]) {
       if (Buffer.byteLength(socket) > UNIX_PATH_MAX) {
         throw new VmSpecError(`socket path ${socket} is longer than ${UNIX_PATH_MAX} bytes: use a shorter runtime directory than ${this.options.runtimeDir}`);
       }
@@ -159,7 +188,7 @@ export class QemuDriver implements HypervisorDriver {
       }
       await accel;
       const handle: VmHandle = { id, name: spec.name };
-      this.vms.set(id, { handle, spec, dir, paths, ...(uefi ? { uefi } : {}), diskPath, media: {}, agentPort: new AgentPortState(DEVICE_IDS.agentPort), ...(spec.disk.resumeState ? { resumeState: path.resolve(spec.disk.resumeState) } : {}) });
+      this.vms.set(id, { handle, spec, dir, paths, ...(uefi ? { uefi } : {}), diskPath, media: {}, agentPort: new AgentPortState(DEVICE_IDS.agentPort), stopping: false, ...(spec.disk.resumeState ? { resumeState: path.resolve(spec.disk.resumeState) } : {}) });
       return handle;
     } catch (error) {
       // A failed create leaves nothing behind.
@@ -249,6 +278,7 @@ export class QemuDriver implements HypervisorDriver {
         state.swtpm = await startSwtpm(swtpmPaths(state.dir), {
           spawn: this.spawn,
           label: `VM ${vm.name}`,
+          tieToParent: this.options.tieToParent ?? true,
           ...(this.options.swtpmBinary ? { binary: this.options.swtpmBinary } : {}),
         });
       }
@@ -264,19 +294,28 @@ export class QemuDriver implements HypervisorDriver {
         ...(state.spec.tpm ? { tpmSocket: swtpmPaths(state.dir).socket } : {}),
         media: state.media,
         qmpSocket: state.paths.qmp,
+        operatorQmpSocket: state.paths.operatorQmp,
         qgaSocket: state.paths.qga,
         serialLog: state.paths.serial,
         ...(incoming ? { incoming } : {}),
       };
-      const child = this.spawn(this.qemuBinary, buildQemuArgs(machine), { stdio: ["ignore", "ignore", "pipe"] });
+      const [command, args] = tiedToParent(this.qemuBinary, buildQemuArgs(machine), this.options.tieToParent ?? true);
+      const child = this.spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
       child.stderr?.pipe(createWriteStream(state.paths.qemuLog, { flags: "a" }));
       const qemu = new TrackedProcess(child, `qemu for VM ${vm.name}`);
       state.qemu = qemu;
-      void qemu.exited.then(() => this.onQemuExit(state, qemu));
+      state.accel = accel;
+      state.stopping = false;
+      delete state.shutdownEvent;
+      state.stopped = qemu.exited.then((exit) => this.onQemuExit(state, qemu, exit));
       state.agentPort.reset();
       state.qmp = await this.connectQmp(state, qemu);
-      // The guest opens the port seconds after start, long after QMP is connected.
-      state.qmp.onEvent((event) => state.agentPort.onEvent(event));
+      state.qmp.onEvent((event) => {
+        // The guest opens the agent port seconds after start, long after QMP is connected.
+        state.agentPort.onEvent(event);
+        // QEMU names who asked for a shutdown: the guest, or the host (a signal, QMP quit).
+        if (event.event === "SHUTDOWN") state.shutdownEvent = { guest: event.data?.["guest"] === true, reason: String(event.data?.["reason"] ?? "") };
+      });
       this.log(`${vm.name}: started qemu pid ${qemu.pid} (${accel}${incoming ? ", waiting for a saved state" : ""})`);
     } catch (error) {
       await this.stopProcesses(state);
@@ -291,7 +330,63 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   async waitPoweredOff(vm: VmHandle, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const qemu = this.state(vm).qemu;
+    const state = this.state(vm);
+    await this.waitExited(state, timeoutMs, signal);
+    const stop = await state.stopped;
+    // Only a power off the guest asked for ends an install: a killed or crashed VM is a failure.
+    if (stop && !stop.requestedByGuest && !stop.requestedByDriver) throw new VmStoppedError(vm.name, stop);
+  }
+
+  monitor(vm: VmHandle): VmMonitor | undefined {
+    const state = this.state(vm);
+    const qemu = state.qemu;
+    if (!qemu?.running || !state.stopped) return undefined;
+    const cpuMs = this.options.cpuMs ?? processCpuMs;
+    return {
+      accelerator: state.accel ?? "unknown",
+      stopped: state.stopped,
+      activity: async (): Promise<VmActivity> => {
+        const [consoleBytes, diskWrittenBytes, cpu] = await Promise.all([
+          stat(state.paths.serial).then((s) => s.size, () => 0),
+          this.diskWrittenBytes(state),
+          qemu.pid === undefined ? Promise.resolve(0) : cpuMs(qemu.pid).catch(() => 0),
+        ]);
+        return { consoleBytes, diskWrittenBytes, cpuMs: cpu };
+      },
+      readConsole: (offset) => readFrom(state.paths.serial, offset, CONSOLE_CHUNK_BYTES),
+    };
+  }
+
+  /** Bytes written to the VM's block devices (QMP query-blockstats); 0 when QMP is gone. */
+  private async diskWrittenBytes(state: VmState): Promise<number> {
+    if (!state.qmp?.isOpen) return 0;
+    try {
+      const stats = (await state.qmp.execute("query-blockstats", undefined, QMP_QUERY_TIMEOUT_MS)) as { stats?: { wr_bytes?: number } }[];
+      return stats.reduce((sum, device) => sum + (device.stats?.wr_bytes ?? 0), 0);
+    } catch {
+      return 0;
+    }
+  }
+
+  async distrustAccelerator(reason: string): Promise<string | undefined> {
+    const current = this.accelChoice ? (await this.accelChoice).accel : undefined;
+    const env = this.options.env ?? process.env;
+    // An explicit REBAKE_ACCEL is the user's word, and TCG has nothing to fall back to.
+    if (current !== "kvm" || env[ACCEL_ENV]) return undefined;
+    const choice: AccelChoice = { accel: "tcg", reason };
+    this.accelChoice = Promise.resolve(choice);
+    if (this.options.accelCacheDir) {
+      const file = await recordAccelChoice(choice, { dir: this.options.accelCacheDir, qemuVersion: () => qemuVersion(this.qemuBinary, this.spawn) });
+      this.log(`accelerator tcg from now on${file ? ` (recorded for this host in ${file})` : ""}: ${reason}`);
+    } else {
+      this.log(`accelerator tcg from now on: ${reason}`);
+    }
+    return "tcg";
+  }
+
+  private async waitExited(state: VmState, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const vm = state.handle;
+    const qemu = state.qemu;
     if (!qemu?.running) return;
     throwIfAborted(signal);
     let timer: NodeJS.Timeout | undefined;
@@ -408,7 +503,7 @@ export class QemuDriver implements HypervisorDriver {
     const state = this.state(vm);
     const lines = [
       `QEMU VM ${vm.name}${state.qemu?.running ? ` (pid ${state.qemu.pid})` : " (powered off)"} in ${state.dir}`,
-      `  QMP:          socat - UNIX-CONNECT:${state.paths.qmp}`,
+      `  QMP:          socat - UNIX-CONNECT:${state.paths.operatorQmp}`,
       `  guest agent:  socat - UNIX-CONNECT:${state.paths.qga}`,
       `  serial log:   ${state.paths.serial}`,
       `  disk:         ${state.diskPath}`,
@@ -465,19 +560,23 @@ export class QemuDriver implements HypervisorDriver {
     throw new QemuStartError(`qemu for VM ${state.handle.name} did not open QMP on ${state.paths.qmp} within ${timeoutMs} ms${lastError ? `: ${lastError}` : ""}`);
   }
 
-  private onQemuExit(state: VmState, qemu: TrackedProcess): void {
-    if (state.qemu !== qemu) return;
+  private onQemuExit(state: VmState, qemu: TrackedProcess, exit: ProcessExit): VmStop {
+    const stop = describeStop(qemu, exit, state.shutdownEvent, state.stopping);
+    if (state.qemu !== qemu) return stop;
+    state.lastStop = stop;
     state.agentPort.reset();
     state.qmp?.close();
     delete state.qmp;
     // swtpm --terminate ends with QEMU's connection; stop it regardless.
     void state.swtpm?.stop();
+    return stop;
   }
 
   /** quit over QMP, then SIGTERM, then SIGKILL; also the TPM. */
   private async stopProcesses(state: VmState): Promise<void> {
     const qemu = state.qemu;
     if (qemu?.running) {
+      state.stopping = true;
       if (state.qmp?.isOpen) await state.qmp.execute("quit", undefined, QUIT_GRACE_MS).catch(() => undefined);
       if (!(await qemu.waitExit(QUIT_GRACE_MS))) await qemu.stop();
     }
@@ -508,6 +607,17 @@ function checkSpec(spec: VmSpec): void {
   if (spec.secureBoot && spec.firmware !== "uefi") problems.push(`secureBoot needs firmware "uefi", got: "${spec.firmware}"`);
   if (spec.disk.baseLayer && !existsSync(spec.disk.baseLayer)) problems.push(`disk.baseLayer ${spec.disk.baseLayer} does not exist`);
   if (problems.length > 0) throw new VmSpecError(`invalid VM spec "${spec.name}": ${problems.join("; ")}`);
+}
+
+/** How a qemu process ended, in words, and whether anyone asked for it. */
+function describeStop(qemu: TrackedProcess, exit: ProcessExit, shutdown: VmState["shutdownEvent"], byDriver: boolean): VmStop {
+  const requestedByGuest = exit.code === 0 && shutdown?.guest === true;
+  let description: string;
+  if (requestedByGuest) description = `the guest powered off (${shutdown!.reason})`;
+  else if (exit.signal) description = `${qemu.label} was killed by ${exit.signal}`;
+  else if (shutdown) description = `${qemu.label} was stopped from the host (${shutdown.reason})`;
+  else description = `${qemu.label} exited with code ${exit.code ?? "unknown"}${qemu.stderr ? `: ${qemu.stderr.split("\n").pop()}` : ""}`;
+  return { requestedByGuest, requestedByDriver: byDriver, description };
 }
 
 function slug(name: string): string {

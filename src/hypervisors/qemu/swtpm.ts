@@ -9,6 +9,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HypervisorError } from "../driver.ts";
+import { tiedToParent } from "../../util/tied-to-parent.ts";
 import { TrackedProcess } from "./tracked-process.ts";
 
 /** swtpm creates its socket within milliseconds; longer means it failed. */
@@ -33,7 +34,7 @@ export function tpmStateFile(paths: SwtpmPaths): string {
 
 export async function startSwtpm(
   paths: SwtpmPaths,
-  options: { readonly spawn?: typeof nodeSpawn; readonly binary?: string; readonly label: string; readonly timeoutMs?: number },
+  options: { readonly spawn?: typeof nodeSpawn; readonly binary?: string; readonly label: string; readonly timeoutMs?: number; readonly tieToParent?: boolean },
 ): Promise<TrackedProcess> {
   const spawn = options.spawn ?? nodeSpawn;
   const binary = options.binary ?? "swtpm";
@@ -45,7 +46,8 @@ export async function startSwtpm(
     "--ctrl", `type=unixio,path=${paths.socket}`,
     "--log", `file=${path.join(paths.stateDir, "swtpm.log")},level=1`,
   ];
-  const tracked = new TrackedProcess(spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] }), `swtpm for ${options.label}`);
+  const [command, commandArgs] = tiedToParent(binary, args, options.tieToParent ?? true);
+  const tracked = new TrackedProcess(spawn(command, commandArgs, { stdio: ["ignore", "ignore", "pipe"] }), `swtpm for ${options.label}`);
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(paths.socket)) {
     if (!tracked.running) {

@@ -14,6 +14,8 @@ import type { GuestCommand, Plan, PlanStep } from "../../../src/recipe/plan-mode
 import type { BuildDeps, BuildRequest } from "../../../src/runner/build.ts";
 import type { BuildEvent } from "../../../src/runner/events.ts";
 import { createFakes, type FakeOptions, type Fakes } from "./fakes.ts";
+import assert from "node:assert/strict";
+import { StepsFailedError } from "../../../src/runner/run-steps.ts";
 
 export const sha = (text: string): string => createHash("sha256").update(text).digest("hex");
 
@@ -98,3 +100,20 @@ export async function createFixture(): Promise<Fixture> {
 }
 
 export { createFakes, type FakeOptions };
+
+/** Runs `body` with a fresh fixture, removed afterwards whatever happens. */
+export async function withFixture(body: (f: Fixture) => Promise<void>): Promise<void> {
+  const fixture = await createFixture();
+  try {
+    await body(fixture);
+  } finally {
+    await fixture.dispose();
+  }
+}
+
+/** The error a build failed with (the step's own, unwrapped); fails the test if it succeeded. */
+export async function buildFailure(run: Promise<unknown>): Promise<Error> {
+  const error = await run.then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof StepsFailedError, `expected the build to fail, got ${String(error)}`);
+  return error.error;
+}
