@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
 bash scripts/ensure-node-deps.sh
+bash scripts/install-powershell.sh
 echo "== typecheck"; npx tsc -p . --noEmit
 echo "== schemas";   npx tsx scripts/generate-schemas.ts --check
 [ -f scripts/build-testos.sh ] && { echo "== test OS"; bash scripts/build-testos.sh; }

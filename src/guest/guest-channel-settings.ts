@@ -8,6 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { WINRM_PORTS } from "../stacks/model.ts";
 import type { Exec } from "../util/exec.ts";
 import type { GuestChannel } from "./channel.ts";
 import type { GuestOs } from "./qga/guest-command.ts";
@@ -17,7 +18,6 @@ import { VmwareToolsChannel, type VmwareToolsChannelOptions } from "./vmware-too
 import { WinrmChannel } from "./winrm/winrm-channel.ts";
 
 export const GUEST_CHANNEL_KINDS = ["qga", "vmware-tools", "ssh", "winrm"] as const;
-export const WINRM_PORTS = { http: 5985, https: 5986 } as const;
 /** The file in the build's runtime dir where the SSH channel pins host keys. */
 export const SSH_KNOWN_HOSTS_FILE = "ssh_known_hosts";
 

@@ -7,6 +7,7 @@ import type { BuildManifest, VhdxOutput, SnapshotOutput } from "../manifest/mode
 import type { StackConfig } from "../stacks/model.ts";
 import { basename } from "node:path";
 import type { VdiskProperties, WriteCacheType } from "../stores/vdisk-sidecar.ts";
+import { diskLocatorProblems } from "../pvs/register-script.ts";
 
 export interface GoldenImageArgs {
   readonly stack: StackConfig;
@@ -44,7 +45,9 @@ export function checkGoldenImageArgs(args: GoldenImageArgs): string[] {
     const failed = manifest.verification.checks.filter((c) => !c.passed).map((c) => c.name);
     problems.push(`${pin} failed verification (${failed.join(", ") || "boot"}); fix the recipe and rebuild`);
   }
-  if (stack.target === "pvs" && !vhdxOf(manifest)) problems.push(`the manifest of ${pin} has no vhdx output; a PVS publish needs the captured vDisk`);
+  const vhdx = vhdxOf(manifest);
+  if (stack.target === "pvs" && !vhdx) problems.push(`the manifest of ${pin} has no vhdx output; a PVS publish needs the captured vDisk`);
+  if (stack.target === "pvs" && vhdx) problems.push(...diskLocatorProblems(publishedVdiskName(manifest, vhdx), vdiskPropertiesOf(manifest, DEFAULT_WRITE_CACHE).description));
   if (stack.target === "pvs" && !stack.pvs) problems.push(`${stack.file} has no rebake:pvs section`);
   if (stack.target === "mcs" && !stack.mcs) problems.push(`${stack.file} has no rebake:mcs section`);
   return problems;

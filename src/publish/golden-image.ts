@@ -51,7 +51,6 @@ export class GoldenImage extends pulumi.ComponentResource {
         vdiskName,
         storeName: site.store.name,
         siteName: site.name,
-        serverName: site.server,
         description: properties.description,
         writeCacheType: writeCache.type,
         writeCacheSizeMiB: writeCache.sizeMiB,

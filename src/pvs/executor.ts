@@ -1,15 +1,53 @@
 /**
- * Runs a PowerShell script where the Citrix.PVS.SnapIn lives: locally on a Windows machine, or on
- * the PVS server over SSH (OpenSSH for Windows). The script always travels on stdin, so it is
- * never split, quoted or length-limited by a command line.
+ * Runs a PowerShell script where the Citrix.PVS.SnapIn lives: Windows PowerShell 5.1
+ * (powershell.exe), on the PVS server over SSH (OpenSSH for Windows) or WinRM, or on this machine
+ * when it is Windows. The snap-in is a PowerShell snap-in (Citrix's reference, docs/index.md: "Add-PSSnapin
+ * -Name Citrix.PVS.SnapIn"), and PowerShell 6 and later load no snap-ins, so pwsh cannot run these
+ * scripts.
+ *
+ * Over SSH and locally the script travels on stdin, so it is never split, quoted or length-limited
+ * by a command line. A short bootstrap (-EncodedCommand, immune to cmd.exe's and PowerShell's quoting) reads it as
+ * UTF-8 and runs it as one script block: with `-Command -` PowerShell would run stdin line by line
+ * like a prompt and carry on after a failed line, and a failed registration could still exit 0.
+ * Over WinRM the guest channel's own transport runs it (-EncodedCommand, or a staged .ps1 when it
+ * is long): one block either way.
  */
+import { readFileSync } from "node:fs";
+import { GuestError } from "../guest/channel.ts";
+import { WinrmChannel } from "../guest/winrm/winrm-channel.ts";
+import { resolveSecret } from "../recipe/secrets.ts";
 import type { Exec, ExecResult } from "../util/exec.ts";
 import type { PvsExecutorConfig } from "../stacks/model.ts";
 
-/** `-Command -` reads the script from stdin; no profile, no prompts. */
-const POWERSHELL_ARGS = ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", "-"];
+/** Windows PowerShell 5.1, the PowerShell that loads snap-ins. */
+export const WINDOWS_POWERSHELL = "powershell.exe";
+
+/**
+ * Reads stdin as UTF-8 bytes (Console.In would decode with the OEM code page) and runs it as one
+ * script block: the first terminating error ends the script and powershell.exe exits 1.
+ */
+const BOOTSTRAP = [
+  "try { [Console]::OutputEncoding = [Text.Encoding]::UTF8 } catch { }",
+  "$in = [Console]::OpenStandardInput(); $buffer = New-Object IO.MemoryStream; $in.CopyTo($buffer)",
+  "& ([scriptblock]::Create([Text.Encoding]::UTF8.GetString($buffer.ToArray())))",
+].join("\n");
+
+/** No profile, no prompts; -OutputFormat Text keeps errors readable (not CLIXML) on a redirected stderr. */
+export const POWERSHELL_ARGS: readonly string[] = [
+  "-NoProfile",
+  "-NonInteractive",
+  "-ExecutionPolicy",
+  "Bypass",
+  "-OutputFormat",
+  "Text",
+  "-EncodedCommand",
+  Buffer.from(BOOTSTRAP, "utf16le").toString("base64"),
+];
+
 /** A PVS import of a large vDisk is slow, but not this slow. */
 export const DEFAULT_SCRIPT_TIMEOUT_MS = 30 * 60 * 1000;
+/** ssh's own exit code for a connection or authentication failure. */
+const SSH_FAILURE_EXIT = 255;
 
 export class PowerShellError extends Error {
   constructor(message: string, readonly where: string) {
@@ -18,17 +56,35 @@ export class PowerShellError extends Error {
   }
 }
 
+/** executor kind local on a machine that has no Windows PowerShell. */
+export class ExecutorPlatformError extends PowerShellError {}
+
 export interface PowerShellExecutor {
   /** Where the script runs, for messages. */
   readonly where: string;
   run(script: string, options?: { readonly signal?: AbortSignal }): Promise<ExecResult>;
 }
 
-/** PowerShell on this machine: `pwsh` (7) when present, else Windows PowerShell. */
-export function localExecutor(exec: Exec, shell: "pwsh" | "powershell" = process.platform === "win32" ? "powershell" : "pwsh"): PowerShellExecutor {
+function failed(result: ExecResult, where: string): PowerShellError {
+  return new PowerShellError(`the PVS script failed on ${where} with exit code ${result.exitCode}:\n${(result.stderr || result.stdout).trim()}`, where);
+}
+
+/** Windows PowerShell on this machine, which must be Windows. */
+export function localExecutor(exec: Exec, platform: NodeJS.Platform = process.platform): PowerShellExecutor {
+  const where = `local ${WINDOWS_POWERSHELL}`;
+  if (platform !== "win32") {
+    throw new ExecutorPlatformError(
+      `pvs.executor kind local runs the PVS scripts with Windows PowerShell 5.1 (${WINDOWS_POWERSHELL}) and the Citrix.PVS.SnapIn on this machine, but this machine runs ${platform}, which has neither (pwsh cannot load snap-ins): set pvs.executor to kind ssh or winrm with the PVS server's host and user`,
+      where,
+    );
+  }
   return {
-    where: `local ${shell}`,
-    run: (script, options) => exec(shell, POWERSHELL_ARGS, { input: script, timeoutMs: DEFAULT_SCRIPT_TIMEOUT_MS, ...(options?.signal ? { signal: options.signal } : {}) }),
+    where,
+    async run(script, options) {
+      const result = await exec(WINDOWS_POWERSHELL, POWERSHELL_ARGS, { input: script, nothrow: true, timeoutMs: DEFAULT_SCRIPT_TIMEOUT_MS, ...(options?.signal ? { signal: options.signal } : {}) });
+      if (result.exitCode !== 0) throw failed(result, where);
+      return result;
+    },
   };
 }
 
@@ -41,7 +97,7 @@ export interface SshTarget {
   readonly options?: readonly string[];
 }
 
-/** PowerShell on the PVS server through `ssh`; host keys must be known (no blind trust). */
+/** Windows PowerShell on the PVS server through `ssh`; host keys must be known (no blind trust). */
 export function sshExecutor(exec: Exec, target: SshTarget): PowerShellExecutor {
   const where = `${target.user}@${target.host}:${target.port}`;
   const args = [
@@ -50,23 +106,53 @@ export function sshExecutor(exec: Exec, target: SshTarget): PowerShellExecutor {
     ...(target.identityFile ? ["-i", target.identityFile, "-o", "IdentitiesOnly=yes"] : []),
     ...(target.options ?? []).flatMap((option) => ["-o", option]),
     `${target.user}@${target.host}`,
-    "powershell", ...POWERSHELL_ARGS,
+    WINDOWS_POWERSHELL, ...POWERSHELL_ARGS,
   ];
   return {
     where,
     async run(script, options) {
       const result = await exec("ssh", args, { input: script, nothrow: true, timeoutMs: DEFAULT_SCRIPT_TIMEOUT_MS, ...(options?.signal ? { signal: options.signal } : {}) });
-      if (result.exitCode === 255) {
+      if (result.exitCode === SSH_FAILURE_EXIT) {
         throw new PowerShellError(`cannot reach the PVS server over SSH (${where}): ${result.stderr.trim()}; check the executor host, user and key in the stack file and that the host key is in known_hosts`, where);
       }
-      if (result.exitCode !== 0) {
-        throw new PowerShellError(`the PVS script failed on ${where} with exit code ${result.exitCode}:\n${(result.stderr || result.stdout).trim()}`, where);
-      }
+      if (result.exitCode !== 0) throw failed(result, where);
       return result;
     },
   };
 }
 
-export function executorFor(config: PvsExecutorConfig, exec: Exec): PowerShellExecutor {
-  return config.kind === "local" ? localExecutor(exec) : sshExecutor(exec, config);
+export type WinrmExecutorConfig = Extract<PvsExecutorConfig, { kind: "winrm" }>;
+
+/** Windows PowerShell on the PVS server through WinRM; the password is read from its reference per run. */
+export function winrmExecutor(config: WinrmExecutorConfig, env: NodeJS.ProcessEnv, readCa: (path: string) => string = (path) => readFileSync(path, "utf8")): PowerShellExecutor {
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `${config.https ? "https" : "http"}://${host}:${config.port}/wsman`;
+  const where = `${config.user}@${url}`;
+  const channel = new WinrmChannel({ url, user: config.user, password: () => resolveSecret(config.password, { env }), ...(config.caPath ? { ca: readCa(config.caPath) } : {}) });
+  return {
+    where,
+    async run(script, options) {
+      let result: ExecResult;
+      try {
+        const ran = await channel.exec(script, { shell: "powershell", timeoutMs: DEFAULT_SCRIPT_TIMEOUT_MS, ...(options?.signal ? { signal: options.signal } : {}) });
+        result = { command: `${WINDOWS_POWERSHELL} on ${where}`, ...ran };
+      } catch (error) {
+        if (!(error instanceof GuestError)) throw error;
+        throw new PowerShellError(`cannot run the PVS script over WinRM (${where}): ${error.message}; check the executor host, user, password and https settings in the stack file`, where);
+      }
+      if (result.exitCode !== 0) throw failed(result, where);
+      return result;
+    },
+  };
+}
+
+export function executorFor(config: PvsExecutorConfig, exec: Exec, platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): PowerShellExecutor {
+  switch (config.kind) {
+    case "local":
+      return localExecutor(exec, platform);
+    case "ssh":
+      return sshExecutor(exec, config);
+    case "winrm":
+      return winrmExecutor(config, env);
+  }
 }

@@ -1,5 +1,2 @@
-/** PowerShell single-quoted literals: nothing inside is expanded; a single quote is doubled. */
-export function psQuote(value: string): string {
-  // PowerShell also treats the typographic quotes U+2018..U+201B as single quotes.
-  return `'${value.replace(/['\u2018\u2019\u201A\u201B]/g, (q) => q + q)}'`;
-}
+/** The PVS scripts quote with the one PowerShell quoting function every generator shares. */
+export { psQuote } from "../util/powershell-quote.ts";

@@ -26,6 +26,11 @@ export interface SourceDocument<T> {
    * nearest existing parent. `part: "key"` points at the mapping key instead of the value.
    */
   locate(pointer: string, part?: "key" | "value"): Position;
+  /**
+   * Where `line`:`col` (1-based) of the string at a JSON pointer is in the file: exact for
+   * literal block scalars (`run: |`) and one-line scalars, else where the value starts.
+   */
+  locateInString(pointer: string, line: number, col: number): Position;
 }
 
 export interface RuleContext {

@@ -23,6 +23,7 @@ import {
 } from "yaml";
 import type { DocumentKind, Position, SourceDocument } from "./document.ts";
 import type { Problem } from "./problem.ts";
+import { offsetInScalar } from "./scalar-position.ts";
 
 /** Recipes and apps are a few KiB; anything this big is a mistake or an attack, rejected unread. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -285,7 +286,7 @@ function parseYaml(text: string, origin: SourceOrigin): LoadResult {
     };
   }
   const kind = origin.kind ?? detectKind(text, origin.path, value);
-  return { document: new YamlSourceDocument(origin.file, origin.path, kind, value, doc, lines), problems };
+  return { document: new YamlSourceDocument(origin.file, origin.path, kind, value, doc, lines, text), problems };
 }
 
 interface TokenScan {
@@ -405,18 +406,29 @@ class YamlSourceDocument<T> implements SourceDocument<T> {
     readonly value: T,
     private readonly doc: Document.Parsed,
     private readonly lines: LineCounter,
+    private readonly source: string,
   ) {}
 
+  locateInString(pointer: string, line: number, col: number): Position {
+    const steps = [...this.walk(pointer)];
+    const found = steps.length === pointerSegments(pointer).length ? (steps.at(-1)?.node ?? this.doc.contents) : undefined;
+    const offset = isScalar(found) ? offsetInScalar(this.source, found, line, col) : undefined;
+    return offset === undefined ? this.locate(pointer) : this.lines.linePos(offset);
+  }
+
   locate(pointer: string, part: "key" | "value" = "value"): Position {
-    const start = (node: Node | null | undefined): number | undefined => {
-      if (!node?.range) return undefined;
-      // `key:` with nothing after it: the key is where the eye goes.
-      if (isScalar(node) && node.value === null && node.range[0] === node.range[1]) return undefined;
-      return node.range[0];
-    };
-    let node: unknown = this.doc.contents;
     let valueAt = start(this.doc.contents as Node | null) ?? 0;
     let keyAt: number | undefined;
+    for (const step of this.walk(pointer)) {
+      keyAt = step.key;
+      valueAt = step.value ?? step.key ?? valueAt;
+    }
+    return this.lines.linePos(part === "key" && keyAt !== undefined ? keyAt : valueAt);
+  }
+
+  /** Each node along the pointer, as far as it exists, with where its key and value start. */
+  private *walk(pointer: string): Generator<{ key?: number; value?: number; node: unknown }> {
+    let node: unknown = this.doc.contents;
     for (const segment of pointerSegments(pointer)) {
       const container = isAlias(node) ? node.resolve(this.doc) : node;
       let next: { key?: number; value?: number; node: unknown } | undefined;
@@ -427,13 +439,18 @@ class YamlSourceDocument<T> implements SourceDocument<T> {
         const item = container.items[Number(segment)];
         if (item !== undefined) next = { value: start(item as Node), node: item };
       }
-      if (!next) break;
-      keyAt = next.key;
-      valueAt = next.value ?? next.key ?? valueAt;
+      if (!next) return;
+      yield next;
       node = next.node;
     }
-    return this.lines.linePos(part === "key" && keyAt !== undefined ? keyAt : valueAt);
   }
+}
+
+/** Where a node starts, or undefined for `key:` with nothing after it (the key is where the eye goes). */
+function start(node: Node | null | undefined): number | undefined {
+  if (!node?.range) return undefined;
+  if (isScalar(node) && node.value === null && node.range[0] === node.range[1]) return undefined;
+  return node.range[0];
 }
 
 function keyText(key: unknown): string | undefined {

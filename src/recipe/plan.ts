@@ -28,6 +28,7 @@ import {
   withLinuxRebootCheck,
 } from "./step-commands.ts";
 import { updatesCommand } from "./update-commands.ts";
+import { withWindowsRebootCheck } from "./windows-reboot-check.ts";
 import { PlanError, PlanInputError } from "./plan-error.ts";
 
 export { PlanError, PlanInputError };
@@ -348,8 +349,11 @@ function installStep(spec: InstallSpec): StepDraft {
   // A Linux package asks for its reboot through the distribution, not an exit code: the check
   // after the install turns that request into LINUX_REBOOT_CODE.
   const askLinux = spec.family === "linux" && spec.install.shell === "sh" && spec.reboot === "if-required";
+  // A Windows installer may exit 0 and leave a reboot pending: the wrapper turns that into 3010.
+  const askWindows = spec.family === "windows" && spec.install.shell === "cmd" && spec.reboot === "if-required";
   // guestCommand drops the duplicate when the recipe lists the code already.
-  const successCodes = askLinux ? [...spec.install.successCodes, LINUX_REBOOT_CODE] : spec.install.successCodes;
+  const asked = askLinux ? [LINUX_REBOOT_CODE] : askWindows ? [REBOOT_REQUIRED] : [];
+  const successCodes = [...spec.install.successCodes, ...asked];
   // "if-required" needs an exit code that can ask for the reboot; without one it never comes.
   const canAsk = guestCommand(spec.family, spec.install.shell, "", successCodes).rebootCodes.length > 0;
   return {
@@ -362,6 +366,7 @@ function installStep(spec: InstallSpec): StepDraft {
     inputs: spec.inputs,
     commands: ([file], dir) => {
       const command = fillPlaceholders(spec.install.command, { file, dir, ...values });
+      if (askWindows) return [guestCommand(spec.family, "powershell", withWindowsRebootCheck(command), successCodes)];
       return [guestCommand(spec.family, spec.install.shell, askLinux ? withLinuxRebootCheck(command) : command, successCodes)];
     },
     ...(spec.settings !== undefined ? { settings: spec.settings } : {}),

@@ -5,6 +5,7 @@
  */
 import type { OsFamily, Shell, ToolsKind } from "./model.ts";
 import type { GuestCommand } from "./plan-model.ts";
+import { psQuote } from "../util/powershell-quote.ts";
 
 /** Each step's inputs are uploaded to `<root>/<step-id>`; sealing removes the whole root. */
 export const GUEST_UPLOAD_ROOT: Readonly<Record<OsFamily, string>> = {
@@ -92,11 +93,6 @@ export function withLinuxRebootCheck(command: string): string {
 /** Quotes for POSIX sh. */
 export function shQuote(text: string): string {
   return `'${text.replaceAll("'", `'\\''`)}'`;
-}
-
-/** Quotes for PowerShell (a verbatim single-quoted string). */
-export function psQuote(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
 }
 
 /** A command with the usual reboot codes derived from its success codes. */

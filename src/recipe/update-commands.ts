@@ -7,7 +7,8 @@
 import type { OsFamily, Updates } from "./model.ts";
 import { DEFAULT_UPDATE_ROUNDS } from "./normalize.ts";
 import type { GuestCommand } from "./plan-model.ts";
-import { LINUX_REBOOT_REQUIRED_CHECK, REBOOT_REQUIRED, exitStatus, psQuote, shQuote } from "./step-commands.ts";
+import { LINUX_REBOOT_REQUIRED_CHECK, REBOOT_REQUIRED, exitStatus, shQuote } from "./step-commands.ts";
+import { psQuote } from "../util/powershell-quote.ts";
 
 /** One round may download gigabytes and install a cumulative update. */
 export const UPDATE_ROUND_TIMEOUT_SECONDS = 4 * 3600;
@@ -27,20 +28,29 @@ export function updatesCommand(family: OsFamily, updates: Updates): GuestCommand
 
 /**
  * The Windows Update Agent COM API (Microsoft.Update.Session) is built in, so no module
- * (PSWindowsUpdate) has to be fetched from the internet first.
+ * (PSWindowsUpdate) has to be fetched from the internet first. Facts from Microsoft's reference
+ * (https://learn.microsoft.com/windows/win32/api/wuapi/): IUpdateSearcher::Search takes the
+ * criteria string and returns ISearchResult.Updates; IUpdate has KBArticleIDs, Categories
+ * (ICategory.CategoryID), EulaAccepted and AcceptEula(); IUpdateInstaller::Install returns an
+ * IInstallationResult whose ResultCode is an OperationResultCode (2 succeeded, 3 succeeded with
+ * errors, 4 failed, 5 aborted).
  */
 function windowsUpdateScript(updates: Updates): string {
   const exclude = (updates.exclude ?? []).map((id) => psQuote(id.replace(/^KB/i, ""))).join(", ");
   return [
     "$ErrorActionPreference = 'Stop'",
     `$securityOnly = $${updates.policy === "security"}`,
+    // Category names are localised; the classification GUIDs are not (WSUS Classification GUIDs,
+    // https://learn.microsoft.com/previous-versions/windows/desktop/ff357803(v=vs.85)).
+    `$securityClasses = @('${SECURITY_UPDATES}', '${CRITICAL_UPDATES}')`,
     `$exclude = @(${exclude})`,
     "$session = New-Object -ComObject Microsoft.Update.Session",
     "$found = $session.CreateUpdateSearcher().Search(\"IsInstalled=0 and IsHidden=0 and Type='Software'\")",
     "$wanted = New-Object -ComObject Microsoft.Update.UpdateColl",
     "foreach ($update in $found.Updates) {",
-    "  $categories = @($update.Categories | ForEach-Object { $_.Name })",
-    "  if ($securityOnly -and -not ($categories -contains 'Security Updates' -or $categories -contains 'Critical Updates')) { continue }",
+    // -contains compares case-insensitively, as GUID text must be.
+    "  $classes = @($update.Categories | ForEach-Object { $_.CategoryID })",
+    "  if ($securityOnly -and @($classes | Where-Object { $securityClasses -contains $_ }).Count -eq 0) { continue }",
     "  if (@($update.KBArticleIDs | Where-Object { $exclude -contains $_ }).Count -gt 0) { continue }",
     "  if (-not $update.EulaAccepted) { $update.AcceptEula() }",
     "  [void]$wanted.Add($update)",
@@ -52,9 +62,15 @@ function windowsUpdateScript(updates: Updates): string {
     "Write-Output \"rebake: installed $($wanted.Count) updates (result code $($result.ResultCode), reboot required: $($result.RebootRequired))\"",
     "# ResultCode 4 = failed, 5 = aborted; 2 and 3 mean installed (3: with errors on some).",
     "if ($result.ResultCode -ge 4) { exit 1 }",
+    // Installed updates can make others applicable (a servicing stack before a cumulative update):
+    // the runner reboots and runs this again until a search finds nothing.
     `exit ${REBOOT_REQUIRED}`,
   ].join("\n");
 }
+
+/** WSUS classification GUIDs of "Security Updates" and "Critical Updates". */
+const SECURITY_UPDATES = "0FA1201D-4330-4FA8-8AE9-B877473B6441";
+const CRITICAL_UPDATES = "E6CF1350-C01B-414D-A61F-263D14D133B4";
 
 function linuxUpdateScript(updates: Updates): string {
   const exclude = updates.exclude ?? [];

@@ -13,6 +13,10 @@ import {
   APPS_DIR, RECIPES_DIR, checkFile, findProjectRoot, findYamlFiles, isDirectory, mapLimit, runRules, type CheckedFile,
 } from "./project.ts";
 import { rules as defaultRules } from "./rules/index.ts";
+import { checkPowerShellSyntax } from "./powershell-syntax.ts";
+import { createExec } from "../util/exec.ts";
+import { createPowerShellParser, type PowerShellParser } from "../util/powershell-parser.ts";
+import { findPwsh } from "../util/pwsh.ts";
 
 const READ_CONCURRENCY = 32;
 
@@ -23,6 +27,11 @@ export interface ValidateOptions {
   readonly rules?: readonly Rule[];
   /** @default nodeSourceFs */
   readonly fs?: SourceFs;
+  /**
+   * Parses the recipes' PowerShell; null when there is no pwsh (the check says once it skipped).
+   * @default PowerShell's parser in the pwsh findPwsh finds, started only when a recipe has PowerShell
+   */
+  readonly powershell?: PowerShellParser | null;
 }
 
 export interface ValidationResult {
@@ -97,12 +106,19 @@ export async function validatePaths(paths: readonly string[], options: ValidateO
     apps.push(...context.apps);
   }
   for (const file of checked.values()) problems.push(...file.problems);
+  const parser = options.powershell === undefined ? defaultPowerShellParser() : options.powershell;
+  problems.push(...(await checkPowerShellSyntax(recipes, { cwd: options.cwd, parser })));
   return {
     problems: problems.sort(compareProblems),
     recipes,
     apps,
     files: [...checked.values()].map((f) => f.file).sort(),
   };
+}
+
+function defaultPowerShellParser(): PowerShellParser | null {
+  const pwsh = findPwsh();
+  return pwsh ? createPowerShellParser({ exec: createExec(), pwsh }) : null;
 }
 
 async function defaultPaths(cwd: string): Promise<string[]> {

@@ -5,6 +5,7 @@
  */
 import { posix, win32 } from "node:path";
 import type { OsFamily, Shell } from "../recipe/model.ts";
+import { psQuote } from "../util/powershell-quote.ts";
 
 export function defaultShell(family: OsFamily): Shell {
   return family === "windows" ? "powershell" : "sh";
@@ -54,8 +55,4 @@ export function withEnvironment(shell: Shell, env: Readonly<Record<string, strin
 
 export function shQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
-export function psQuote(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
 }

@@ -131,7 +131,8 @@ async function runCommand(options: GuestStepOptions, command: GuestCommand, inde
     }
     options.spent.inGuestMs += clock().getTime() - started;
     log.note(clock(), `exit code ${exitCode}`);
-    // Reboot and rerun codes are success codes too (3010 succeeded, reboot required): ask them first.
+    // Reboot and rerun codes are success codes too (3010 is "succeeded, reboot required"): they
+    // are looked at first, or a success code would end the command without its reboot or rerun.
     if (command.rerunCodes?.includes(exitCode) && run < maxRuns) {
       log.note(clock(), `exit code ${exitCode} asks for a reboot and another run (${run}/${maxRuns})`);
       await reboot(options, `the reboot before run ${run + 1} of command ${index + 1}`);

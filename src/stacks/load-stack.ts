@@ -19,7 +19,9 @@ import {
   type HypervisorConnection,
   type McsConfig,
   type PvsConfig,
+  type PvsExecutorConfig,
   type StackConfig,
+  WINRM_PORTS,
 } from "./model.ts";
 
 /** Where stack files live (Pulumi.yaml `stackConfigDir`). */
@@ -222,13 +224,32 @@ function duplicates(items: readonly { name: string }[], pointer: string, what: s
   });
 }
 
+type PvsExecutorInput =
+  | { kind: "local" }
+  | { kind: "ssh"; host: string; user: string; port?: number; identityFile?: string }
+  | { kind: "winrm"; host: string; user: string; password: string; https?: boolean; port?: number; caPath?: string };
+
+/** WinRM defaults to https: Basic authentication sends the password with every request. */
+function executorWithDefaults(executor: PvsExecutorInput): PvsExecutorConfig {
+  switch (executor.kind) {
+    case "local":
+      return { kind: "local" };
+    case "ssh":
+      return { ...executor, port: executor.port ?? DEFAULT_SSH_PORT };
+    case "winrm": {
+      const https = executor.https ?? true;
+      return { ...executor, https, port: executor.port ?? WINRM_PORTS[https ? "https" : "http"] };
+    }
+  }
+}
+
 /** Applies defaults to a valid config. */
 function toStackConfig(config: Record<string, unknown>, stack: string, file: string): StackConfig {
   const get = (key: string) => config[`${CONFIG_NAMESPACE}:${key}`] as never;
   const image = get("image") as { recipe: string; version: string; manifest?: string };
   const hypervisor = get("hypervisor") as HypervisorConnection & { insecure?: boolean };
   const mcs = get("mcs") as (Omit<McsConfig, "catalogs"> & { catalogs: Partial<McsConfig["catalogs"][number]>[] }) | undefined;
-  const pvs = get("pvs") as (Omit<PvsConfig, "port" | "executor"> & { port?: number; executor: { kind: "local" } | { kind: "ssh"; host: string; user: string; port?: number; identityFile?: string } }) | undefined;
+  const pvs = get("pvs") as (Omit<PvsConfig, "port" | "executor"> & { port?: number; executor: PvsExecutorInput }) | undefined;
   return {
     stack,
     file,
@@ -252,7 +273,7 @@ function toStackConfig(config: Record<string, unknown>, stack: string, file: str
           pvs: {
             ...pvs,
             port: pvs.port ?? DEFAULT_PVS_PORT,
-            executor: pvs.executor.kind === "ssh" ? { ...pvs.executor, port: pvs.executor.port ?? DEFAULT_SSH_PORT } : { kind: "local" },
+            executor: executorWithDefaults(pvs.executor),
           },
         }
       : {}),

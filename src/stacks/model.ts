@@ -121,10 +121,16 @@ export interface McsConfig {
 
 export type PvsAccessMode = "maintenance" | "test" | "production";
 
-/** Where the PVS PowerShell snap-in runs. */
+/**
+ * Where the PVS scripts run: Windows PowerShell 5.1 (the only PowerShell that loads the
+ * Citrix.PVS.SnapIn) on the PVS server over SSH or WinRM, or `local` on a Windows machine
+ * (src/pvs/executor.ts).
+ */
 export type PvsExecutorConfig =
   | { readonly kind: "local" }
-  | { readonly kind: "ssh"; readonly host: string; readonly user: string; readonly port: number; readonly identityFile?: string };
+  | { readonly kind: "ssh"; readonly host: string; readonly user: string; readonly port: number; readonly identityFile?: string }
+  /** WS-Management with HTTP Basic authentication (a local account; the listener must allow Basic). */
+  | { readonly kind: "winrm"; readonly host: string; readonly user: string; readonly password: SecretRef; readonly https: boolean; readonly port: number; readonly caPath?: string };
 
 export interface PvsStore {
   /** The store name in the PVS farm. */
@@ -162,7 +168,10 @@ export interface SiteBootConfig {
 
 export interface PvsSite {
   readonly name: string;
-  /** The PVS server of the site that registers the vDisk. */
+  /**
+   * A PVS server of the site. The vDisk is not assigned to it: a disk locator with no single
+   * server is served by every server of the site that reaches the store.
+   */
   readonly server: string;
   /** The device collection whose devices boot the vDisk. */
   readonly collection: string;
@@ -201,6 +210,8 @@ export const MANIFEST_PATH_TEMPLATE = "out/{recipe}/{version}/manifest.json";
 /** The PVS SOAP/PowerShell port. */
 export const DEFAULT_PVS_PORT = 54321;
 export const DEFAULT_SSH_PORT = 22;
+/** WS-Management's listener ports. */
+export const WINRM_PORTS = { http: 5985, https: 5986 } as const;
 export const DEFAULT_REBOOT_WARNING_MINUTES = 15;
 
 export function defaultManifestPath(recipe: string, version: string): string {

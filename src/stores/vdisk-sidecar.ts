@@ -2,8 +2,8 @@
  * The sidecar rebake writes beside each vDisk: `<name>.rebake.ini`. It records the sha256 (so a
  * rerun skips an identical vDisk without reading gigabytes back) and the properties PVS shows for
  * the vDisk. It is not the `.pvp`: that file is PVS's own binary format (a fixed 528,896-byte
- * structure), written by the PVS server when Import-PvsDisk registers the VHDX; writing it here
- * would hand PVS a file it cannot read.
+ * structure), written by the PVS server when it registers the VHDX (New-PvsDiskLocator);
+ * writing it here would hand PVS a file it cannot read.
  */
 
 export const SIDECAR_SUFFIX = ".rebake.ini";

@@ -1,7 +1,8 @@
 /**
  * Contract test of the SSH executor: a real OpenSSH sshd on a loopback port, a temp host key and a
- * temp authorized key, for the current user, whose `powershell` is a stand-in that records its
- * arguments and stdin.
+ * temp authorized key, for the current user, whose `powershell.exe` is a stand-in that records its
+ * arguments and stdin and hands both to real pwsh, with the stub Citrix.PVS.SnapIn (generated from
+ * Citrix's reference, test/support/pvs-stub.ts) on its module path.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -13,9 +14,12 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createExec } from "../../src/util/exec.ts";
-import { PowerShellError, sshExecutor, type SshTarget } from "../../src/pvs/executor.ts";
+import { POWERSHELL_ARGS, PowerShellError, sshExecutor, type SshTarget } from "../../src/pvs/executor.ts";
 import { registerVdiskScript, RESULT_MARKER } from "../../src/pvs/register-script.ts";
 import { freePort } from "../../src/util/local-port.ts";
+import { STUB_LOG_ENV, writeStubModule } from "../support/powershell-stub.ts";
+import { PVS_STUB_MODULE } from "../support/pvs-stub.ts";
+import { findPwsh } from "../support/pwsh.ts";
 
 const run = promisify(execFile);
 
@@ -31,8 +35,10 @@ describe("SSH PowerShell executor (contract)", () => {
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(root, "host_key")]);
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(root, "client_key")]);
     await writeFile(join(root, "authorized_keys"), await readFile(join(root, "client_key.pub")));
-    await writeFile(join(bin, "powershell"), `#!/bin/sh\nprintf '%s\\n' "$@" > "${root}/args"\ncat > "${root}/stdin"\necho '${RESULT_MARKER}{"imported":true}'\n`);
-    await chmod(join(bin, "powershell"), 0o755);
+    await writeFile(join(bin, "powershell.exe"), `#!/bin/sh\nprintf '%s\\n' "$@" > "${root}/args"\ntee "${root}/stdin" | exec "${await findPwsh()}" "$@"\n`);
+    await chmod(join(bin, "powershell.exe"), 0o755);
+    await writeStubModule(join(root, "modules"), PVS_STUB_MODULE);
+    await writeFile(join(root, "calls.jsonl"), "");
     const port = await freePort();
     await writeFile(join(root, "sshd_config"), [
       `Port ${port}`,
@@ -45,7 +51,7 @@ describe("SSH PowerShell executor (contract)", () => {
       "PermitRootLogin prohibit-password",
       "StrictModes no",
       "UsePAM no",
-      `SetEnv PATH=${bin}:/usr/bin:/bin`,
+      `SetEnv PATH=${bin}:/usr/bin:/bin PSModulePath=${join(root, "modules")} ${STUB_LOG_ENV}=${join(root, "calls.jsonl")} NO_COLOR=1 HOME=${root}`,
       "",
     ].join("\n"));
     await mkdir("/run/sshd", { recursive: true }).catch(() => undefined);
@@ -74,15 +80,25 @@ describe("SSH PowerShell executor (contract)", () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it("contract: sends the whole script on stdin to powershell -Command - and returns its output", async () => {
+  it("contract: the register script travels whole on stdin to powershell.exe, runs against the stub snap-in and returns its output", async () => {
     const script = registerVdiskScript({
       connectionServer: "pvs01", port: 54321, vdiskName: "ws2022-apps-3.2.0", storeName: "Store-HQ", siteName: "HQ",
-      serverName: "pvs01", description: "O'Brien's image", writeCacheType: "device-ram-with-overflow-on-disk", writeCacheSizeMiB: 4096, accessMode: "test",
+      description: "O'Brien's image, Zürich", writeCacheType: "device-ram-with-overflow-on-disk", writeCacheSizeMiB: 4096, accessMode: "production",
     });
     const result = await sshExecutor(createExec(), target).run(script);
-    assert.match(result.stdout, /REBAKE-RESULT \{"imported":true\}/);
+    assert.match(result.stdout, new RegExp(`${RESULT_MARKER}.*"imported":true`));
     assert.equal(await readFile(join(root, "stdin"), "utf8"), script);
-    assert.deepEqual((await readFile(join(root, "args"), "utf8")).trim().split("\n"), ["-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass", "-Command", "-"]);
+    assert.deepEqual((await readFile(join(root, "args"), "utf8")).trim().split("\n"), POWERSHELL_ARGS);
+    const calls = (await readFile(join(root, "calls.jsonl"), "utf8")).trim().split("\n").map((line) => JSON.parse(line) as { cmdlet: string; parameters: Record<string, unknown> });
+    assert.deepEqual(calls.map((c) => c.cmdlet), ["Add-PSSnapin", "Set-PvsConnection", "Get-PvsDiskLocator", "New-PvsDiskLocator", "Set-PvsDisk"]);
+    assert.equal(calls[3]?.parameters.Description, "O'Brien's image, Zürich");
+  });
+
+  it("contract: a script that fails halfway exits non-zero over SSH and runs nothing after the failure", async () => {
+    await assert.rejects(
+      sshExecutor(createExec(), target).run("$ErrorActionPreference = 'Stop'\r\nWrite-Output 'before'\r\nGet-Item -LiteralPath '/no/such/file'\r\n[Console]::Error.WriteLine('after')\r\n"),
+      (error: unknown) => error instanceof PowerShellError && /failed on .* with exit code 1/.test(error.message) && !/after/.test(error.message),
+    );
   });
 
   it("contract: an unknown host key is refused with the fix in the message", async () => {

@@ -48,6 +48,32 @@ describe("GoldenImage argument checks", () => {
   }
 });
 
+describe("GoldenImage argument checks for PVS", () => {
+  const stack = parseStack(`config:
+  rebake:target: pvs
+  rebake:image: {recipe: ws2022-pvs, version: 3.2.0}
+  rebake:hypervisor: {kind: qemu}
+  rebake:pvs:
+    server: pvs01.corp.example
+    executor: {kind: ssh, host: pvs01.corp.example, user: svc}
+    accessMode: production
+    sites:
+      - {name: HQ, server: pvs01.corp.example, collection: Apps, store: {name: Store-HQ, location: /mnt/hq}}
+`, "stacks/Pulumi.prod.yaml", "prod");
+  const withVhdx = (path: string): BuildManifest => ({ ...MANIFEST, recipe: { ...MANIFEST.recipe, name: "ws2022-pvs", version: "3.2.0" }, target: "pvs", outputs: [{ kind: "vhdx", path, size: 1, sha256: "a".repeat(64) }] });
+  const cases: [string, string, RegExp | undefined][] = [
+    ["accepts a vDisk name PVS takes", "ws2022-apps.vhdx", undefined],
+    ["refuses a vDisk name over PVS's 52 characters (New-PvsDiskLocator)", `${"a".repeat(47)}.vhdx`, /has 53 characters; PVS takes at most 52/],
+  ];
+  for (const [name, vhdx, problem] of cases) {
+    it(name, () => {
+      const problems = checkGoldenImageArgs({ stack, manifest: withVhdx(vhdx), manifestDir: "/m" });
+      if (problem) assert.match(problems.join("\n"), problem);
+      else assert.deepEqual(problems, []);
+    });
+  }
+});
+
 /** An image built outside rebake: its manifest has no snapshot, the stack names the golden VM. */
 const EXTERNAL: BuildManifest = { ...MANIFEST, outputs: [] };
 

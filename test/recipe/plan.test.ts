@@ -75,7 +75,9 @@ describe("createPlan fills in the guest commands", () => {
     const app = plan.steps[4]!;
     assert.equal(app.uploadDir, "C:\\Windows\\Temp\\rebake\\05-app-7zip");
     assert.equal(app.inputs[0]?.guestPath, "C:\\Windows\\Temp\\rebake\\05-app-7zip\\7z-24.08.msi");
-    assert.equal(app.commands[0]?.command, 'msiexec /i "C:\\Windows\\Temp\\rebake\\05-app-7zip\\7z-24.08.msi" /qn /norestart');
+    // The cmd install runs inside the Windows reboot-check wrapper (PowerShell), quoted for it.
+    assert.equal(app.commands[0]?.shell, "powershell");
+    assert.ok(app.commands[0]?.command.endsWith(`exit (Invoke-RebakeInstall -CommandLine 'msiexec /i "C:\\Windows\\Temp\\rebake\\05-app-7zip\\7z-24.08.msi" /qn /norestart')\n`));
     assert.deepEqual(app.commands[0]?.rebootCodes, [3010]);
     const linux = await planOf(fixtureRecipe("plan-linux-mcs"));
     assert.equal(linux.steps[1]?.commands[0]?.command, "sh '/var/tmp/rebake/02-custom-motd/motd.sh'");
@@ -130,6 +132,19 @@ describe("createPlan fills in the guest commands", () => {
           assert.deepEqual(command.rebootCodes, [194]);
           assert.match(command.command, /^\(\n[^]*apt-get install -y '\/var\/tmp\/rebake\/\d+-target-device\/pvs-target\.deb'[^]*\n\) \|\| exit \$\?\n/);
         }
+      });
+    }
+
+    const windowsCases: { name: string; reboot?: string; wrapped: boolean }[] = [
+      { name: "Windows with reboot: if-required runs the install in the pending-reboot wrapper", reboot: "if-required", wrapped: true },
+      { name: "Windows that always reboots runs the install as written", wrapped: false },
+    ];
+    for (const c of windowsCases) {
+      it(c.name, async () => {
+        const command = step((await planOf(windowsPvs(c.reboot))).steps, "target-device").commands[0]!;
+        assert.equal(command.shell, c.wrapped ? "powershell" : "cmd");
+        assert.equal(command.command.includes("Invoke-RebakeInstall -CommandLine '\"C:\\Windows\\Temp\\rebake\\"), c.wrapped, command.command);
+        if (c.wrapped) assert.ok(command.rebootCodes.includes(3010));
       });
     }
 

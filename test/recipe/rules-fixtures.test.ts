@@ -10,11 +10,14 @@ import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import { parse } from "yaml";
 import { validatePaths } from "../../src/recipe/validate.ts";
+import { createRecordingPowerShellParser } from "../../src/util/powershell-parser.ts";
 import { checkAll, loadYamlFile, ruleContext } from "./helpers/source-document.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const FIXTURES = join(ROOT, "test/fixtures/bad-rules");
 const SHARED_APPS = join(FIXTURES, "apps");
+/** These fixtures are about the named rules; test/recipe/powershell-syntax.test.ts runs real pwsh. */
+const PARSES_ALL = createRecordingPowerShellParser();
 
 interface Case {
   /** The fixture the case is about. */
@@ -122,7 +125,7 @@ describe("bad-rules fixtures", () => {
   // The same corpus through the real loader and schema check: positions and rule ids must agree.
   for (const testCase of CASES) {
     it(`${testCase.file} reports the same through validatePaths`, async () => {
-      const { problems } = await validatePaths([...(testCase.with ?? []), testCase.file, "apps"], { cwd: FIXTURES });
+      const { problems } = await validatePaths([...(testCase.with ?? []), testCase.file, "apps"], { cwd: FIXTURES, powershell: PARSES_ALL });
       assert.deepEqual(problems.map((p) => `${p.file}:${p.line}:${p.col} ${p.severity} ${p.rule}`), testCase.problems);
     });
   }

@@ -59,6 +59,18 @@ describe("stack config", () => {
     assert.equal(config.hypervisor.kind === "xenorchestra" && config.hypervisor.insecure, false);
   });
 
+  const executors: [string, string, unknown][] = [
+    ["winrm defaults to https on 5986", "{kind: winrm, host: pvs01.corp.example, user: svc, password: env:PVS_WINRM_PASSWORD}", { kind: "winrm", host: "pvs01.corp.example", user: "svc", password: "env:PVS_WINRM_PASSWORD", https: true, port: 5986 }],
+    ["winrm over http defaults to 5985", "{kind: winrm, host: pvs01, user: svc, password: env:P, https: false}", { kind: "winrm", host: "pvs01", user: "svc", password: "env:P", https: false, port: 5985 }],
+    ["local", "{kind: local}", { kind: "local" }],
+  ];
+  for (const [name, yaml, expected] of executors) {
+    it(`PVS executor: ${name}`, () => {
+      const config = parseStack(PVS_STACK.replace("{kind: ssh, host: pvs01.corp.example, user: svc}", yaml), FILE, "t");
+      assert.deepEqual(config.pvs?.executor, expected);
+    });
+  }
+
   it("loads an MCS stack with catalog reboot defaults and the manifest path given", () => {
     const config = parseStack(MCS_STACK, FILE, "t");
     assert.equal(config.image.manifest, "builds/w11.json");

@@ -12,6 +12,8 @@ export const HELP = `usage: rebake validate [paths...] [--json]
 Checks recipes and apps: YAML syntax, the JSON Schemas in schemas/, and the named rules.
 Directories are searched for .yaml and .yml files; with no paths, recipes/ and apps/.
 A recipe is checked together with every app of its project (the nearest directory with apps/).
+PowerShell steps, seal scripts and checks (inline or .ps1) are parsed by PowerShell's own parser
+when pwsh (PowerShell 7) is installed (rule powershell-syntax); without it a warning says so.
 
 Each problem prints as  file:line:col  rule-id  message (got: value)  hint
 

@@ -3,6 +3,7 @@
  * itself needs (hashing an upload, flushing disks, killing a command that ran too long).
  */
 import type { Shell } from "../../recipe/model.ts";
+import { psQuote } from "../../util/powershell-quote.ts";
 
 export type GuestOs = "linux" | "windows";
 
@@ -30,7 +31,7 @@ export function nativeShell(os: GuestOs): Shell {
 /** Prints the lowercase hex sha256 of a guest file. */
 export function sha256Command(os: GuestOs, guestPath: string): string {
   return os === "windows"
-    ? `(Get-FileHash -Algorithm SHA256 -LiteralPath ${powershellQuote(guestPath)}).Hash.ToLower()`
+    ? `(Get-FileHash -Algorithm SHA256 -LiteralPath ${psQuote(guestPath)}).Hash.ToLower()`
     : `sha256sum -- ${shQuote(guestPath)}`;
 }
 
@@ -46,8 +47,4 @@ export function killCommand(os: GuestOs, pid: number): string {
 
 export function shQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
-export function powershellQuote(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
 }

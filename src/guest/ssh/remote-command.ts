@@ -11,7 +11,8 @@
  */
 import type { Shell } from "../../recipe/model.ts";
 import { GuestError } from "../channel.ts";
-import { powershellQuote, shQuote, type GuestOs } from "../qga/guest-command.ts";
+import { shQuote, type GuestOs } from "../qga/guest-command.ts";
+import { psQuote } from "../../util/powershell-quote.ts";
 
 export interface RemoteCommand {
   /** The command line the remote login shell runs. */
@@ -85,7 +86,7 @@ export function powerScript(os: GuestOs, action: "reboot" | "poweroff"): string 
 
 /** Prints the lowercase hex sha256 of a guest file. */
 export function sha256Script(os: GuestOs, guestPath: string): string {
-  return os === "windows" ? `(Get-FileHash -Algorithm SHA256 -LiteralPath ${powershellQuote(guestPath)}).Hash.ToLower()` : `sha256sum -- ${shQuote(guestPath)}`;
+  return os === "windows" ? `(Get-FileHash -Algorithm SHA256 -LiteralPath ${psQuote(guestPath)}).Hash.ToLower()` : `sha256sum -- ${shQuote(guestPath)}`;
 }
 
 /**

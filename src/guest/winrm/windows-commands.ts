@@ -3,7 +3,7 @@
  * ends at 8191 characters: scripts that do not fit, and cmd scripts of more than one line, are
  * first written to a temp file in the guest in base64 chunks appended by PowerShell.
  */
-import { powershellQuote } from "../qga/guest-command.ts";
+import { psQuote } from "../../util/powershell-quote.ts";
 import { encodedPowershell } from "../ssh/remote-command.ts";
 
 /** cmd.exe's command-line limit (characters). */
@@ -43,15 +43,15 @@ function writeChunkTemplate(guestPath: string, first: boolean): string {
   // A literal path inside double quotes for cmd.exe: '%' would expand, '"' would end the argument.
   if (/["%]/.test(guestPath)) throw new RangeError(`guest path must not contain '"' or '%', got: '${guestPath}'`);
   const mode = first ? "Create" : "Append";
-  return `powershell.exe -NoProfile -NonInteractive -Command "$b=[Convert]::FromBase64String('${CHUNK_SLOT}');$f=[IO.File]::Open(${powershellQuote(guestPath)},[IO.FileMode]::${mode},[IO.FileAccess]::Write);$f.Write($b,0,$b.Length);$f.Close()"`;
+  return `powershell.exe -NoProfile -NonInteractive -Command "$b=[Convert]::FromBase64String('${CHUNK_SLOT}');$f=[IO.File]::Open(${psQuote(guestPath)},[IO.FileMode]::${mode},[IO.FileAccess]::Write);$f.Write($b,0,$b.Length);$f.Close()"`;
 }
 
 export function sha256Powershell(guestPath: string): string {
-  return `(Get-FileHash -Algorithm SHA256 -LiteralPath ${powershellQuote(guestPath)}).Hash.ToLower()`;
+  return `(Get-FileHash -Algorithm SHA256 -LiteralPath ${psQuote(guestPath)}).Hash.ToLower()`;
 }
 
 export function removeFilePowershell(guestPath: string): string {
-  return `Remove-Item -LiteralPath ${powershellQuote(guestPath)} -Force -ErrorAction SilentlyContinue`;
+  return `Remove-Item -LiteralPath ${psQuote(guestPath)} -Force -ErrorAction SilentlyContinue`;
 }
 
 /** Changes on every boot: how reboot() knows Windows really restarted. */

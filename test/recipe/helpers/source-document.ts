@@ -9,6 +9,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, stringify, type Nod
 import type { DocumentKind, Position, RuleContext, SourceDocument } from "../../../src/recipe/document.ts";
 import { compareProblems, type Problem } from "../../../src/recipe/problem.ts";
 import { rules } from "../../../src/recipe/rules/index.ts";
+import { offsetInScalar } from "../../../src/recipe/scalar-position.ts";
 import type { App, Recipe } from "../../../src/recipe/model.ts";
 
 function segments(pointer: string): string[] {
@@ -44,6 +45,11 @@ export function sourceDocument<T>(text: string, path: string, kind: DocumentKind
       }
       const target = part === "key" && key !== undefined ? key : (node as Node | null);
       return at(target?.range?.[0]);
+    },
+    locateInString(pointer, line, col) {
+      const node = document.getIn(segments(pointer), true);
+      const offset = isScalar(node) ? offsetInScalar(text, node, line, col) : undefined;
+      return offset === undefined ? this.locate(pointer) : at(offset);
     },
   };
 }

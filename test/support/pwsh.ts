@@ -1,0 +1,77 @@
+/**
+ * Real PowerShell for tests: finds pwsh (PATH, then the .NET global tool) and runs a script against
+ * a stub module the way rebake's executor runs it (the script on stdin, the executor's arguments),
+ * with the stub module reachable by PowerShell's module autoloading.
+ */
+import { spawn } from "node:child_process";
+import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { POWERSHELL_ARGS } from "../../src/pvs/executor.ts";
+import { STUB_LOG_ENV, STUB_RESPONSES_ENV, writeStubModule, type StubModuleSpec } from "./powershell-stub.ts";
+
+export const PWSH_INSTALL_ADVICE =
+  "pwsh (PowerShell 7) is needed for these tests: install it with `dotnet tool install --global PowerShell --version 7.6.9` (the .NET SDK's NuGet), or put pwsh on PATH";
+
+async function executable(file: string): Promise<boolean> {
+  return access(file, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The pwsh to run; fails (never skips) with install advice when there is none. */
+export async function findPwsh(env: NodeJS.ProcessEnv = process.env, home: string = os.homedir()): Promise<string> {
+  const candidates = [...(env.PATH ?? "").split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, "pwsh")), path.join(home, ".dotnet", "tools", "pwsh")];
+  for (const candidate of candidates) if (await executable(candidate)) return candidate;
+  throw new Error(PWSH_INSTALL_ADVICE);
+}
+
+export interface StubCall {
+  readonly cmdlet: string;
+  readonly parameters: Readonly<Record<string, unknown>>;
+}
+
+export interface StubRun {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The calls the stubs accepted, in order. */
+  readonly calls: readonly StubCall[];
+}
+
+/** What each stub returns per call (see powershell-stub.ts). */
+export type StubResponses = Readonly<Record<string, readonly ({ returns: readonly unknown[] } | { error: { code: number; message: string; terminating: boolean } })[]>>;
+
+/** Runs `script` in pwsh with `module` on PSModulePath; each run gets its own folder. */
+export async function runWithStub(module: StubModuleSpec, script: string, responses: StubResponses = {}): Promise<StubRun> {
+  const pwsh = await findPwsh();
+  const dir = await mkdtemp(path.join(os.tmpdir(), "rebake-pwsh-stub-"));
+  try {
+    const modules = path.join(dir, "modules");
+    await writeStubModule(modules, module);
+    const log = path.join(dir, "calls.jsonl");
+    const responsesFile = path.join(dir, "responses.json");
+    await writeFile(log, "");
+    await writeFile(responsesFile, JSON.stringify(responses));
+    const env = { ...process.env, NO_COLOR: "1", TERM: "dumb", PSModulePath: modules, [STUB_LOG_ENV]: log, [STUB_RESPONSES_ENV]: responsesFile, POWERSHELL_TELEMETRY_OPTOUT: "1", POWERSHELL_UPDATECHECK: "Off" };
+    const { exitCode, stdout, stderr } = await new Promise<{ exitCode: number; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(pwsh, [...POWERSHELL_ARGS], { env, stdio: ["pipe", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ exitCode: code ?? -1, stdout: out, stderr: err }));
+      child.stdin.end(script);
+    });
+    const calls = (await readFile(log, "utf8"))
+      .split("\n")
+      .filter((line) => line.trim())
+      .map((line) => JSON.parse(line) as StubCall);
+    return { exitCode, stdout, stderr, calls };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
