@@ -4,6 +4,7 @@
  */
 import type { Firmware } from "../recipe/model.ts";
 import type { GuestChannel } from "../guest/channel.ts";
+import type { McsSnapshotPlacement } from "./mcs-snapshot-path.ts";
 
 export interface VmSpec {
   readonly name: string;
@@ -92,6 +93,16 @@ export interface DiskExport {
   readonly format: "qcow2" | "raw" | "vmdk" | "vhd";
 }
 
+export interface SnapshotResult {
+  /** The hypervisor's reference to the snapshot (the XDHyp path when the stack names a hosting unit). */
+  readonly ref: string;
+  /**
+   * Where MCS finds the snapshot (resource pools, snapshot chain), read back after taking it.
+   * Drivers whose snapshots MCS cannot use (QEMU) leave it out.
+   */
+  readonly placement?: McsSnapshotPlacement;
+}
+
 /** How a VM's process stopped. */
 export interface VmStop {
   /** The guest powered itself off (an installer finishing, a requested shutdown). */
@@ -171,7 +182,7 @@ export interface HypervisorDriver {
    */
   checkpoint(vm: VmHandle, nextLayerPath: string, options?: CheckpointOptions): Promise<void | CheckpointResult>;
   /** A named snapshot of the powered-off VM (what MCS points at). */
-  snapshot(vm: VmHandle, name: string): Promise<{ readonly ref: string }>;
+  snapshot(vm: VmHandle, name: string): Promise<SnapshotResult>;
   /** The VM's disk as a file, for the offline PVS capture. */
   exportDisk(vm: VmHandle): Promise<DiskExport>;
   /** How to reach a VM kept for debugging. */

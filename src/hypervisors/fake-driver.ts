@@ -5,7 +5,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { HypervisorError, type DiskExport, type HypervisorDriver, type Media, type VmAccess, type VmHandle, type VmSpec } from "./driver.ts";
+import { HypervisorError, type DiskExport, type HypervisorDriver, type Media, type SnapshotResult, type VmAccess, type VmHandle, type VmSpec } from "./driver.ts";
 import type { GuestChannel } from "../guest/channel.ts";
 import { FakeGuestChannel } from "../guest/fake-channel.ts";
 
@@ -112,12 +112,13 @@ export class FakeHypervisorDriver implements HypervisorDriver {
     this.vm(vm).diskPath = nextLayerPath;
   }
 
-  async snapshot(vm: VmHandle, name: string): Promise<{ readonly ref: string }> {
+  async snapshot(vm: VmHandle, name: string): Promise<SnapshotResult> {
     this.record("snapshot", vm, [name]);
     const state = this.vm(vm);
     if (state.running) throw new FakeDriverError(`cannot snapshot VM ${vm.name} while it runs`);
+    // Like a hypervisor's snapshot tree: each snapshot is the child of the one before.
     state.snapshots.push(name);
-    return { ref: `${state.diskPath}@${name}` };
+    return { ref: `${state.diskPath}@${name}`, placement: { resourcePools: [], snapshotChain: [...state.snapshots] } };
   }
 
   async exportDisk(vm: VmHandle): Promise<DiskExport> {

@@ -66,9 +66,15 @@ export interface SnapshotOutput {
   /**
    * The hypervisor's reference to the snapshot. When the stack names a Citrix hosting unit
    * (`rebake:hypervisor.hostingUnit`), this is the path MCS takes,
-   * `XDHyp:\HostingUnits\<unit>\<vm>.vm\<snapshot>.snapshot`, which publish hands to the catalog.
+   * `XDHyp:\HostingUnits\<unit>\[<pool>.resourcepool\...]<vm>.vm\<root>.snapshot\...\<snapshot>.snapshot`.
    */
   readonly ref: string;
+  /**
+   * Where MCS finds the snapshot, read from the hypervisor after taking it: the vSphere resource
+   * pools holding the VM (outermost first) and the snapshot chain from the root of the VM's
+   * snapshot tree down to this snapshot. Publish builds each catalog's image path from it.
+   */
+  readonly placement?: { readonly resourcePools: readonly string[]; readonly snapshotChain: readonly string[] };
   /** The powered-off golden VM that holds the snapshot: publish snapshots and serves this VM. */
   readonly vm: { readonly name: string; readonly id: string };
 }

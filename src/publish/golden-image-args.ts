@@ -50,6 +50,10 @@ export function checkGoldenImageArgs(args: GoldenImageArgs): string[] {
   if (stack.target === "pvs" && vhdx) problems.push(...diskLocatorProblems(publishedVdiskName(manifest, vhdx), vdiskPropertiesOf(manifest, DEFAULT_WRITE_CACHE).description));
   if (stack.target === "pvs" && !stack.pvs) problems.push(`${stack.file} has no rebake:pvs section`);
   if (stack.target === "mcs" && !stack.mcs) problems.push(`${stack.file} has no rebake:mcs section`);
+  const snapshot = snapshotOf(manifest);
+  if (stack.target === "mcs" && snapshot && !snapshot.placement) {
+    problems.push(`the snapshot ${snapshot.name} in the manifest of ${pin} does not record its resource pools and snapshot chain, without which MCS would be pointed at the wrong snapshot; rebuild it with this rebake`);
+  }
   return problems;
 }
 

@@ -6,8 +6,8 @@
  */
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { mcsSnapshotPath } from "../hypervisors/mcs-snapshot-path.ts";
-import { checkGoldenImageArgs, DEFAULT_WRITE_CACHE, GoldenImageArgsError, publishedVdiskName, vdiskPropertiesOf, vhdxOf, type GoldenImageArgs } from "./golden-image-args.ts";
+import { mcsSnapshotPath, type McsSnapshotPlacement } from "../hypervisors/mcs-snapshot-path.ts";
+import { checkGoldenImageArgs, DEFAULT_WRITE_CACHE, GoldenImageArgsError, publishedVdiskName, snapshotOf, vdiskPropertiesOf, vhdxOf, type GoldenImageArgs } from "./golden-image-args.ts";
 import { Vdisk } from "./providers/vdisk.ts";
 import { PvsRegistration } from "./providers/pvs-registration.ts";
 import { CatalogImage, XoSnapshot } from "./providers/mcs.ts";
@@ -62,12 +62,13 @@ export class GoldenImage extends pulumi.ComponentResource {
   }
 
   private publishMcs(args: GoldenImageArgs): void {
-    const built = args.manifest.outputs.find((o) => o.kind === "snapshot");
+    const built = snapshotOf(args.manifest);
     // Promote what was verified: the build's own snapshot, not a new one of a VM that moved on.
-    const target = built ? { vmName: built.vm.name, snapshotName: built.name, dependsOn: [] } : this.snapshotStackGoldenVm(args);
+    // checkGoldenImageArgs refused a built snapshot without its placement.
+    const target = built ? { vmName: built.vm.name, placement: built.placement!, dependsOn: [] } : this.snapshotStackGoldenVm(args);
     const { cvad, catalogs } = args.stack.mcs!;
     for (const catalog of catalogs) {
-      const masterImagePath = mcsSnapshotPath(catalog.hostingUnit, target.vmName, target.snapshotName);
+      const masterImagePath = mcsSnapshotPath(catalog.hostingUnit, target.vmName, target.placement);
       new CatalogImage(`${catalog.name}-image`, {
         url: cvad.url,
         customerId: cvad.customerId,
@@ -77,13 +78,14 @@ export class GoldenImage extends pulumi.ComponentResource {
         masterImagePath,
         reboot: catalog.reboot,
         rebootWarningMinutes: catalog.rebootWarningMinutes,
+        rebootDurationMinutes: catalog.rebootDurationMinutes,
       }, { parent: this, dependsOn: target.dependsOn });
       this.published[catalog.name] = masterImagePath;
     }
   }
 
   /** A snapshot, owned by this stack, of a golden VM named in the stack file. */
-  private snapshotStackGoldenVm({ stack, manifest }: GoldenImageArgs): { vmName: string; snapshotName: string; dependsOn: pulumi.Resource[] } {
+  private snapshotStackGoldenVm({ stack, manifest }: GoldenImageArgs): { vmName: string; placement: McsSnapshotPlacement; dependsOn: pulumi.Resource[] } {
     const mcs = stack.mcs!;
     if (!mcs.goldenVm) {
       throw new GoldenImageArgsError([`the manifest of ${manifest.recipe.name} ${manifest.recipe.version} has no snapshot and ${stack.file} names no rebake:mcs.goldenVm to snapshot`]);
@@ -98,6 +100,7 @@ export class GoldenImage extends pulumi.ComponentResource {
     } else {
       throw new GoldenImageArgsError([`MCS needs a vsphere or xenorchestra hypervisor, ${stack.file} has ${stack.hypervisor.kind}`]);
     }
-    return { vmName: mcs.goldenVm.name, snapshotName, dependsOn: [snapshot] };
+    const placement = { resourcePools: mcs.goldenVm.resourcePools ?? [], snapshotChain: [...(mcs.goldenVm.snapshots ?? []), snapshotName] };
+    return { vmName: mcs.goldenVm.name, placement, dependsOn: [snapshot] };
   }
 }

@@ -533,8 +533,8 @@ function buildSteps(request: BuildRequest, deps: BuildDeps, clock: Clock): Step<
       state.running = false;
       if (!isPvs) {
         const name = snapshotName(request, state.buildId);
-        const { ref } = await deps.driver.snapshot(vm, name);
-        state.outputs.push({ kind: "snapshot", name, ref, vm: { name: vm.name, id: vm.id } });
+        const { ref, placement } = await deps.driver.snapshot(vm, name);
+        state.outputs.push({ kind: "snapshot", name, ref, ...(placement ? { placement } : {}), vm: { name: vm.name, id: vm.id } });
       }
       // Let go of the VM now rather than at unwind: the capture reads the layers it held open.
       state.releaseChannel?.();

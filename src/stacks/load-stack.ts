@@ -14,6 +14,7 @@ import { CONFIG_NAMESPACE, STACK_FILE_KEYS, STACK_CONFIG_FIELDS, hypervisorShape
 import {
   DEFAULT_PVS_PORT,
   DEFAULT_REBOOT_WARNING_MINUTES,
+  DEFAULT_ROLLING_REBOOT_MINUTES,
   DEFAULT_SSH_PORT,
   defaultManifestPath,
   type HypervisorConnection,
@@ -264,6 +265,7 @@ function toStackConfig(config: Record<string, unknown>, stack: string, file: str
               ...(c as McsConfig["catalogs"][number]),
               reboot: c.reboot ?? "rolling",
               rebootWarningMinutes: c.rebootWarningMinutes ?? DEFAULT_REBOOT_WARNING_MINUTES,
+              rebootDurationMinutes: c.rebootDurationMinutes ?? DEFAULT_ROLLING_REBOOT_MINUTES,
             })),
           },
         }

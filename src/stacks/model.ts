@@ -102,10 +102,16 @@ export interface McsCatalog {
   readonly id: string;
   /** The hosting unit the catalog's machines live on (`XDHyp:\HostingUnits\<unit>`). */
   readonly hostingUnit: string;
-  /** How machines pick up the new image. @default "rolling" */
+  /**
+   * How machines pick up the new image: "rolling" reboots them over `rebootDurationMinutes`,
+   * "immediate" reboots them all now, "none" leaves the update to each machine's next shutdown.
+   * @default "rolling"
+   */
   readonly reboot: RebootStrategy;
   /** Minutes of warning users get before a reboot. @default 15 */
   readonly rebootWarningMinutes: number;
+  /** Minutes a "rolling" reboot cycle spreads the reboots over. @default DEFAULT_ROLLING_REBOOT_MINUTES */
+  readonly rebootDurationMinutes: number;
 }
 
 export interface McsConfig {
@@ -113,7 +119,17 @@ export interface McsConfig {
    * A golden VM rebake did not build, to snapshot at publish, by name (for the image path) and
    * hypervisor UUID. Images rebake built carry their golden VM and snapshot in the manifest.
    */
-  readonly goldenVm?: { readonly name: string; readonly uuid: string };
+  readonly goldenVm?: {
+    readonly name: string;
+    readonly uuid: string;
+    /** vSphere resource pools holding the VM below the hosting unit's root, outermost first. @default [] */
+    readonly resourcePools?: readonly string[];
+    /**
+     * The VM's snapshot chain now, root first: the snapshot publish takes becomes the child of
+     * the last one, and MCS addresses it through the whole chain. @default [] (no snapshots yet)
+     */
+    readonly snapshots?: readonly string[];
+  };
   /** The CVAD REST endpoint (`https://api.cloud.com` or an on-premises Director/Orchestration URL). */
   readonly cvad: { readonly url: string; readonly customerId: string; readonly siteId: string; readonly token: SecretRef };
   readonly catalogs: readonly McsCatalog[];
@@ -213,6 +229,11 @@ export const DEFAULT_SSH_PORT = 22;
 /** WS-Management's listener ports. */
 export const WINRM_PORTS = { http: 5985, https: 5986 } as const;
 export const DEFAULT_REBOOT_WARNING_MINUTES = 15;
+/**
+ * The reboot cycle Citrix's own examples use (citrix/delivery-controller-sdk
+ * docs/Broker/Start-BrokerRebootCycle.md Example 1, citrix/citrix-mcs-sdk-samples Update-MasterImage.ps1).
+ */
+export const DEFAULT_ROLLING_REBOOT_MINUTES = 240;
 
 export function defaultManifestPath(recipe: string, version: string): string {
   return MANIFEST_PATH_TEMPLATE.replace("{recipe}", recipe).replace("{version}", version);

@@ -27,7 +27,14 @@ export const STACK_CONFIG_FIELDS: Readonly<Record<string, Field>> = {
   hypervisor: required(hypervisorShape()),
   mcs: optional(
     object({
-      goldenVm: optional(object({ name: required(string("W11-GOLD")), uuid: required(string("4212a1f2-6b9c-3e8d-1f0a-2b3c4d5e6f70", GUID)) })),
+      goldenVm: optional(
+        object({
+          name: required(string("W11-GOLD")),
+          uuid: required(string("4212a1f2-6b9c-3e8d-1f0a-2b3c4d5e6f70", GUID)),
+          resourcePools: optional(list(string("VDI"), 0)),
+          snapshots: optional(list(string("w11-1.3.0"), 0)),
+        }),
+      ),
       cvad: required(
         object({
           url: required(string("https://api.cloud.com", URL_PATTERN)),
@@ -44,6 +51,7 @@ export const STACK_CONFIG_FIELDS: Readonly<Record<string, Field>> = {
             hostingUnit: required(string("HU-Cluster01")),
             reboot: optional(oneOf("rolling", "immediate", "none")),
             rebootWarningMinutes: optional(integer(0, 1440)),
+            rebootDurationMinutes: optional(integer(1, 10080)),
           }),
         ),
       ),

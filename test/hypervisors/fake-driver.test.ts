@@ -23,7 +23,7 @@ describe("FakeHypervisorDriver", () => {
       assert.ok(existsSync(path.join(dir, "l0.qcow2")) && existsSync(path.join(dir, "l1.qcow2")));
       await assert.rejects(driver.snapshot(vm, "s"), FakeDriverError);
       await driver.waitPoweredOff(vm, 1_000);
-      assert.deepEqual(await driver.snapshot(vm, "s"), { ref: `${path.join(dir, "l1.qcow2")}@s` });
+      assert.deepEqual(await driver.snapshot(vm, "s"), { ref: `${path.join(dir, "l1.qcow2")}@s`, placement: { resourcePools: [], snapshotChain: ["s"] } });
       await driver.destroy(vm);
       assert.deepEqual(driver.methods, ["createVm", "powerOn", "checkpoint", "snapshot", "waitPoweredOff", "snapshot", "destroy"]);
     } finally {

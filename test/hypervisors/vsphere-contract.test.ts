@@ -7,7 +7,6 @@ import path from "node:path";
 import { createRecordingExec, type ExecResult } from "../../src/util/exec.ts";
 import { Govc } from "../../src/hypervisors/vsphere/govc.ts";
 import { VsphereDriver } from "../../src/hypervisors/vsphere/vsphere-driver.ts";
-import { mcsSnapshotPath, McsPathError } from "../../src/hypervisors/mcs-snapshot-path.ts";
 import { govcEnvironment, VsphereSettingsError, type VsphereSettings } from "../../src/hypervisors/vsphere/settings.ts";
 import { VmwareToolsChannel, ToolsCommandTimeoutError, ToolsUploadChecksumError } from "../../src/guest/vmware-tools/vmware-tools-channel.ts";
 import { GuestTimeoutError } from "../../src/guest/channel.ts";
@@ -180,20 +179,4 @@ describe("vSphere driver", () => {
   test("settings refuse credentials inside the URL", () => {
     assert.throws(() => govcEnvironment({ ...settings, url: "https://u:p@vc.example/sdk" }, { VS_USER: "u", VS_PASS: "p" }), /url must not carry credentials/);
   });
-});
-
-describe("MCS snapshot path", () => {
-  for (const { args, expected } of [
-    { args: ["HU-Lab", "golden", "ws2022-3.2.0-b42"], expected: "XDHyp:\\HostingUnits\\HU-Lab\\golden.vm\\ws2022-3.2.0-b42.snapshot" },
-    { args: ["Unit With Spaces", "vm.01", "snap"], expected: "XDHyp:\\HostingUnits\\Unit With Spaces\\vm.01.vm\\snap.snapshot" },
-  ] satisfies { args: [string, string, string]; expected: string }[]) {
-    test(`is built as Publish-ProvMasterVMImage expects: ${expected}`, () => {
-      assert.equal(mcsSnapshotPath(...args), expected);
-    });
-  }
-  for (const args of [["", "vm", "s"], ["HU", "a\\b", "s"]] satisfies [string, string, string][]) {
-    test(`refuses an empty element or a backslash: ${JSON.stringify(args)}`, () => {
-      assert.throws(() => mcsSnapshotPath(...args), McsPathError);
-    });
-  }
 });

@@ -7,7 +7,7 @@ import { XoDriver } from "../../src/hypervisors/xenorchestra/xo-driver.ts";
 import { XoAuthError, XoError, XoInventoryError, XoTaskError, XoTimeoutError } from "../../src/hypervisors/xenorchestra/errors.ts";
 import type { XoSettings } from "../../src/hypervisors/xenorchestra/settings.ts";
 import type { VmSpec } from "../../src/hypervisors/driver.ts";
-import { startXoContractServer, TEMPLATE_DISK_CONTENT, type XoContractServer } from "../support/xo-contract-server.ts";
+import { startXoContractServer, TEMPLATE_DISK_CONTENT, type XoActionForm, type XoContractServer } from "../support/xo-contract-server.ts";
 
 const TOKEN_ENV = "TEST_XO_TOKEN";
 
@@ -169,5 +169,68 @@ describe("Xen Orchestra driver", () => {
     const xoDriver = driver();
     const vm = await xoDriver.createVm(spec("no-channel"));
     assert.throws(() => xoDriver.guest(vm), /configure a WinRM or SSH channel/);
+  });
+
+  test("contract: the MCS path of a later snapshot names the whole chain, checkpoints included", async () => {
+    const xoDriver = driver();
+    const vm = await xoDriver.createVm(spec("chained"));
+    await xoDriver.checkpoint(vm, path.join(work, "layers", "step-1.qcow2"));
+    const first = await xoDriver.snapshot(vm, "w11-1.3.0");
+    const second = await xoDriver.snapshot(vm, "w11-1.4.0");
+    assert.deepEqual(first.placement, { resourcePools: [], snapshotChain: ["layer-step-1", "w11-1.3.0"] });
+    assert.equal(second.ref, "XDHyp:\\HostingUnits\\HU-XCP\\chained.vm\\layer-step-1.snapshot\\w11-1.3.0.snapshot\\w11-1.4.0.snapshot");
+    assert.deepEqual(xo.violations, []);
+  });
+
+  test("contract: a VM cloned from another VM's snapshot starts its own chain", async () => {
+    const xoDriver = driver();
+    const parent = await xoDriver.createVm(spec("parent"));
+    const layer = path.join(work, "layers", "base.qcow2");
+    await xoDriver.checkpoint(parent, layer);
+    const child = await xoDriver.createVm({ ...spec("child"), disk: { path: path.join(work, "c"), baseLayer: layer } });
+    assert.deepEqual((await xoDriver.snapshot(child, "child-1.0.0")).placement?.snapshotChain, ["child-1.0.0"]);
+    assert.deepEqual(xo.violations, []);
+  });
+});
+
+describe("Xen Orchestra driver against both forms XO answers actions in", () => {
+  for (const actionForm of ["rest-api.mjs", "controllers"] satisfies XoActionForm[]) {
+    test(`contract: power, snapshot and destroy follow the tasks of the ${actionForm} form`, async () => {
+      const server = await startXoContractServer({ actionForm });
+      try {
+        const xoDriver = new XoDriver({ settings: { url: server.url, tokenEnv: TOKEN_ENV, pool: server.state.pools[0]!.id, template: server.state.templates[0]!.id, isoSr: server.state.srs[0]!.id, hostingUnit: "HU" }, env: { [TOKEN_ENV]: server.token }, exportDir: path.join(work, "export"), pollMs: 5, log: () => {} });
+        const vm = await xoDriver.createVm(spec(`form-${actionForm}`));
+        await xoDriver.powerOn(vm);
+        await xoDriver.powerOff(vm);
+        assert.equal((await xoDriver.snapshot(vm, "s1")).placement?.snapshotChain.at(-1), "s1");
+        await xoDriver.destroy(vm);
+        assert.equal(server.state.vms.size, 0);
+        assert.deepEqual(server.violations, []);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});
+
+describe("Xen Orchestra contract server refuses what XO would refuse", () => {
+  const cases = [
+    { why: "a request without the authenticationToken cookie", method: "GET", path: "/rest/v0/pools", cookie: false, status: 401 },
+    { why: "an unknown route", method: "GET", path: "/rest/v0/hosts-and-more", cookie: true, status: 404 },
+    { why: "a wrong method on a VM", method: "PUT", path: "/rest/v0/vms/00000000-0000-0000-0000-000000000000", cookie: true, status: 404 },
+    { why: "an action started with GET", method: "GET", path: "/rest/v0/pools/00000000-0000-0000-0000-000000000000/actions/create_vm", cookie: true, status: 404 },
+  ] as const;
+  for (const { why, method, path: route, cookie, status } of cases) {
+    test(`contract: ${why} is answered ${status} and recorded`, async () => {
+      const response = await fetch(`${xo.url}${route}`, { method, headers: cookie ? { cookie: `authenticationToken=${xo.token}` } : {} });
+      assert.equal(response.status, status);
+      assert.equal(xo.violations.length, 1, xo.violations.join("\n"));
+    });
+  }
+
+  test("contract: a wrong token is XO's 401 and not a client bug", async () => {
+    const response = await fetch(`${xo.url}/rest/v0/pools`, { headers: { cookie: "authenticationToken=nope" } });
+    assert.equal(response.status, 401);
+    assert.deepEqual(xo.violations, []);
   });
 });

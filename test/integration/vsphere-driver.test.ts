@@ -79,8 +79,9 @@ describe("vSphere driver against vcsim", () => {
       await vsphere.powerOn(vm);
       await vsphere.powerOff(vm);
       await vsphere.waitPoweredOff(vm, 5_000);
-      const { ref } = await vsphere.snapshot(vm, "ws2022-3.2.0-b42");
+      const { ref, placement } = await vsphere.snapshot(vm, "ws2022-3.2.0-b42");
       assert.equal(ref, "XDHyp:\\HostingUnits\\HU-Lab\\golden-lifecycle.vm\\ws2022-3.2.0-b42.snapshot");
+      assert.deepEqual(placement, { resourcePools: [], snapshotChain: ["ws2022-3.2.0-b42"] });
       assert.match(await govc("snapshot.tree", "-vm", vm.id), /ws2022-3\.2\.0-b42/);
       assert.match(await govc("vm.info", "-json", vm.id), /"Template": true/);
     } finally {
@@ -186,6 +187,23 @@ describe("vSphere driver against vcsim", () => {
       }
     } finally {
       await vsphere.destroy(parent);
+    }
+    assert.deepEqual(await vmNames(), []);
+  });
+
+  test("the MCS path of a VM in nested resource pools names the pools and the whole snapshot chain, read back from vSphere", async () => {
+    await govc("pool.create", `${VCSIM_INVENTORY.resourcePool}/VDI`);
+    await govc("pool.create", `${VCSIM_INVENTORY.resourcePool}/VDI/Golden`);
+    const vsphere = driver({ resourcePool: `${VCSIM_INVENTORY.resourcePool}/VDI/Golden` });
+    const vm = await vsphere.createVm(spec("pooled"));
+    try {
+      await vsphere.checkpoint(vm, path.join(work, "layers", "pooled-1.qcow2"));
+      const first = await vsphere.snapshot(vm, "w11-1.3.0");
+      const second = await vsphere.snapshot(vm, "w11-1.4.0");
+      assert.deepEqual(first.placement, { resourcePools: ["VDI", "Golden"], snapshotChain: ["layer-pooled-1", "w11-1.3.0"] });
+      assert.equal(second.ref, "XDHyp:\\HostingUnits\\HU-Lab\\VDI.resourcepool\\Golden.resourcepool\\pooled.vm\\layer-pooled-1.snapshot\\w11-1.3.0.snapshot\\w11-1.4.0.snapshot");
+    } finally {
+      await vsphere.destroy(vm);
     }
     assert.deepEqual(await vmNames(), []);
   });

@@ -25,7 +25,7 @@ const MCS_STACK = (kind: "vsphere" | "xenorchestra") => `config:
 const MANIFEST: BuildManifest = {
   manifestVersion: 1, buildId: "b1", recipe: { name: "win11-mcs", version: "1.4.0", file: "/nonexistent", hash: "d".repeat(64) },
   target: "mcs", driver: "vsphere", started: "", finished: "", inputs: [], steps: [],
-  outputs: [{ kind: "snapshot", name: "win11-mcs-1.4.0-b1", ref: "XDHyp:\\HostingUnits\\HU1\\win11-mcs-b1.vm\\win11-mcs-1.4.0-b1.snapshot", vm: { name: "win11-mcs-b1", id: "/DC1/vm/win11-mcs-b1" } }], tools: {},
+  outputs: [{ kind: "snapshot", name: "win11-mcs-1.4.0-b1", ref: "XDHyp:\\HostingUnits\\HU1\\win11-mcs-b1.vm\\layer-7.snapshot\\win11-mcs-1.4.0-b1.snapshot", placement: { resourcePools: [], snapshotChain: ["layer-7", "win11-mcs-1.4.0-b1"] }, vm: { name: "win11-mcs-b1", id: "/DC1/vm/win11-mcs-b1" } }], tools: {},
   timings: { totalMs: 0, inGuestMs: 0, bootMs: 0, captureMs: 0 }, warnings: [],
   verification: { passed: true, at: "", durationMs: 0, checks: [] },
 };
@@ -86,8 +86,8 @@ describe("GoldenImage for MCS (mocks)", () => {
     assert.equal(registered.filter((r) => /Snapshot/.test(r.type)).length, 0);
     const catalogs = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:CatalogImage");
     assert.deepEqual(catalogs.map((c) => c.inputs.masterImagePath), [
-      "XDHyp:\\HostingUnits\\HU1\\win11-mcs-b1.vm\\win11-mcs-1.4.0-b1.snapshot",
-      "XDHyp:\\HostingUnits\\HU1\\win11-mcs-b1.vm\\win11-mcs-1.4.0-b1.snapshot",
+      "XDHyp:\\HostingUnits\\HU1\\win11-mcs-b1.vm\\layer-7.snapshot\\win11-mcs-1.4.0-b1.snapshot",
+      "XDHyp:\\HostingUnits\\HU1\\win11-mcs-b1.vm\\layer-7.snapshot\\win11-mcs-1.4.0-b1.snapshot",
     ]);
     assert.equal(Object.keys(image.published).length, 2);
   });
@@ -111,6 +111,21 @@ describe("GoldenImage for MCS (mocks)", () => {
     ]);
     assert.equal(catalogs[0]?.inputs.tokenRef, "env:CVAD_TOKEN");
     assert.equal(Object.keys(image.published).length, 2);
+  });
+
+  it("a stack golden VM in resource pools with snapshots already is addressed through them", async () => {
+    registered.length = 0;
+    const yaml = MCS_STACK("vsphere").replace(/^( {4}goldenVm: \{name: W11-GOLD, uuid: [^}]*)\}/m, "$1, resourcePools: [VDI, Golden], snapshots: [w11-1.2.0, w11-1.3.0]}");
+    new GoldenImage("win11-mcs", { stack: parseStack(yaml, "stacks/Pulumi.prod.yaml", "prod"), manifest: EXTERNAL, manifestDir: "/m" });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const catalogs = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:CatalogImage");
+    assert.equal(catalogs[0]?.inputs.masterImagePath, "XDHyp:\\HostingUnits\\HU1\\VDI.resourcepool\\Golden.resourcepool\\W11-GOLD.vm\\w11-1.2.0.snapshot\\w11-1.3.0.snapshot\\win11-mcs-1.4.0.snapshot");
+  });
+
+  it("refuses a built snapshot whose manifest does not record where it sits", () => {
+    const stack = parseStack(MCS_STACK("vsphere"), "stacks/Pulumi.prod.yaml", "prod");
+    const old = { ...MANIFEST, outputs: [{ kind: "snapshot" as const, name: "s", ref: "r", vm: { name: "v", id: "i" } }] };
+    assert.match(checkGoldenImageArgs({ stack, manifest: old, manifestDir: "/m" }).join("\n"), /does not record its resource pools and snapshot chain/);
   });
 
   it("snapshots through the XO REST provider on Xen Orchestra", async () => {

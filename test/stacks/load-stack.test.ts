@@ -76,6 +76,7 @@ describe("stack config", () => {
     assert.equal(config.image.manifest, "builds/w11.json");
     assert.equal(config.mcs?.catalogs[0]?.reboot, "rolling");
     assert.equal(config.mcs?.catalogs[0]?.rebootWarningMinutes, 15);
+    assert.equal(config.mcs?.catalogs[0]?.rebootDurationMinutes, 240);
   });
 
   it("loads the project's dev, test and prod stacks", async () => {

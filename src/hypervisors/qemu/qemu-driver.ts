@@ -17,6 +17,7 @@ import {
   type HypervisorDriver,
   type Media,
   type PowerOnResult,
+  type SnapshotResult,
   type VmAccess,
   type VmActivity,
   type VmHandle,
@@ -488,7 +489,7 @@ export class QemuDriver implements HypervisorDriver {
     }
   }
 
-  async snapshot(vm: VmHandle, name: string): Promise<{ readonly ref: string }> {
+  async snapshot(vm: VmHandle, name: string): Promise<SnapshotResult> {
     const state = this.requirePoweredOff(vm, "snapshot");
     if (!/^[\w.-]+$/.test(name)) throw new VmSpecError(`snapshot name must be letters, digits, '.', '_' or '-', got: "${name}"`);
     await createInternalSnapshot(this.exec, state.diskPath, name);

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CheckedOnce } from "../checked-once.ts";
-import type { DiskExport, HypervisorDriver, Media, VmAccess, VmHandle, VmSpec } from "../driver.ts";
+import type { DiskExport, HypervisorDriver, Media, SnapshotResult, VmAccess, VmHandle, VmSpec } from "../driver.ts";
 import { VmRegistry, type TrackedVm } from "../vm-registry.ts";
 import type { GuestChannel } from "../../guest/channel.ts";
 import { VmwareToolsChannel } from "../../guest/vmware-tools/vmware-tools-channel.ts";
@@ -19,6 +19,7 @@ import { Govc } from "./govc.ts";
 import { mcsSnapshotPath } from "../mcs-snapshot-path.ts";
 import { DEFAULT_GUEST_ID, DEFAULT_ISO_FOLDER, govcEnvironment, guestLoginEnvironment, type VsphereSettings } from "./settings.ts";
 import { readVmInfo, VmNotFoundError } from "./vm-info.ts";
+import { readSnapshotPlacement } from "./snapshot-placement.ts";
 import { pause } from "../../util/pause.ts";
 
 /** How often power state is polled while waiting. */
@@ -191,14 +192,18 @@ export class VsphereDriver implements HypervisorDriver {
     this.log(`${vm.name}: checkpoint snapshot ${snapshot}, reference in ${nextLayerPath}`);
   }
 
-  async snapshot(vm: VmHandle, name: string): Promise<{ readonly ref: string }> {
+  async snapshot(vm: VmHandle, name: string): Promise<SnapshotResult> {
     const info = await readVmInfo(this.govc, vm.id);
     if (info.powerState !== "poweredOff") throw new VsphereStateError(`cannot snapshot VM ${vm.name} for MCS while it is ${info.powerState}: shut it down first`);
     await this.govc.run(["snapshot.create", "-vm", vm.id, "-m=false", "-d", "rebake MCS master image", name]);
+    // The new snapshot is the child of the VM's current one (a layer checkpoint, an earlier publish):
+    // MCS needs the whole chain, read back rather than assumed.
+    const placement = await readSnapshotPlacement(this.govc, vm.id);
+    if (placement.snapshotChain.at(-1) !== name) throw new VsphereStateError(`VM ${vm.name}'s current snapshot is ${placement.snapshotChain.join("/")} right after taking ${name}`);
     if (this.settings.markAsTemplate) await this.govc.run(["vm.markastemplate", vm.id]);
-    const ref = this.settings.hostingUnit ? mcsSnapshotPath(this.settings.hostingUnit, vm.name, name) : `${vm.id}@${name}`;
+    const ref = this.settings.hostingUnit ? mcsSnapshotPath(this.settings.hostingUnit, vm.name, placement) : `${vm.id}@${placement.snapshotChain.join("/")}`;
     this.log(`${vm.name}: MCS snapshot ${name}${this.settings.markAsTemplate ? ", marked as template" : ""}: ${ref}`);
-    return { ref };
+    return { ref, placement };
   }
 
   async exportDisk(vm: VmHandle): Promise<DiskExport> {

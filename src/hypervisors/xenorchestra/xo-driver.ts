@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { CheckedOnce } from "../checked-once.ts";
-import type { DiskExport, HypervisorDriver, Media, VmAccess, VmHandle, VmSpec } from "../driver.ts";
+import type { DiskExport, HypervisorDriver, Media, SnapshotResult, VmAccess, VmHandle, VmSpec } from "../driver.ts";
 import { VmRegistry, type TrackedVm } from "../vm-registry.ts";
 import type { GuestChannel } from "../../guest/channel.ts";
 import { sha256File } from "../../util/hash-file.ts";
@@ -142,7 +142,8 @@ export class XoDriver implements HypervisorDriver {
       const vdi = await this.isoVdi(item.path);
       const previous = state.vbds.get(item.role);
       if (previous) await this.client.send("DELETE", `/vbds/${previous}`);
-      const created = await this.client.send<{ id: string }>("POST", "/vbds", { vm: vm.id, vdi, bootable: item.role === "install", mode: "RO" });
+      // @xen-orchestra/rest-api vbds/vbd.controller.mts createVbd: Xapi VBD_create params with the VM and VDI ids.
+      const created = await this.client.send<{ id: string }>("POST", "/vbds", { VM: vm.id, VDI: vdi, bootable: item.role === "install", mode: "RO", type: "CD" });
       if (!created?.id) throw new XoError(`Xen Orchestra POST /vbds for ${item.path} on VM ${vm.name} returned no VBD id`);
       state.vbds.set(item.role, created.id);
     }
@@ -186,13 +187,15 @@ export class XoDriver implements HypervisorDriver {
     await rename(partial, nextLayerPath);
   }
 
-  async snapshot(vm: VmHandle, name: string): Promise<{ readonly ref: string }> {
+  async snapshot(vm: VmHandle, name: string): Promise<SnapshotResult> {
     const power = (await this.vm(vm.id)).power_state;
     if (power !== "Halted") throw new XoStateError(`cannot snapshot VM ${vm.name} for MCS while it is ${power}: shut it down first`);
     const id = await this.snapshotId(vm, name);
-    const ref = this.settings.hostingUnit ? mcsSnapshotPath(this.settings.hostingUnit, vm.name, name) : `${this.settings.url}/rest/v0/vm-snapshots/${id}`;
+    // XenServer has no resource pools in the XDHyp path (terraform-provider-citrix passes none for it).
+    const placement = { resourcePools: [], snapshotChain: await this.snapshotChain(vm, id) };
+    const ref = this.settings.hostingUnit ? mcsSnapshotPath(this.settings.hostingUnit, vm.name, placement) : `${this.settings.url}/rest/v0/vm-snapshots/${id}`;
     this.log(`${vm.name}: MCS snapshot ${name} (${id}): ${ref}`);
-    return { ref };
+    return { ref, placement };
   }
 
   async exportDisk(vm: VmHandle): Promise<DiskExport> {
@@ -280,6 +283,31 @@ export class XoDriver implements HypervisorDriver {
     const id = typeof result === "string" ? result : (result as { id?: string } | undefined)?.id;
     if (!id) throw new XoError(`Xen Orchestra snapshot of VM ${vm.name} returned no snapshot id (got ${JSON.stringify(result)})`);
     return id;
+  }
+
+  /**
+   * The names of a VM's snapshots from the oldest ancestor down to `id`. XO exposes XAPI's
+   * VM.parent as `parent` and the snapshotted VM as `$snapshot_of`
+   * (packages/xo-server/src/xapi-object-to-xo.mjs); the walk stops at a parent that is not a
+   * snapshot of this VM (the template or snapshot the VM was cloned from).
+   */
+  private async snapshotChain(vm: VmHandle, id: string): Promise<string[]> {
+    const chain: string[] = [];
+    const seen = new Set<string>();
+    for (let current: string | undefined = id; current && !seen.has(current); ) {
+      seen.add(current);
+      let snapshot: { name_label: string; parent?: string; $snapshot_of?: string };
+      try {
+        snapshot = await this.client.get(`/vm-snapshots/${current}`);
+      } catch (error) {
+        if (error instanceof XoRequestError && error.status === 404 && current !== id) break;
+        throw error;
+      }
+      if (snapshot.$snapshot_of !== vm.id) break;
+      chain.unshift(snapshot.name_label);
+      current = snapshot.parent;
+    }
+    return chain;
   }
 
   private async inventoryCheck(signal: AbortSignal | undefined): Promise<void> {

@@ -34,6 +34,27 @@ export interface XoRestClientOptions {
   readonly tokenEnv?: string;
 }
 
+/**
+ * Where an asynchronous action's task is. XO has answered in two forms: rest-api.mjs ends the 202
+ * with the task's path as plain text (res.end(req.baseUrl + '/tasks/' + task.id)), the
+ * @xen-orchestra/rest-api controllers set a Location header and answer {"taskId"}
+ * (abstract-classes/base-controller.mts createAction). Both are read.
+ */
+export function taskReference(location: string | null, text: string): string | undefined {
+  if (location?.includes("/tasks/")) return location;
+  const body = text.trim();
+  if (body.startsWith("/") && body.includes("/tasks/")) return body;
+  try {
+    const parsed = JSON.parse(body) as unknown;
+    if (typeof parsed === "string" && parsed.includes("/tasks/")) return parsed;
+    const taskId = (parsed as { taskId?: unknown } | null)?.taskId;
+    if (typeof taskId === "string" && taskId) return `${REST_BASE}/tasks/${taskId}`;
+  } catch {
+    // Neither form: the caller names what came back.
+  }
+  return undefined;
+}
+
 export class XoRestClient {
   private readonly fetch: typeof fetch;
   private readonly base: string;
@@ -53,7 +74,8 @@ export class XoRestClient {
   async send<T>(method: "POST" | "PATCH" | "DELETE", path: string, body?: unknown, signal?: AbortSignal): Promise<T | undefined> {
     const response = await this.request(method, path, { ...(body !== undefined ? { json: body } : {}), signal });
     const text = await response.text();
-    return text ? (JSON.parse(text) as T) : undefined;
+    // XO answers DELETE with express's sendStatus(200): the text "OK", not JSON.
+    return text && isJson(response) ? (JSON.parse(text) as T) : undefined;
   }
 
   /** POSTs an action and waits for its task; returns the task's result. */
@@ -61,10 +83,8 @@ export class XoRestClient {
     const path = `${objectPath}/actions/${action}`;
     const response = await this.request("POST", path, { ...(body !== undefined ? { json: body } : {}), signal });
     const text = await response.text();
-    const href = response.headers.get("location") ?? (text ? (JSON.parse(text) as unknown) : undefined);
-    if (typeof href !== "string" || !href.includes("/tasks/")) {
-      throw new XoTaskError(`Xen Orchestra POST ${path} returned no task reference (got ${text.slice(0, 200) || "nothing"})`);
-    }
+    const href = taskReference(response.headers.get("location"), text);
+    if (!href) throw new XoTaskError(`Xen Orchestra POST ${path} returned no task reference (got ${text.slice(0, 200) || "nothing"})`);
     return this.waitTask(href, `${action} on ${objectPath}`, signal);
   }
 
@@ -133,4 +153,8 @@ export class XoRestClient {
     if (!response.ok) throw new XoRequestError(method, path, response.status, await response.text());
     return response;
   }
+}
+
+function isJson(response: Response): boolean {
+  return /\bjson\b/.test(response.headers.get("content-type") ?? "");
 }

@@ -29,9 +29,10 @@ function auth(inputs: { tokenRef: string }, environment: HttpEnvironment): Recor
 export async function createXoSnapshot(inputs: XoSnapshotInputs, environment: HttpEnvironment = {}): Promise<{ id: string; outs: XoSnapshotOutputs }> {
   const base = inputs.url.replace(/\/+$/, "");
   const answer = await requestJson(environment.fetch ?? fetch, "POST", `${base}/rest/v0/vms/${encodeURIComponent(inputs.vmUuid)}/actions/snapshot?sync=true`, auth(inputs, environment), { name_label: inputs.snapshotName });
-  // XO answers the new snapshot's id, as a string or inside an object depending on the version.
-  const id = typeof answer === "string" ? answer : (answer as { id?: string; result?: string } | undefined)?.result ?? (answer as { id?: string } | undefined)?.id;
-  if (!id) throw new Error(`XO at ${base} did not return a snapshot id for VM ${inputs.vmUuid} (answer: ${JSON.stringify(answer)})`);
+  // With ?sync, packages/xo-server/src/xo-mixins/rest-api.mjs answers the action's result, the
+  // snapshot's UUID as a JSON string; @xen-orchestra/rest-api vms/vm.controller.mts answers 201 {"id"}.
+  const id = typeof answer === "string" ? answer : (answer as { id?: unknown } | undefined)?.id;
+  if (typeof id !== "string" || !id) throw new Error(`XO at ${base} did not return a snapshot id for VM ${inputs.vmUuid} (answer: ${JSON.stringify(answer)})`);
   return { id, outs: { ...inputs, snapshotId: id } };
 }
 
