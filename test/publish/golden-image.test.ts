@@ -117,7 +117,7 @@ describe("GoldenImage for MCS (mocks)", () => {
     registered.length = 0;
     const yaml = MCS_STACK("vsphere").replace(/^( {4}goldenVm: \{name: W11-GOLD, uuid: [^}]*)\}/m, "$1, resourcePools: [VDI, Golden], snapshots: [w11-1.2.0, w11-1.3.0]}");
     new GoldenImage("win11-mcs", { stack: parseStack(yaml, "stacks/Pulumi.prod.yaml", "prod"), manifest: EXTERNAL, manifestDir: "/m" });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await registrationsSettled();
     const catalogs = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:CatalogImage");
     assert.equal(catalogs[0]?.inputs.masterImagePath, "XDHyp:\\HostingUnits\\HU1\\VDI.resourcepool\\Golden.resourcepool\\W11-GOLD.vm\\w11-1.2.0.snapshot\\w11-1.3.0.snapshot\\win11-mcs-1.4.0.snapshot");
   });
