@@ -8,10 +8,11 @@ import assert from "node:assert/strict";
 import { publishImageScript, SNAP_INS, type PublishImageRequest } from "../../src/publish/mcs/publish-image-script.ts";
 import { REBOOT_WARNING_MESSAGE } from "../../src/publish/mcs/reboot-options.ts";
 import { MCS_CMDLETS } from "../contracts/citrix-mcs-cmdlets.ts";
-import { findPwsh, runWithStubs, stubModule, type RecordedCall } from "../support/citrix-stub-module.ts";
+import { runWithStubs, stubModule, type RecordedCall } from "../support/citrix-stub-module.ts";
+import { findPwsh } from "../support/pwsh.ts";
 
-const pwsh = findPwsh();
-const skip = pwsh ? false : "pwsh is not installed (dotnet tool install --global PowerShell --version 7.6.9)";
+// Never skipped: without pwsh this fails with how to install it.
+const pwsh = await findPwsh();
 /** Citrix's own example task id (Publish-ProvMasterVMImage.md Example 1). */
 const TASK_ID = "248f102f-073f-45fe-aea9-1819a6d6dd1f";
 const IMAGE = "XDHyp:\\HostingUnits\\HU1\\VDI.resourcepool\\W11-GOLD.vm\\w11-1.3.0.snapshot\\w11-1.4.0.snapshot";
@@ -46,7 +47,7 @@ function rebootCalls(request: PublishImageRequest, duration: number): RecordedCa
   ];
 }
 
-describe("Publish-ProvMasterVMImage script in pwsh against stubs of Citrix's cmdlets (Linux, stub module)", { skip }, () => {
+describe("Publish-ProvMasterVMImage script in pwsh against stubs of Citrix's cmdlets (Linux, stub module)", () => {
   const cases: { name: string; request: PublishImageRequest; reboot: RecordedCall[] }[] = [
     { name: "a rolling reboot cycles the catalog over its duration", request: base, reboot: rebootCalls(base, 240) },
     { name: "an immediate reboot cycles with duration 0", request: { ...base, reboot: "immediate" }, reboot: rebootCalls({ ...base, reboot: "immediate" }, 0) },
@@ -55,7 +56,7 @@ describe("Publish-ProvMasterVMImage script in pwsh against stubs of Citrix's cmd
   ];
   for (const { name, request, reboot } of cases) {
     test(`${name}: publishes asynchronously, waits for the task, then the reboot`, async () => {
-      const run = await runWithStubs(pwsh!, module, publishImageScript(request), FINISHES);
+      const run = await runWithStubs(pwsh, module, publishImageScript(request), FINISHES);
       assert.equal(run.error, undefined, run.stdout);
       assert.deepEqual(run.calls, [...publishCalls(request), ...reboot]);
       assert.match(run.stdout, new RegExp(`REBAKE-RESULT .*"taskId":"${TASK_ID}"`));
@@ -64,7 +65,7 @@ describe("Publish-ProvMasterVMImage script in pwsh against stubs of Citrix's cmd
 
   test("a task that ends in a failure state fails with Citrix's state and information, and reboots nothing", async () => {
     const failing = "$global:RebakeTaskStates = @(@{ Active = $false; TaskState = 'VirtualMachineSnapshotNotFound'; Info = 'w11-1.4.0.snapshot' })";
-    const run = await runWithStubs(pwsh!, module, publishImageScript(base), failing);
+    const run = await runWithStubs(pwsh, module, publishImageScript(base), failing);
     assert.match(run.error ?? "", /ended VirtualMachineSnapshotNotFound: w11-1\.4\.0\.snapshot/);
     assert.deepEqual(run.calls.map((c) => c.cmdlet), ["Add-PSSnapin", "Publish-ProvMasterVMImage", "Get-ProvTask"]);
   });
@@ -76,7 +77,7 @@ describe("Publish-ProvMasterVMImage script in pwsh against stubs of Citrix's cmd
   ];
   for (const { why, call, error } of refused) {
     test(`the stubs refuse ${why}, as the snap-in would`, async () => {
-      const run = await runWithStubs(pwsh!, module, `$ErrorActionPreference = 'Stop'\n${call}\n`);
+      const run = await runWithStubs(pwsh, module, `$ErrorActionPreference = 'Stop'\n${call}\n`);
       assert.match(run.error ?? "", error);
     });
   }

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { executorFor, ExecutorPlatformError, POWERSHELL_ARGS, PowerShellError, WINDOWS_POWERSHELL } from "../../src/pvs/executor.ts";
 import { createRecordingExec } from "../../src/util/exec.ts";
 import { startWinrmContractHost, type ContractHost, type Program } from "../guest/winrm-contract-host.ts";
-import { findPwsh, PWSH_INSTALL_ADVICE, runWithStub } from "../support/pwsh.ts";
+import { findPwsh, runWithStub } from "../support/pwsh.ts";
+import { PWSH_INSTALL_HINT } from "../../src/util/pwsh.ts";
 import { PVS_STUB_MODULE } from "../support/pvs-stub.ts";
 
 describe("PVS PowerShell executor", () => {
@@ -50,7 +51,7 @@ describe("PVS PowerShell executor", () => {
   });
 
   it("without pwsh the tests fail with how to install it", async () => {
-    await assert.rejects(findPwsh({ PATH: "" }, "/nonexistent-home"), (error: unknown) => error instanceof Error && error.message === PWSH_INSTALL_ADVICE);
+    await assert.rejects(findPwsh({ PATH: "", HOME: "/nonexistent-home" }), (error: unknown) => error instanceof Error && error.message.includes(PWSH_INSTALL_HINT));
   });
 });
 

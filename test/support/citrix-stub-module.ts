@@ -6,9 +6,8 @@
  * Each call is recorded in $global:RebakeCalls; what a stub answers is the test's `behaviour`.
  */
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { homedir, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { CmdletSpec } from "../contracts/citrix-mcs-cmdlets.ts";
@@ -19,13 +18,6 @@ const CALLS_MARKER = "REBAKE-CALLS ";
 export interface RecordedCall {
   readonly cmdlet: string;
   readonly parameters: Record<string, unknown>;
-}
-
-/** pwsh as the project installs it (a .NET global tool), or on PATH; undefined when absent. */
-export function findPwsh(): string | undefined {
-  const tool = path.join(homedir(), ".dotnet", "tools", "pwsh");
-  if (existsSync(tool)) return tool;
-  return (process.env.PATH ?? "").split(path.delimiter).map((dir) => path.join(dir, "pwsh")).find((candidate) => existsSync(candidate));
 }
 
 function parameterBlock(spec: CmdletSpec): string {

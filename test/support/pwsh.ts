@@ -4,28 +4,18 @@
  * with the stub module reachable by PowerShell's module autoloading.
  */
 import { spawn } from "node:child_process";
-import { access, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { constants } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { POWERSHELL_ARGS } from "../../src/pvs/executor.ts";
+import { findPwsh as findInstalledPwsh, PWSH_INSTALL_HINT } from "../../src/util/pwsh.ts";
 import { STUB_LOG_ENV, STUB_RESPONSES_ENV, writeStubModule, type StubModuleSpec } from "./powershell-stub.ts";
 
-export const PWSH_INSTALL_ADVICE =
-  "pwsh (PowerShell 7) is needed for these tests: install it with `dotnet tool install --global PowerShell --version 7.6.9` (the .NET SDK's NuGet), or put pwsh on PATH";
-
-async function executable(file: string): Promise<boolean> {
-  return access(file, constants.X_OK).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** The pwsh to run; fails (never skips) with install advice when there is none. */
-export async function findPwsh(env: NodeJS.ProcessEnv = process.env, home: string = os.homedir()): Promise<string> {
-  const candidates = [...(env.PATH ?? "").split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, "pwsh")), path.join(home, ".dotnet", "tools", "pwsh")];
-  for (const candidate of candidates) if (await executable(candidate)) return candidate;
-  throw new Error(PWSH_INSTALL_ADVICE);
+export async function findPwsh(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const pwsh = findInstalledPwsh({ env });
+  if (!pwsh) throw new Error(`pwsh (PowerShell 7) is needed for these tests: ${PWSH_INSTALL_HINT}`);
+  return pwsh;
 }
 
 export interface StubCall {
