@@ -12,7 +12,7 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import type { PlanInput } from "../recipe/plan-model.ts";
-import type { CleanupStack } from "../runner/cleanup-stack.ts";
+import type { CleanupStack } from "../util/cleanup-stack.ts";
 import { CacheFullError, ChecksumMismatchError, FetchError, isDiskFull } from "./errors.ts";
 import { sha256File } from "../util/hash-file.ts";
 

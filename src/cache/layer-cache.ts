@@ -45,6 +45,13 @@ export interface LayerMarker {
   readonly tpmState?: CompanionFile;
 }
 
+export interface ListedLayer extends LayerMarker {
+  /** Bytes of the layer file: what the step wrote to the disk. */
+  readonly diskBytes: number;
+  /** Bytes of the saved VM memory state beside it (0 without one). */
+  readonly stateBytes: number;
+}
+
 export interface CompanionFile {
   readonly file: string;
   readonly size: number;
@@ -181,19 +188,26 @@ export class LayerCache {
     for (const companion of COMPANION_KINDS) await rm(this.companionPath(hash, companion), { force: true });
   }
 
-  /** Committed layers, newest first; `size` counts the layer file and its companions. */
-  async list(): Promise<LayerMarker[]> {
+  /**
+   * Committed layers, newest first; `size` counts the layer file and its companions, `diskBytes`
+   * the layer file alone and `stateBytes` its saved VM memory state.
+   */
+  async list(): Promise<ListedLayer[]> {
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    const layers: LayerMarker[] = [];
+    const layers: ListedLayer[] = [];
     for (const name of names.filter((n) => n.endsWith(MARKER_EXTENSION))) {
       const marker = await this.committed(name.slice(0, -MARKER_EXTENSION.length));
       if (!marker) continue;
-      let size = (await stat(this.layerPath(marker.hash))).size;
+      const diskBytes = (await stat(this.layerPath(marker.hash))).size;
+      let size = diskBytes;
+      let stateBytes = 0;
       for (const companion of COMPANION_KINDS) {
         const listed = marker[companion];
-        if (listed) size += await stat(join(this.dir, listed.file)).then((s) => s.size, () => 0);
+        const bytes = listed ? await stat(join(this.dir, listed.file)).then((s) => s.size, () => 0) : 0;
+        size += bytes;
+        if (companion === "state") stateBytes = bytes;
       }
-      layers.push({ ...marker, size });
+      layers.push({ ...marker, size, diskBytes, stateBytes });
     }
     return layers.sort((a, b) => b.created.localeCompare(a.created));
   }

@@ -2,9 +2,12 @@
  * The single entry point and exit point of the CLI. Each command lives in commands/<name>.ts and
  * exports `run`; they are imported lazily so `rebake validate` does not load the build runner.
  */
+import { usageLines } from "./args.ts";
 import { EXIT, UsageError, type CliIo, type Command } from "./io.ts";
+import { ruleOf } from "./rule-of.ts";
+import { safeIo } from "./safe-io.ts";
 
-const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly load: () => Promise<{ run: Command }> }>> = {
+const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly load: () => Promise<{ run: Command; HELP: string }> }>> = {
   validate: { summary: "check recipes and apps: schema and named rules", load: () => import("./commands/validate.ts") },
   plan: { summary: "the ordered steps a recipe turns into", load: () => import("./commands/plan.ts") },
   hash: { summary: "the content address of a recipe and of each step", load: () => import("./commands/hash.ts") },
@@ -21,13 +24,17 @@ const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly loa
   status: { summary: "which version each stack pins, built when, verified or not", load: () => import("./commands/status.ts") },
 };
 
+/** Every command name, for tests that must cover them all. */
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
+
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
   return `usage: rebake <command> [options]\n\ncommands:\n${lines.join("\n")}\n\nEvery command takes --json and --help.\n`;
 }
 
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+export async function main(argv: readonly string[], rawIo: CliIo): Promise<number> {
+  const io = safeIo(rawIo);
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     io.stdout(usage());
@@ -38,18 +45,18 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stderr(`rebake: unknown command '${name}'\n\n${usage()}`);
     return EXIT.usage;
   }
+  const loaded = await command.load();
   try {
-    const { run } = await command.load();
-    return await run(rest, io);
+    return await loaded.run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr(`rebake ${name}: ${error.message}\n`);
+      io.stderr(`rebake ${name}: ${error.message}\n${usageLines(loaded.HELP)}\nrun 'rebake ${name} --help' for every option\n`);
       return EXIT.usage;
     }
     if (io.signal.aborted) return EXIT.interrupted;
-    // Unexpected: name the class and message, never a stack trace unless asked for.
+    // The user sees a rule id and words, never a class name; the stack only when asked for.
     const e = error as Error;
-    io.stderr(`rebake ${name}: ${e.name}: ${e.message}\n`);
+    io.stderr(`rebake ${name}: ${ruleOf(e)}  ${e.message}\n`);
     if (io.env.REBAKE_DEBUG) io.stderr(`${e.stack}\n`);
     return EXIT.failed;
   }

@@ -10,14 +10,9 @@ import type { PvsConfig } from "../stacks/model.ts";
 import type { DeviceInputs, DeviceOutputs } from "./device-resource.ts";
 import { macKey } from "./mac.ts";
 import type { DeviceRow } from "./model.ts";
+import { tsModule } from "../util/ts-module.ts";
 
-const IMPLEMENTATION = new URL("./device-resource.ts", import.meta.url).href;
-type Implementation = typeof import("./device-resource.ts");
-
-async function implementation(): Promise<Implementation> {
-  const { tsImport } = await import("tsx/esm/api");
-  return (await tsImport(IMPLEMENTATION, IMPLEMENTATION)) as Implementation;
-}
+const implementation = tsModule<typeof import("./device-resource.ts")>(new URL("./device-resource.ts", import.meta.url).href);
 
 export const pvsDeviceProvider = {
   async create(inputs: DeviceInputs) {

@@ -6,7 +6,7 @@
  * one rebake finds and removes. Create is idempotent: a rerun finds the device and only (re)assigns
  * its vDisk.
  */
-import { psQuote } from "../pvs/quote.ts";
+import { psQuote } from "../util/powershell-quote.ts";
 import { RESULT_MARKER } from "../pvs/register-script.ts";
 import { FIND_FUNCTION, findFunctionLines, pvsPrelude, scriptText } from "../pvs/script-prelude.ts";
 

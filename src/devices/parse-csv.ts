@@ -17,12 +17,20 @@ export function parseDeviceCsv(text: string, file: string): { rows: RawDeviceRow
   const rows: RawDeviceRow[] = [];
   let columns: (DeviceField | undefined)[] | undefined;
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
+  // After a header in the wrong separator every row would repeat that one mistake.
+  let stopped = false;
   lines.forEach((raw, index) => {
     const line = index + 1;
-    if (raw.trim() === "" || raw.trimStart().startsWith("#")) return;
+    if (stopped || raw.trim() === "" || raw.trimStart().startsWith("#")) return;
     const cells = splitLine(raw, file, line, problems);
     if (!cells) return;
     if (!columns) {
+      const separator = wrongSeparator(cells);
+      if (separator) {
+        problems.push({ file, line, col: raw.indexOf(separator.char) + 1, rule: "csv-separator", severity: "error", message: `the columns are separated by ${separator.name}; a device manifest separates them with commas`, got: raw.trim(), hint: `save it as CSV with commas (in a spreadsheet: "CSV UTF-8 (comma delimited)"), or replace each ${separator.one} with a comma` });
+        stopped = true;
+        return;
+      }
       columns = cells.map((cell) => {
         const name = cell.text.trim().toLowerCase();
         if ((DEVICE_FIELDS as readonly string[]).includes(name)) return name as DeviceField;
@@ -48,8 +56,24 @@ export function parseDeviceCsv(text: string, file: string): { rows: RawDeviceRow
     });
     rows.push({ file, line, values, positions });
   });
-  if (!columns) problems.push({ file, line: 0, col: 0, rule: "device-missing-column", severity: "error", message: "the manifest has no header row", hint: `start the file with ${DEVICE_FIELDS.join(",")}` });
+  if (!columns && !stopped) problems.push({ file, line: 0, col: 0, rule: "device-missing-column", severity: "error", message: "the manifest has no header row", hint: `start the file with ${DEVICE_FIELDS.join(",")}` });
   return { rows, problems };
+}
+
+const SEPARATORS = [
+  { char: ";", name: "semicolons", one: "semicolon" },
+  { char: "\t", name: "tabs", one: "tab" },
+  { char: "|", name: "vertical bars", one: "vertical bar" },
+] as const;
+
+/** A header that is one cell holding the column names joined by another separator. */
+function wrongSeparator(cells: readonly Cell[]): (typeof SEPARATORS)[number] | undefined {
+  if (cells.length !== 1) return undefined;
+  const header = cells[0]!.text;
+  return SEPARATORS.find(({ char }) => {
+    const names = header.split(char).map((name) => name.trim().toLowerCase());
+    return names.length > 1 && names.some((name) => (DEVICE_FIELDS as readonly string[]).includes(name));
+  });
 }
 
 function splitLine(raw: string, file: string, line: number, problems: Problem[]): Cell[] | undefined {

@@ -48,6 +48,8 @@ export function parseDeviceYaml(text: string, file: string): { rows: RawDeviceRo
       const value = pair.value;
       if (!isScalar(value) || value.value === null || typeof value.value === "object") {
         problems.push({ file, ...at((value ?? pair.key) as Node), rule: "device-type", severity: "error", message: `${key} must be text`, hint: `write ${key}: <value>` });
+        // Present but unreadable: a position without a value, so it is not also reported missing.
+        positions[key as DeviceField] = at((value ?? pair.key) as Node);
         continue;
       }
       // A bare aabbccddeeff of digits only would be a YAML number: keep the text as written.

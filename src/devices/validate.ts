@@ -14,7 +14,15 @@ export interface KnownNames {
   readonly images: readonly string[];
   /** PVS site names of the stack; absent: sites are not checked. */
   readonly sites?: readonly string[];
+  /** The device collection of each site of the stack (stacks name one per site). */
+  readonly collections?: Readonly<Record<string, string>>;
 }
+
+/**
+ * A cell a spreadsheet would run as a formula (=HYPERLINK(...), +cmd, -2+3, @SUM): the manifest
+ * is edited in spreadsheets, and a formula as a name or collection is an injection, not a name.
+ */
+const FORMULA = /^[=+\-@\t\r]/;
 
 export function validateDevices(rows: readonly RawDeviceRow[], known: KnownNames): { devices: DeviceRow[]; problems: Problem[] } {
   const problems: Problem[] = [];
@@ -26,9 +34,16 @@ export function validateDevices(rows: readonly RawDeviceRow[], known: KnownNames
     const at = (field: (typeof DEVICE_FIELDS)[number]) => row.positions[field] ?? { line: row.line, col: 1 };
     const problem = (field: (typeof DEVICE_FIELDS)[number], p: Omit<Problem, "file" | "line" | "col" | "severity">) => problems.push({ file: row.file, ...at(field), severity: "error", ...p });
     for (const field of DEVICE_FIELDS) {
-      if (!row.values[field]) problem(field, { rule: "device-required", message: `the device has no ${field}`, hint: `fill in the ${field} of this device` });
+      const unreadable = row.values[field] === undefined && row.positions[field] !== undefined;
+      if (!row.values[field] && !unreadable) problem(field, { rule: "device-required", message: `the device has no ${field}`, hint: `fill in the ${field} of this device` });
     }
-    const { mac: macText = "", name = "", collection = "", site = "", image = "" } = row.values;
+    const formulas = DEVICE_FIELDS.filter((field) => FORMULA.test(row.values[field] ?? ""));
+    for (const field of formulas) {
+      problem(field, { rule: "device-formula", message: `the ${field} starts like a spreadsheet formula; a spreadsheet opening this manifest would run it`, got: row.values[field], hint: `write the ${field} itself (letters, digits and hyphens), without a leading =, +, - or @` });
+    }
+    // A formula is one mistake: the other checks would only restate it.
+    const value = (field: (typeof DEVICE_FIELDS)[number]) => (formulas.includes(field) ? "" : row.values[field] ?? "");
+    const [macText, name, collection, site, image] = DEVICE_FIELDS.map(value) as [string, string, string, string, string];
     let mac: string | undefined;
     if (macText) {
       const checked = normaliseMac(macText);
@@ -55,6 +70,10 @@ export function validateDevices(rows: readonly RawDeviceRow[], known: KnownNames
     if (site && known.sites && !known.sites.includes(site)) {
       const near = suggest(site, known.sites);
       problem("site", { rule: "device-unknown-site", message: `site ${site} is not a PVS site of the stack`, got: site, hint: near ? `did you mean '${near}'?` : `the stack's sites: ${known.sites.join(", ")}` });
+    }
+    const expected = site && known.collections?.[site];
+    if (expected && collection && collection !== expected) {
+      problem("collection", { rule: "device-unknown-collection", message: `collection ${collection} is not the device collection of site ${site} in the stack (${expected})`, got: collection, hint: `write ${expected}, or change the site's collection in the stack` });
     }
     if (problems.length === before && mac) devices.push({ mac, name, collection, site, image, file: row.file, line: row.line });
   }

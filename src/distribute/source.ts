@@ -8,7 +8,7 @@ import { basename, dirname, isAbsolute, join } from "node:path";
 import { parse } from "yaml";
 import { readManifest } from "../manifest/write-manifest.ts";
 import type { BuildManifest } from "../manifest/model.ts";
-import { DEFAULT_WRITE_CACHE, publishedVdiskName, vdiskPropertiesOf, vhdxOf } from "../publish/golden-image-args.ts";
+import { DEFAULT_WRITE_CACHE, publishedVdiskName, vdiskPropertiesOf, vhdxOf } from "../stores/published-vdisk.ts";
 import type { StackConfig } from "../stacks/model.ts";
 import type { WriteCacheType } from "../stores/vdisk-sidecar.ts";
 import { blockmapName, computeBlockmap, formatBlockmap, parseBlockmap, type Blockmap } from "./blockmap.ts";

@@ -1,6 +1,7 @@
 /**
- * A scripted GuestChannel for unit tests: exec answers come from a table (first matching rule
- * wins), uploads are recorded with their real sha256, and disconnects can be simulated.
+ * The scripted GuestChannel for unit tests (one for every test that needs a guest): exec answers
+ * come from a function or a table (first matching rule wins), uploads are recorded with their real
+ * sha256, and disconnects, hangs and an agent that never answers can be simulated.
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -22,8 +23,17 @@ export type FakeChannelEvent =
   | { readonly kind: "reboot"; readonly timeoutMs: number }
   | { readonly kind: "close" };
 
+/** What a scripted exec does: answer (exit code, output), hang until aborted, or drop the connection. */
+export type ExecAnswer = Partial<GuestExecResult> & { readonly hang?: boolean; readonly disconnect?: boolean };
+
 export interface FakeGuestChannelOptions {
+  /** Answers a script; undefined falls through to the rules. */
+  readonly answer?: (script: string, options: GuestExecOptions) => ExecAnswer | undefined;
   readonly exec?: readonly ExecRule[];
+  /** waitReady never answers: it waits until its signal aborts. */
+  readonly readyHangs?: boolean;
+  /** Told of every event as it is recorded, e.g. to keep one journal with a fake driver. */
+  readonly onEvent?: (event: FakeChannelEvent) => void;
   /** The sha256 the "guest" reports for an upload. @default the file's real sha256 */
   readonly uploadSha256?: (localPath: string, guestPath: string) => string | undefined;
 }
@@ -54,8 +64,9 @@ export class FakeGuestChannel implements GuestChannel {
     return this.events.flatMap((event) => (event.kind === "exec" ? [event.script] : []));
   }
 
-  async waitReady(timeoutMs: number): Promise<void> {
-    this.events.push({ kind: "waitReady", timeoutMs });
+  async waitReady(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    this.record({ kind: "waitReady", timeoutMs });
+    if (this.options.readyHangs) await untilAborted(signal);
     if (this.readyFailures > 0 || !this.connected) {
       this.readyFailures = Math.max(0, this.readyFailures - 1);
       throw new GuestTimeoutError(`the fake guest agent did not answer within ${timeoutMs} ms`);
@@ -63,9 +74,18 @@ export class FakeGuestChannel implements GuestChannel {
   }
 
   async exec(script: string, options: GuestExecOptions): Promise<GuestExecResult> {
-    this.events.push({ kind: "exec", script, options });
+    this.record({ kind: "exec", script, options });
     this.requireConnected();
     options.signal?.throwIfAborted();
+    const answer = this.options.answer?.(script, options);
+    if (answer) {
+      if (answer.hang) await untilAborted(options.signal);
+      if (answer.disconnect) throw new GuestDisconnectedError("the fake guest agent went away");
+      const result: GuestExecResult = { exitCode: answer.exitCode ?? 0, stdout: answer.stdout ?? "", stderr: answer.stderr ?? "" };
+      if (result.stdout) options.onOutput?.(result.stdout, "stdout");
+      if (result.stderr) options.onOutput?.(result.stderr, "stderr");
+      return result;
+    }
     const rule = this.options.exec?.find((candidate) =>
       typeof candidate.match === "string" ? script.includes(candidate.match) : candidate.match.test(script),
     );
@@ -80,25 +100,34 @@ export class FakeGuestChannel implements GuestChannel {
     this.requireConnected();
     const real = createHash("sha256").update(await readFile(localPath)).digest("hex");
     const sha256 = this.options.uploadSha256?.(localPath, guestPath) ?? real;
-    this.events.push({ kind: "upload", localPath, guestPath, sha256 });
+    this.record({ kind: "upload", localPath, guestPath, sha256 });
     return { sha256 };
   }
 
   async shutdown(): Promise<void> {
-    this.events.push({ kind: "shutdown" });
+    this.record({ kind: "shutdown" });
     this.requireConnected();
   }
 
   async reboot(timeoutMs: number): Promise<void> {
-    this.events.push({ kind: "reboot", timeoutMs });
+    this.record({ kind: "reboot", timeoutMs });
     this.requireConnected();
   }
 
   async close(): Promise<void> {
-    this.events.push({ kind: "close" });
+    this.record({ kind: "close" });
+  }
+
+  private record(event: FakeChannelEvent): void {
+    this.events.push(event);
+    this.options.onEvent?.(event);
   }
 
   private requireConnected(): void {
     if (!this.connected) throw new GuestDisconnectedError("the fake guest agent is disconnected");
   }
+}
+
+function untilAborted(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise<never>((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason), { once: true }));
 }

@@ -3,6 +3,7 @@
  * the guest answers, both for waitReady and for the new boot after a reboot.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { GuestTimeoutError } from "./channel.ts";
 
 /** The first wait between attempts, doubled after each one up to `max`. */
 export interface Backoff {
@@ -42,4 +43,32 @@ export async function pollGuest(options: PollGuestOptions, attempt: (remainingMs
     backoff = Math.min(backoff * 2, backoffMs.max);
   }
   return last;
+}
+
+/** What a per-call channel lends the reboot wait: how it reads the boot identity and asks for the reboot. */
+export interface RebootProbe {
+  /** What identifies a boot, for messages: "boot id", "boot time". */
+  readonly identity: string;
+  /** The longest a single probe may take. */
+  readonly probeTimeoutMs: number;
+  readBootIdentity(timeoutMs: number, signal: AbortSignal | undefined): Promise<string>;
+  /** Accepted when the request returns or the connection drops on the way down. */
+  requestReboot(signal: AbortSignal | undefined): Promise<void>;
+  /** The guest may come back on another address: drop the one learned before the reboot. */
+  forgetAddress(): void;
+  poll(deadline: number, signal: AbortSignal | undefined, attempt: (remainingMs: number) => Promise<true | string>): Promise<true | string>;
+  where(): string;
+}
+
+/** Reboots and waits until the guest answers with another boot identity: an answer from the old boot does not count. */
+export async function rebootUntilNewBoot(probe: RebootProbe, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const before = await probe.readBootIdentity(Math.min(probe.probeTimeoutMs, timeoutMs), signal);
+  await probe.requestReboot(signal);
+  probe.forgetAddress();
+  const last = await probe.poll(deadline, signal, async (remaining) => {
+    const now = await probe.readBootIdentity(Math.min(probe.probeTimeoutMs, remaining), signal);
+    return now !== before ? true : `still ${probe.identity} ${before}`;
+  });
+  if (last !== true) throw new GuestTimeoutError(`waiting for ${probe.where()} to come back from a reboot with a new ${probe.identity}: not within ${timeoutMs} ms (last: ${last})`);
 }

@@ -15,13 +15,15 @@ export interface VmSpec {
   readonly secureBoot: boolean;
   readonly tpm: boolean;
   /**
-   * The disk the VM writes to: a new copy-on-write file at `path` on top of `baseLayer` (a cached
-   * layer or a captured artifact, never written), or an empty disk of `diskGiB` without one.
-   * The runner chooses the paths because the layer cache names layers by step hash.
+   * The disk the VM writes to: a new copy-on-write layer on top of `baseLayer` (a layer this
+   * driver's `checkpoint` returned, or a captured artifact's file; never written), or an empty
+   * disk of `diskGiB` without one. `path` is where a driver whose layers are local files writes
+   * it: the runner's layer store names the files (the shared cache names them by step hash);
+   * drivers whose layers live on the hypervisor ignore it.
    */
   readonly disk: {
     readonly path: string;
-    readonly baseLayer?: string;
+    readonly baseLayer?: LayerRef;
     /**
      * The VM's memory and device state saved with `baseLayer` (checkpoint's `saveState`): power
      * on restores it instead of booting, and boots from the layer if it does not load. Optional;
@@ -60,7 +62,16 @@ export interface CheckpointOptions {
   readonly saveTpmState?: string;
 }
 
+/**
+ * A frozen disk layer, as the driver that checkpointed it names it: a qcow2 file's path for QEMU,
+ * an encoded snapshot reference for vSphere and Xen Orchestra. Opaque to the runner, which only
+ * hands it back to the same driver (as a VM's `baseLayer` or to `exportLayer`).
+ */
+export type LayerRef = string;
+
 export interface CheckpointResult {
+  /** The layer frozen by this checkpoint. */
+  readonly layer: LayerRef;
   /** Whether `saveState` was written; a failed save is logged and never fails the checkpoint. */
   readonly stateSaved: boolean;
 }
@@ -88,9 +99,16 @@ export interface VmAccess {
   readonly description: string;
 }
 
+export type DiskFormat = "qcow2" | "raw" | "vmdk" | "vhd";
+
 export interface DiskExport {
   readonly path: string;
-  readonly format: "qcow2" | "raw" | "vmdk" | "vhd";
+  readonly format: DiskFormat;
+  /**
+   * Removes what the export wrote, when it is a copy made for the caller (an OVF export, a VDI
+   * download); absent when the file is the VM's own disk, which is not the caller's to remove.
+   */
+  readonly dispose?: () => Promise<void>;
 }
 
 export interface SnapshotResult {
@@ -145,14 +163,23 @@ export class VmStoppedError extends Error {
   }
 }
 
-export interface HypervisorDriver {
-  readonly name: string;
+/** What a driver can do, declared once so the runner chooses instead of guessing. */
+export interface DriverCapabilities {
   /**
    * Whether a checkpointed layer outlives the VM that wrote it. QEMU layers are files the layer
    * cache keeps; vSphere and Xen Orchestra checkpoints are snapshots of the build VM and go with
    * it, so the runner does not offer them to later builds.
    */
   readonly layersOutliveVm: boolean;
+  /** Whether checkpoint saves the running VM's memory state and power on resumes from it. */
+  readonly memoryResume: boolean;
+  /** The formats `exportDisk` writes. */
+  readonly exportFormats: readonly DiskFormat[];
+}
+
+export interface HypervisorDriver {
+  readonly name: string;
+  readonly capabilities: DriverCapabilities;
   createVm(spec: VmSpec, signal?: AbortSignal): Promise<VmHandle>;
   attachMedia(vm: VmHandle, media: readonly Media[]): Promise<void>;
   powerOn(vm: VmHandle): Promise<void | PowerOnResult>;
@@ -177,14 +204,19 @@ export interface HypervisorDriver {
   powerOff(vm: VmHandle): Promise<void>;
   /**
    * Freezes the layer the VM is writing now (consistently: guest filesystems flushed and frozen
-   * first when the VM runs) and continues writing into a new copy-on-write child at
-   * `nextLayerPath`. The frozen layer is what the layer cache keeps.
+   * first when the VM runs) and continues writing into a new copy-on-write child (at
+   * `nextLayerPath` when the driver's layers are local files). Returns the frozen layer.
    */
-  checkpoint(vm: VmHandle, nextLayerPath: string, options?: CheckpointOptions): Promise<void | CheckpointResult>;
+  checkpoint(vm: VmHandle, nextLayerPath: string, options?: CheckpointOptions): Promise<CheckpointResult>;
   /** A named snapshot of the powered-off VM (what MCS points at). */
   snapshot(vm: VmHandle, name: string): Promise<SnapshotResult>;
-  /** The VM's disk as a file, for the offline PVS capture. */
-  exportDisk(vm: VmHandle): Promise<DiskExport>;
+  /** The powered-off VM's disk as a local file, for the offline PVS capture. */
+  exportDisk(vm: VmHandle, signal?: AbortSignal): Promise<DiskExport>;
+  /**
+   * A frozen layer (with the layers below it) as a local disk file, without a VM: what a rebuild
+   * whose every step is cached captures. Only for drivers whose layers outlive the VM.
+   */
+  exportLayer(layer: LayerRef): Promise<DiskExport>;
   /** How to reach a VM kept for debugging. */
   access(vm: VmHandle): VmAccess;
   destroy(vm: VmHandle): Promise<void>;

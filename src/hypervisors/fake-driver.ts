@@ -1,15 +1,28 @@
 /**
- * A recording HypervisorDriver for unit tests of the runner: it keeps power state, records every
- * call, writes empty files where real layers would go (so cache logic sees files appear), and
- * fails on request.
+ * The recording HypervisorDriver for unit tests (one for every test that needs a driver): it keeps
+ * power state, records every call, writes empty files where real layers and companions would go
+ * (so the layer cache works against it), and fails on request.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { HypervisorError, type DiskExport, type HypervisorDriver, type Media, type SnapshotResult, type VmAccess, type VmHandle, type VmSpec } from "./driver.ts";
+import {
+  HypervisorError,
+  type CheckpointOptions,
+  type CheckpointResult,
+  type DiskExport,
+  type DriverCapabilities,
+  type HypervisorDriver,
+  type LayerRef,
+  type Media,
+  type SnapshotResult,
+  type VmAccess,
+  type VmHandle,
+  type VmSpec,
+} from "./driver.ts";
 import type { GuestChannel } from "../guest/channel.ts";
 import { FakeGuestChannel } from "../guest/fake-channel.ts";
 
-export type FakeDriverMethod = Exclude<keyof HypervisorDriver, "name" | "layersOutliveVm">;
+export type FakeDriverMethod = Exclude<keyof HypervisorDriver, "name" | "capabilities" | "monitor" | "distrustAccelerator">;
 
 export interface FakeDriverCall {
   readonly method: FakeDriverMethod;
@@ -30,15 +43,24 @@ export interface FakeDriverOptions {
   readonly guest?: (vm: VmHandle) => GuestChannel;
   /** Whether checkpointed layers outlive the VM, as QEMU's files do. @default true */
   readonly layersOutliveVm?: boolean;
-  /** When the guest powers itself off: "immediately" resolves waitPoweredOff at once. @default "immediately" */
-  readonly powerOffBehaviour?: "immediately" | "never";
+  /**
+   * When a running guest powers itself off: "immediately" resolves waitPoweredOff at once, "never"
+   * fails it, a function decides (it may wait for the signal). @default "immediately"
+   */
+  readonly powerOffBehaviour?: "immediately" | "never" | ((vm: VmHandle, signal?: AbortSignal) => Promise<void>);
+  /** Told of every call as it is recorded, e.g. to keep one journal with a guest channel. */
+  readonly onCall?: (call: FakeDriverCall) => void;
+  /** A call this returns an error for throws it (checked after failNext). */
+  readonly fail?: (call: FakeDriverCall) => Error | undefined;
+  /** VM ids are `<prefix><n>`. @default "fake-" */
+  readonly idPrefix?: string;
 }
 
 export class FakeDriverError extends HypervisorError {}
 
 export class FakeHypervisorDriver implements HypervisorDriver {
   readonly name = "fake";
-  readonly layersOutliveVm: boolean;
+  readonly capabilities: DriverCapabilities;
   readonly calls: FakeDriverCall[] = [];
   readonly vms = new Map<string, FakeVm>();
   private readonly failures = new Map<FakeDriverMethod, Error>();
@@ -46,7 +68,7 @@ export class FakeHypervisorDriver implements HypervisorDriver {
   private nextId = 1;
 
   constructor(private readonly options: FakeDriverOptions = {}) {
-    this.layersOutliveVm = options.layersOutliveVm ?? true;
+    this.capabilities = { layersOutliveVm: options.layersOutliveVm ?? true, memoryResume: false, exportFormats: ["qcow2"] };
   }
 
   /** The next call of `method` throws `error` (once). */
@@ -62,8 +84,8 @@ export class FakeHypervisorDriver implements HypervisorDriver {
   async createVm(spec: VmSpec, signal?: AbortSignal): Promise<VmHandle> {
     this.record("createVm", undefined, [spec]);
     signal?.throwIfAborted();
-    await touch(spec.disk.path);
-    const handle = { id: `fake-${this.nextId++}`, name: spec.name };
+    await touch(spec.disk.path, `disk of ${spec.name}`);
+    const handle = { id: `${this.options.idPrefix ?? "fake-"}${this.nextId++}`, name: spec.name };
     this.vms.set(handle.id, { spec, running: false, diskPath: spec.disk.path, media: [], snapshots: [] });
     return handle;
   }
@@ -95,9 +117,9 @@ export class FakeHypervisorDriver implements HypervisorDriver {
     signal?.throwIfAborted();
     const state = this.vm(vm);
     if (!state.running) return;
-    if ((this.options.powerOffBehaviour ?? "immediately") === "never") {
-      throw new FakeDriverError(`VM ${vm.name} did not power off within ${timeoutMs} ms`);
-    }
+    const behaviour = this.options.powerOffBehaviour ?? "immediately";
+    if (behaviour === "never") throw new FakeDriverError(`VM ${vm.name} did not power off within ${timeoutMs} ms`);
+    if (typeof behaviour === "function") await behaviour(vm, signal);
     state.running = false;
   }
 
@@ -106,10 +128,16 @@ export class FakeHypervisorDriver implements HypervisorDriver {
     this.vm(vm).running = false;
   }
 
-  async checkpoint(vm: VmHandle, nextLayerPath: string): Promise<void> {
-    this.record("checkpoint", vm, [nextLayerPath]);
-    await touch(nextLayerPath);
-    this.vm(vm).diskPath = nextLayerPath;
+  /** Writes the next layer, and the UEFI variables / TPM state a VM with them would keep. */
+  async checkpoint(vm: VmHandle, nextLayerPath: string, options: CheckpointOptions = {}): Promise<CheckpointResult> {
+    this.record("checkpoint", vm, [nextLayerPath, options]);
+    const state = this.vm(vm);
+    await touch(nextLayerPath, `layer of ${vm.name}`);
+    if (state.spec.firmware === "uefi" && options.saveFirmwareVars) await writeFile(options.saveFirmwareVars, `uefi variables of ${vm.name}`);
+    if (state.spec.tpm && options.saveTpmState) await writeFile(options.saveTpmState, `tpm state of ${vm.name}`);
+    const frozen = state.diskPath;
+    state.diskPath = nextLayerPath;
+    return { layer: frozen, stateSaved: false };
   }
 
   async snapshot(vm: VmHandle, name: string): Promise<SnapshotResult> {
@@ -124,6 +152,11 @@ export class FakeHypervisorDriver implements HypervisorDriver {
   async exportDisk(vm: VmHandle): Promise<DiskExport> {
     this.record("exportDisk", vm, []);
     return { path: this.vm(vm).diskPath, format: "qcow2" };
+  }
+
+  async exportLayer(layer: LayerRef): Promise<DiskExport> {
+    this.record("exportLayer", undefined, [layer]);
+    return { path: layer, format: "qcow2" };
   }
 
   access(vm: VmHandle): VmAccess {
@@ -144,8 +177,10 @@ export class FakeHypervisorDriver implements HypervisorDriver {
   }
 
   private record(method: FakeDriverMethod, vm: VmHandle | undefined, args: readonly unknown[]): void {
-    this.calls.push({ method, ...(vm ? { vm: vm.id } : {}), args });
-    const failure = this.failures.get(method);
+    const call: FakeDriverCall = { method, ...(vm ? { vm: vm.id } : {}), args };
+    this.calls.push(call);
+    this.options.onCall?.(call);
+    const failure = this.failures.get(method) ?? this.options.fail?.(call);
     if (failure) {
       this.failures.delete(method);
       throw failure;
@@ -159,7 +194,8 @@ export class FakeHypervisorDriver implements HypervisorDriver {
   }
 }
 
-async function touch(file: string): Promise<void> {
+/** A new file, never one that exists: a runner that writes over a layer is caught here. */
+async function touch(file: string, content: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, "", { flag: "wx" });
+  await writeFile(file, content, { flag: "wx" });
 }

@@ -14,7 +14,7 @@ import type { XoSettings } from "./xenorchestra/settings.ts";
 import type { Exec } from "../util/exec.ts";
 import { createGuestChannel, guestChannelProblems, GuestChannelSettingsError, type GuestChannelSettings } from "../guest/guest-channel-settings.ts";
 import { guestLoginEnvironment } from "./vsphere/settings.ts";
-import { readVmInfo } from "./vsphere/vm-info.ts";
+import { readVmInfo } from "../guest/vmware-tools/vm-info.ts";
 
 export const HYPERVISOR_NAMES = ["qemu", "vsphere", "xenorchestra"] as const;
 export type HypervisorName = (typeof HYPERVISOR_NAMES)[number];

@@ -27,9 +27,14 @@ export class VmRegistry<S extends TrackedVm> {
     return state;
   }
 
-  /** Closes the VM's guest channel and forgets the VM; one it does not know is already forgotten. */
-  async forget(vm: VmHandle): Promise<void> {
-    await this.vms.get(vm.id)?.channel?.close();
+  /**
+   * Closes the VM's guest channel and forgets the VM; returns what was kept for it, or undefined
+   * for one it does not know (already forgotten).
+   */
+  async forget(vm: VmHandle): Promise<S | undefined> {
+    const state = this.vms.get(vm.id);
+    await state?.channel?.close();
     this.vms.delete(vm.id);
+    return state;
   }
 }

@@ -27,16 +27,18 @@ export interface ManifestInput {
   readonly unpinnedReason?: string;
 }
 
-/** Outcome of a step. */
-export type ManifestStepStatus = "ok" | "cached";
+/** Outcome of a step: it ran (ok), its result came from the layer cache, or it did not apply. */
+export type ManifestStepStatus = "ok" | "cached" | "skipped";
 
 /** One step of the build: a plan step (with its layer hash) or a runner step (fetch, capture). */
 export interface ManifestStep {
   readonly id: string;
   readonly title: string;
   readonly status: ManifestStepStatus;
-  /** The step's result came from the layer cache. */
+  /** The step's result came from the layer cache (status cached); a skipped step is no hit. */
   readonly cacheHit: boolean;
+  /** Why the step was cached (which layer) or skipped (why it does not apply). */
+  readonly why?: string;
   /** Cumulative step hash: the layer-cache key (plan steps only). */
   readonly hash?: Digest;
   /** ISO timestamp. */

@@ -1,9 +1,13 @@
 /** Reads and writes manifests; writes go to a temp name and are renamed, so a reader never sees half a file. */
 import { randomBytes } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { rename, rm, writeFile } from "node:fs/promises";
+import { maskSecrets } from "../recipe/secret-patterns.ts";
+import { InputFileError, readInputFile } from "../util/read-input.ts";
 import type { BuildManifest } from "./model.ts";
 
 export const MANIFEST_FILE = "manifest.json";
+/** A manifest lists inputs, steps and outputs: tens of KiB. */
+const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 
 export class ManifestError extends Error {
   constructor(message: string) {
@@ -12,11 +16,11 @@ export class ManifestError extends Error {
   }
 }
 
-/** Writes any JSON document atomically. */
+/** Writes any JSON document atomically, with anything that looks like a credential masked. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   const temp = `${path}.${randomBytes(4).toString("hex")}.tmp`;
   try {
-    await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
+    await writeFile(temp, maskSecrets(`${JSON.stringify(value, null, 2)}\n`));
     await rename(temp, path);
   } finally {
     await rm(temp, { force: true });
@@ -30,9 +34,10 @@ export async function writeManifest(path: string, manifest: BuildManifest): Prom
 export async function readManifest(path: string): Promise<BuildManifest> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = readInputFile(path, MAX_MANIFEST_BYTES).toString("utf8");
   } catch (error) {
-    throw new ManifestError(`cannot read the build manifest ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass the manifest.json a build wrote into its --out directory`);
+    if (!(error instanceof InputFileError)) throw error;
+    throw new ManifestError(`cannot read the build manifest ${path}: ${error.message}; pass the manifest.json a build wrote into its --out directory`);
   }
   let value: unknown;
   try {

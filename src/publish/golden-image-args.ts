@@ -3,10 +3,10 @@
  * manifest must be the pinned version of the pinned recipe, built for the stack's target, verified,
  * with the artifact the target needs.
  */
-import type { BuildManifest, VhdxOutput, SnapshotOutput } from "../manifest/model.ts";
+import type { BuildManifest } from "../manifest/model.ts";
+import { DEFAULT_WRITE_CACHE, publishedVdiskName, snapshotOf, vdiskPropertiesOf, vhdxOf } from "../stores/published-vdisk.ts";
 import type { StackConfig } from "../stacks/model.ts";
-import { basename } from "node:path";
-import type { VdiskProperties, WriteCacheType } from "../stores/vdisk-sidecar.ts";
+import type { WriteCacheType } from "../stores/vdisk-sidecar.ts";
 import { diskLocatorProblems } from "../pvs/register-script.ts";
 
 export interface GoldenImageArgs {
@@ -17,9 +17,6 @@ export interface GoldenImageArgs {
   /** From the recipe's PVS target. @default DEFAULT_WRITE_CACHE */
   readonly writeCache?: { readonly type: WriteCacheType; readonly sizeMiB: number };
 }
-
-/** PVS's recommended cache for streamed servers, when the recipe names none. */
-export const DEFAULT_WRITE_CACHE = { type: "device-ram-with-overflow-on-disk", sizeMiB: 4096 } as const;
 
 export class GoldenImageArgsError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -55,30 +52,4 @@ export function checkGoldenImageArgs(args: GoldenImageArgs): string[] {
     problems.push(`the snapshot ${snapshot.name} in the manifest of ${pin} does not record its resource pools and snapshot chain, without which MCS would be pointed at the wrong snapshot; rebuild it with this rebake`);
   }
   return problems;
-}
-
-export function vhdxOf(manifest: BuildManifest): VhdxOutput | undefined {
-  return manifest.outputs.find((o): o is VhdxOutput => o.kind === "vhdx");
-}
-
-export function snapshotOf(manifest: BuildManifest): SnapshotOutput | undefined {
-  return manifest.outputs.find((o): o is SnapshotOutput => o.kind === "snapshot");
-}
-
-/** The vDisk's name in every store: `<artifact name>-<recipe version>`; sync finds it by the same name. */
-export function publishedVdiskName(manifest: BuildManifest, vhdx: VhdxOutput): string {
-  return `${basename(vhdx.path, ".vhdx")}-${manifest.recipe.version}`;
-}
-
-/** The vDisk properties of a build, as publish registers them and sync records them beside the vDisk. */
-export function vdiskPropertiesOf(manifest: BuildManifest, writeCache: { readonly type: WriteCacheType; readonly sizeMiB: number }): VdiskProperties {
-  return {
-    description: `${manifest.recipe.name} ${manifest.recipe.version} (build ${manifest.buildId})`,
-    writeCacheType: writeCache.type,
-    writeCacheSizeMiB: writeCache.sizeMiB,
-    recipe: manifest.recipe.name,
-    version: manifest.recipe.version,
-    recipeHash: manifest.recipe.hash,
-    buildId: manifest.buildId,
-  };
 }

@@ -7,7 +7,8 @@
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { mcsSnapshotPath, type McsSnapshotPlacement } from "../hypervisors/mcs-snapshot-path.ts";
-import { checkGoldenImageArgs, DEFAULT_WRITE_CACHE, GoldenImageArgsError, publishedVdiskName, snapshotOf, vdiskPropertiesOf, vhdxOf, type GoldenImageArgs } from "./golden-image-args.ts";
+import { checkGoldenImageArgs, GoldenImageArgsError, type GoldenImageArgs } from "./golden-image-args.ts";
+import { DEFAULT_WRITE_CACHE, publishedVdiskName, snapshotOf, vdiskPropertiesOf, vhdxOf } from "../stores/published-vdisk.ts";
 import { Vdisk } from "./providers/vdisk.ts";
 import { PvsRegistration } from "./providers/pvs-registration.ts";
 import { CatalogImage, XoSnapshot } from "./providers/mcs.ts";

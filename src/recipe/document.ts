@@ -34,6 +34,11 @@ export interface SourceDocument<T> {
 }
 
 export interface RuleContext {
+  /**
+   * The project the files belong to (the nearest directory holding apps/): inputs stay inside it.
+   * @default the directory of each file
+   */
+  readonly root?: string;
   readonly recipes: readonly SourceDocument<Recipe>[];
   readonly apps: readonly SourceDocument<App>[];
 }

@@ -3,8 +3,6 @@
  * Nothing here throws on bad input: unreadable bytes, YAML errors and hostile files (huge, deeply
  * nested, alias bombs) all become Problems with a line and column.
  */
-import { readFileSync, statSync } from "node:fs";
-import { isUtf8 } from "node:buffer";
 import { dirname, basename, isAbsolute, relative, resolve, sep } from "node:path";
 import {
   Composer,
@@ -24,6 +22,9 @@ import {
 import type { DocumentKind, Position, SourceDocument } from "./document.ts";
 import type { Problem } from "./problem.ts";
 import { offsetInScalar } from "./scalar-position.ts";
+import { yamlMistake } from "./yaml-errors.ts";
+import { decodeText } from "../util/decode-text.ts";
+import { formatLimit, InputFileError, inputFileRule, readInputFile } from "../util/read-input.ts";
 
 /** Recipes and apps are a few KiB; anything this big is a mistake or an attack, rejected unread. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -39,13 +40,11 @@ const SCHEMA_KINDS: Readonly<Record<string, DocumentKind>> = {
   "app.schema.json": "app",
 };
 const KIND_DIRECTORIES: Readonly<Record<string, DocumentKind>> = { apps: "app", recipes: "recipe" };
-const UTF8_BOM = "\uFEFF";
 
 /** The file system as load sees it; replaced in tests. */
 export interface SourceFs {
-  /** Size in bytes; rejects like fs.stat (ENOENT, EACCES). */
-  size(path: string): Promise<number>;
-  read(path: string): Promise<Uint8Array>;
+  /** The file's bytes, at most `maxBytes`; rejects with InputFileError. */
+  read(path: string, maxBytes: number): Promise<Uint8Array>;
 }
 
 /**
@@ -53,12 +52,7 @@ export interface SourceFs {
  * round trip of the promise API costs more than the read itself.
  */
 export const nodeSourceFs: SourceFs = {
-  size: async (path) => {
-    const info = statSync(path);
-    if (info.isDirectory()) throw Object.assign(new Error(`${path} is a directory`), { code: "EISDIR" });
-    return info.size;
-  },
-  read: async (path) => readFileSync(path),
+  read: async (path, maxBytes) => readInputFile(path, maxBytes),
 };
 
 export interface LoadOptions {
@@ -93,20 +87,11 @@ export async function loadDocument(path: string, options: LoadOptions): Promise<
   });
   let bytes: Uint8Array;
   try {
-    const size = await fs.size(absolute);
-    if (size > MAX_FILE_BYTES) {
-      return fail(
-        "file-too-large",
-        `the file is ${formatBytes(size)}; recipe and app files are limited to ${formatBytes(MAX_FILE_BYTES)}`,
-        "split it up, or check that the right file was named",
-      );
-    }
-    bytes = await fs.read(absolute);
+    bytes = await fs.read(absolute, MAX_FILE_BYTES);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return fail("file-not-found", "no such file", "check the path");
-    if (code === "EISDIR") return fail("file-unreadable", "this is a directory, not a file", "name a .yaml file");
-    return fail("file-unreadable", `the file cannot be read: ${(error as Error).message}`, "check its permissions");
+    if (!(error instanceof InputFileError)) throw error;
+    const { rule, hint } = inputFileRule(error);
+    return fail(rule, error.message, hint);
   }
   return parseSource(bytes, { file, path: absolute, kind: options.kind });
 }
@@ -124,73 +109,21 @@ export function parseSource(bytes: Uint8Array, origin: SourceOrigin): LoadResult
     return {
       problems: [{
         file, ...WHOLE_FILE, rule: "file-too-large", severity: "error",
-        message: `the file is ${formatBytes(bytes.length)}; recipe and app files are limited to ${formatBytes(MAX_FILE_BYTES)}`,
+        message: `the file is larger than ${formatLimit(MAX_FILE_BYTES)}`,
       }],
     };
   }
-  const decoded = decodeUtf8(bytes);
-  if (typeof decoded !== "string") {
+  const decoded = decodeText(bytes, { utf16: false });
+  if (!decoded.ok) {
     return {
       problems: [{
         file, ...decoded.position, rule: "encoding", severity: "error",
         message: `the file is not valid UTF-8: byte 0x${decoded.byte.toString(16).padStart(2, "0")} at offset ${decoded.offset}`,
-        hint: startsWithUtf16Bom(bytes) ? "the file is UTF-16 (it starts with a byte-order mark): save it as UTF-8" : "save the file as UTF-8",
+        hint: decoded.utf16 ? "the file is UTF-16 (it starts with a byte-order mark): save it as UTF-8" : "save the file as UTF-8",
       }],
     };
   }
-  return parseYaml(decoded.startsWith(UTF8_BOM) ? decoded.slice(1) : decoded, origin);
-}
-
-function startsWithUtf16Bom(bytes: Uint8Array): boolean {
-  return (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
-}
-
-interface BadByte {
-  readonly offset: number;
-  readonly byte: number;
-  readonly position: Position;
-}
-
-function decodeUtf8(bytes: Uint8Array): string | BadByte {
-  if (isUtf8(bytes)) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
-  const offset = firstInvalidUtf8(bytes);
-  const lineStart = offset === 0 ? 0 : bytes.lastIndexOf(0x0a, offset - 1) + 1;
-  let line = 1;
-  for (let i = 0; i < lineStart; i++) if (bytes[i] === 0x0a) line++;
-  const before = Buffer.from(bytes.buffer, bytes.byteOffset + lineStart, offset - lineStart).toString("utf8");
-  return { offset, byte: bytes[offset] ?? 0, position: { line, col: before.length + 1 } };
-}
-
-/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence. */
-function firstInvalidUtf8(bytes: Uint8Array): number {
-  let i = 0;
-  while (i < bytes.length) {
-    const b = bytes[i] ?? 0;
-    let length: number;
-    let min = 0x80;
-    let max = 0xbf;
-    if (b < 0x80) length = 1;
-    else if (b >= 0xc2 && b <= 0xdf) length = 2;
-    else if (b >= 0xe0 && b <= 0xef) {
-      length = 3;
-      // Overlong forms and UTF-16 surrogates are not UTF-8.
-      if (b === 0xe0) min = 0xa0;
-      if (b === 0xed) max = 0x9f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      length = 4;
-      if (b === 0xf0) min = 0x90;
-      if (b === 0xf4) max = 0x8f;
-    } else return i;
-    for (let k = 1; k < length; k++) {
-      const c = bytes[i + k];
-      if (c === undefined) return i;
-      const lo = k === 1 ? min : 0x80;
-      const hi = k === 1 ? max : 0xbf;
-      if (c < lo || c > hi) return i;
-    }
-    i += length;
-  }
-  return bytes.length;
+  return parseYaml(decoded.text, origin);
 }
 
 const YAML_RULES: Readonly<Partial<Record<YAMLError["code"], { readonly rule: string; readonly hint?: string }>>> = {
@@ -225,26 +158,31 @@ function parseYaml(text: string, origin: SourceOrigin): LoadResult {
       hint: "remove the '---' separator and split the documents into separate files",
     }));
   }
-  // The parser often reports one mistake several times on its line; the first says it best.
+  // The parser often reports one mistake several times on its line, and after a structural
+  // mistake it misreads what follows: the first syntax error says it best. Tabs and duplicate
+  // keys are each their own mistake.
   const seenLines = new Set<number>();
+  let syntaxReported = false;
   for (const [error, severity] of [...doc.errors.map((e) => [e, "error"] as const), ...doc.warnings.map((w) => [w, "warning"] as const)]) {
     const found = yamlProblem(error, severity);
-    if (seenLines.has(found.line)) continue;
+    if (seenLines.has(found.line) || (found.rule === "yaml-syntax" && syntaxReported)) continue;
     seenLines.add(found.line);
+    if (found.rule === "yaml-syntax") syntaxReported = true;
     problems.push(found);
   }
   if (problems.some((p) => p.severity === "error")) return { problems };
 
   function yamlProblem(error: YAMLError, severity: Problem["severity"]): Problem {
+    const mistake = yamlMistake(error, text);
+    const message = mistake.message;
     const mapped = YAML_RULES[error.code];
-    const message = error.message.replace(/\s+at line \d+, column \d+:[\s\S]*$/, "");
-    const hint = mapped?.hint ?? (severity === "error" ? SYNTAX_HINT : undefined);
+    const hint = mapped?.hint ?? (severity === "error" && !mistake.reworded ? SYNTAX_HINT : undefined);
     const extra: Partial<Problem> = { severity, ...(hint ? { hint } : {}) };
     if (error.code === "DUPLICATE_KEY") {
       const key = /^("[^"\n]*"|'[^'\n]*'|[^:\r\n]*)/.exec(text.slice(error.pos[0]))?.[1]?.trim();
       return problem(error.pos[0], mapped?.rule ?? "yaml-syntax", "duplicate key in a mapping", { ...extra, ...(key ? { got: key } : {}) });
     }
-    return problem(error.pos[0], mapped?.rule ?? (severity === "error" ? "yaml-syntax" : "yaml-warning"), message, extra);
+    return problem(mistake.offset, mapped?.rule ?? (severity === "error" ? "yaml-syntax" : "yaml-warning"), message, extra);
   }
 
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
@@ -256,6 +194,14 @@ function parseYaml(text: string, origin: SourceOrigin): LoadResult {
     return {
       problems: [...problems, problem(unknown.range?.[0] ?? 0, "yaml-unknown-alias", `alias *${unknown.source} names no anchor defined before it`, {
         got: `*${unknown.source}`, hint: `define &${unknown.source} on a value above this line, or write the value out`,
+      })],
+    };
+  }
+  const loop = hasAliases ? firstSelfAlias(doc) : undefined;
+  if (loop) {
+    return {
+      problems: [...problems, problem(loop.range?.[0] ?? 0, "yaml-alias-cycle", `alias *${loop.source} lies inside the value anchored as &${loop.source}, so the value would contain itself without end`, {
+        got: `*${loop.source}`, hint: `write the items out, or move &${loop.source} to a value that does not contain this alias`,
       })],
     };
   }
@@ -346,6 +292,20 @@ function firstExcessiveAlias(doc: Document.Parsed): Alias | undefined {
         return visit.BREAK;
       }
       return undefined;
+    },
+  });
+  return found;
+}
+
+/** An alias inside the very node it names (`a: &x [1, *x]`): the value would contain itself. */
+export function firstSelfAlias(doc: Document): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, {
+    Alias(_, alias, path) {
+      const target = alias.resolve(doc);
+      if (!target || !path.includes(target as never)) return undefined;
+      found = alias;
+      return visit.BREAK;
     },
   });
   return found;
@@ -456,9 +416,4 @@ function start(node: Node | null | undefined): number | undefined {
 function keyText(key: unknown): string | undefined {
   if (isScalar(key)) return String(key.value);
   return key === null || key === undefined ? undefined : String(key);
-}
-
-function formatBytes(bytes: number): string {
-  const MIB = 1024 * 1024;
-  return bytes >= MIB ? `${(bytes / MIB).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
 }

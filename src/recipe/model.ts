@@ -28,6 +28,15 @@ export interface Unpinned {
   readonly reason: string;
 }
 
+/** Why a file lives outside the project; validate and plan show it loudly. */
+export interface OutsideProject {
+  /**
+   * Why, e.g. "the ISO library is a shared mount outside every repository".
+   * @minLength 10
+   */
+  readonly reason: string;
+}
+
 /**
  * A file that goes into the image: a local path (relative to the file that names it) or a URL,
  * pinned by sha256. A URL must be pinned unless `unpinned` says why not.
@@ -36,14 +45,17 @@ export interface Source {
   /** Local path, relative to the YAML file that names it. */
   readonly path?: string;
   /**
-   * Download address (https, http or file).
+   * Download address: https, http or file (the schemes the downloader fetches).
    * @format uri
+   * @pattern ^(?:[Hh][Tt][Tt][Pp][Ss]?|[Ff][Ii][Ll][Ee]):
    */
   readonly url?: string;
   /** Expected sha256 of the file. Required for a URL unless `unpinned` is given. */
   readonly sha256?: Sha256;
   /** Allows a URL without sha256, with a reason. */
   readonly unpinned?: Unpinned;
+  /** Allows a `path` outside the project (the directory holding apps/), with a reason. */
+  readonly outsideProject?: OutsideProject;
 }
 
 /** OS family of the image. */
@@ -58,8 +70,10 @@ export interface OsSpec {
   /** Windows edition name in install.wim, e.g. "Windows 11 Enterprise". */
   readonly edition?: string;
   /**
-   * Windows image index in install.wim (used when `edition` is not given).
+   * Windows image index in install.wim (used when `edition` is not given): a whole number from 1 to 100.
+   * @asType integer
    * @minimum 1
+   * @maximum 100
    */
   readonly imageIndex?: number;
   /**
@@ -84,6 +98,7 @@ export interface OsSpec {
    * How many minutes a wait on this OS (the install, a boot, a shutdown) may show no progress at
    * all (no console output, no disk writes, no CPU) before the build fails it as stalled. A
    * Windows install has quiet phases of a few minutes; `--stall-timeout` overrides it.
+   * @asType integer
    * @minimum 1
    * @maximum 1440
    * @default 10
@@ -91,27 +106,41 @@ export interface OsSpec {
   readonly stallTimeoutMinutes?: number;
 }
 
+/**
+ * An exit code as Windows reports it: a 32-bit value, written unsigned (3010) or signed as
+ * PowerShell shows HRESULTs (-2147024891): a whole number from -2147483648 to 4294967295.
+ * @asType integer
+ * @minimum -2147483648
+ * @maximum 4294967295
+ */
+export type ExitCode = number;
+
 /** Firmware of the golden VM. */
 export type Firmware = "bios" | "uefi";
 
 /** Virtual hardware of the golden VM. */
 export interface Hardware {
   /**
-   * Virtual CPUs.
+   * Virtual CPUs: a whole number from 1 to 128 (the most QEMU, vSphere and XCP-ng all give one VM).
+   * @asType integer
    * @minimum 1
    * @maximum 128
    * @default 2
    */
   readonly cpus?: number;
   /**
-   * Memory in MiB.
+   * Memory in MiB: a whole number from 256 (an installer needs it) to 6291456 (6 TiB, vSphere 8's limit per VM).
+   * @asType integer
    * @minimum 256
+   * @maximum 6291456
    * @default 4096
    */
   readonly memoryMiB?: number;
   /**
-   * System disk size in GiB.
+   * System disk size in GiB: a whole number from 1 to 65536 (64 TiB, the largest VHDX).
+   * @asType integer
    * @minimum 1
+   * @maximum 65536
    * @default 64
    */
   readonly diskGiB?: number;
@@ -144,6 +173,7 @@ export interface Updates {
   readonly policy: UpdatePolicy;
   /**
    * Reboot-and-retry rounds before the build gives up (Windows Update often needs several).
+   * @asType integer
    * @minimum 1
    * @maximum 20
    * @default 5
@@ -297,7 +327,10 @@ export interface PvsTarget {
   readonly writeCache?: WriteCacheType;
   /**
    * RAM cache size in MiB for the RAM-based cache types.
+   * A whole number of MiB, at least 64; at most 1048576 (1 TiB; Citrix documents no upper bound).
+   * @asType integer
    * @minimum 64
+   * @maximum 1048576
    * @default 256
    */
   readonly ramCacheMiB?: number;
@@ -326,12 +359,15 @@ export interface Script {
   readonly run?: string;
   /** Script file, relative to the recipe. */
   readonly file?: string;
+  /** Allows a `file` outside the project (the directory holding apps/), with a reason. */
+  readonly outsideProject?: OutsideProject;
   /**
    * Exit codes that mean success; 3010 means "success, reboot required". On Linux, where an exit
    * status has 8 bits, a code is compared as sh leaves it (3010 as 194).
    * @default [0]
+   * @minItems 1
    */
-  readonly successCodes?: readonly number[];
+  readonly successCodes?: readonly ExitCode[];
   /**
    * Reboot after the script.
    * @default false
@@ -339,7 +375,10 @@ export interface Script {
   readonly reboot?: boolean;
   /**
    * Time limit in seconds.
+   * A whole number of seconds from 1 to 86400 (one day).
+   * @asType integer
    * @minimum 1
+   * @maximum 86400
    * @default 1800
    */
   readonly timeoutSeconds?: number;
@@ -456,7 +495,10 @@ export interface App {
   readonly description?: string;
   /** The installer. */
   readonly source: Source;
-  /** Install command per OS family (at least one). */
+  /**
+   * Install command per OS family (at least one).
+   * @minProperties 1
+   */
   readonly install: {
     readonly windows?: InstallCommand;
     readonly linux?: InstallCommand;
@@ -465,8 +507,9 @@ export interface App {
    * Exit codes that mean success; 3010 means "success, reboot required". On Linux, where an exit
    * status has 8 bits, a code is compared as sh leaves it (3010 as 194).
    * @default [0]
+   * @minItems 1
    */
-  readonly successCodes?: readonly number[];
+  readonly successCodes?: readonly ExitCode[];
   /**
    * When the install reboots the guest.
    * @default "if-required"

@@ -1,6 +1,10 @@
 /** The recipe or an app cannot be turned into steps; validation normally catches these first. */
 export class PlanError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** JSON pointer into the recipe of what the error is about, so it is shown at its line. */
+    readonly pointer?: string,
+  ) {
     super(message);
     this.name = new.target.name;
   }

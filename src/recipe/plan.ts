@@ -104,11 +104,11 @@ function draftSteps(
   const phases: Record<Phase, StepDraft[]> = {
     os: [osInstallStep(recipe, recipeDir)],
     updates: recipe.updates.policy === "none" ? [] : [updatesStep(recipe)],
-    drivers: recipe.drivers.map((driver) => {
+    drivers: recipe.drivers.map((driver, i) => {
       const install = driver.install
         ? { command: driver.install, shell: driver.shell ?? DEFAULT_SHELL[family], successCodes: [0, REBOOT_REQUIRED] }
         : defaultDriverInstall(family);
-      if (!install) throw new PlanError(`driver '${driver.name}' has no install command and ${family} has no default one; add drivers[].install`);
+      if (!install) throw new PlanError(`driver '${driver.name}' has no install command and ${family} has no default one; add drivers[].install`, `/drivers/${i}`);
       return installStep({
         key: `driver-${driver.name}`,
         kind: "driver",
@@ -176,7 +176,7 @@ function toolsStep(recipe: NormalizedRecipe, recipeDir: string): StepDraft {
     ? { command: tools.install, shell: tools.shell ?? DEFAULT_SHELL[family], successCodes: [0, REBOOT_REQUIRED] }
     : defaultToolsInstall(family, tools.kind, Boolean(tools.installer));
   if (!install) {
-    throw new PlanError(`hypervisorTools '${tools.kind}' has no installer and ${family} does not ship it; add hypervisorTools.installer`);
+    throw new PlanError(`hypervisorTools '${tools.kind}' has no installer and ${family} does not ship it; add hypervisorTools.installer`, "/hypervisorTools");
   }
   return installStep({
     key: `hypervisor-tools-${tools.kind}`,
@@ -233,7 +233,7 @@ function vdaStep(recipe: NormalizedRecipe, recipeDir: string): StepDraft {
 }
 
 function targetDeviceStep(recipe: NormalizedRecipe, recipeDir: string): StepDraft {
-  if (recipe.target.kind !== "pvs") throw new PlanError("the target-device software belongs to PVS targets only");
+  if (recipe.target.kind !== "pvs") throw new PlanError("the target-device software belongs to PVS targets only", "/target");
   const device = recipe.target.targetDevice;
   const family = recipe.os.family;
   const install = device.install

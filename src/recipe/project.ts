@@ -79,7 +79,7 @@ export async function loadProject(recipePath: string, options: ProjectOptions): 
   }
   const apps = appFiles.filter((f) => f.valid).map((f) => f.document as SourceDocument<App>);
   for (const app of appFiles) problems.push(...app.problems);
-  problems.push(...runRules({ recipes: recipe ? [recipe] : [], apps }, options.rules ?? defaultRules));
+  problems.push(...runRules({ root, recipes: recipe ? [recipe] : [], apps }, options.rules ?? defaultRules));
   const unused = recipe ? unusedAppFiles(recipe.value, apps) : new Set<string>();
   // A warning about an app this recipe never installs is noise in its plan; errors still count,
   // because a broken app file can break resolution for every recipe.

@@ -33,6 +33,20 @@ const SHAPE_WORDS: Readonly<Record<string, string>> = {
   AppRef: "an app reference like name@version, e.g. 7zip@23.01",
 };
 
+/**
+ * Every other pattern of the schemas in words: messages state a constraint, never a regular
+ * expression. A test checks that each pattern in schemas/ has its words here.
+ */
+export const PATTERN_WORDS: Readonly<Record<string, string>> = {
+  "^(?:[Hh][Tt][Tt][Pp][Ss]?|[Ff][Ii][Ll][Ee]):": "an address the downloader can fetch: https://, http:// or file://",
+  "^[0-9]+\\.[0-9]+\\.[0-9]+([-+][A-Za-z0-9.-]+)?$": "a version of three numbers like 1.2.3, optionally with a -suffix",
+  "^[A-Za-z0-9-]{1,15}$": "at most 15 letters, digits or hyphens",
+  "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$": "1 to 63 letters, digits, dots, underscores or hyphens, starting with a letter or digit",
+  "^[a-z0-9][a-z0-9-]{0,62}$": "1 to 63 lowercase letters, digits or hyphens, starting with a letter or digit",
+  "^[a-z0-9][a-z0-9._-]*$": "lowercase letters, digits, dots, underscores or hyphens, starting with a letter or digit",
+  "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$": "a language tag like en-US or de-DE",
+};
+
 const TYPE_WORDS: Readonly<Record<string, string>> = {
   string: "text",
   integer: "a whole number",
@@ -43,6 +57,11 @@ const TYPE_WORDS: Readonly<Record<string, string>> = {
   null: "empty",
 };
 
+/** Keywords about a value itself, most telling first. */
+const VALUE_KEYWORDS: readonly string[] = [
+  "const", "enum", "type", "discriminator", "format", "pattern",
+  "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties",
+];
 const COMBINATORS = new Set(["oneOf", "anyOf", "allOf", "if", "not"]);
 const RANGE_KEYWORDS = new Set([
   "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
@@ -98,9 +117,19 @@ export function checkSchema(document: SourceDocument<unknown>): Problem[] {
 function explain(errors: readonly ErrorObject[], document: SourceDocument<unknown>, schema: Compiled): Problem[] {
   const specific = errors.filter((e) => !COMBINATORS.has(e.keyword));
   // A failed oneOf/anyOf says nothing its branches' errors do not say more precisely.
-  const relevant = errors.filter(
+  const unwrapped = errors.filter(
     (e) => !COMBINATORS.has(e.keyword) || !specific.some((s) => isWithin(s.instancePath, e.instancePath)),
   );
+  // One bad value is one mistake, however many keywords it breaks (2.5e11 for cpus is neither
+  // whole nor in range; ftp:isos is neither a URI nor a fetchable scheme): the most telling wins.
+  const byValue = new Map<string, ErrorObject>();
+  for (const e of unwrapped) {
+    const rank = VALUE_KEYWORDS.indexOf(e.keyword);
+    if (rank < 0) continue;
+    const held = byValue.get(e.instancePath);
+    if (!held || rank < VALUE_KEYWORDS.indexOf(held.keyword)) byValue.set(e.instancePath, e);
+  }
+  const relevant = unwrapped.filter((e) => !VALUE_KEYWORDS.includes(e.keyword) || byValue.get(e.instancePath) === e);
   const missing = new Set(relevant.filter((e) => e.keyword === "required").map((e) => `${e.instancePath}/${String(e.params.missingProperty)}`));
   // A misspelt required key shows up twice (unknown key + missing key): report the typo only.
   const explainedByTypo = new Set<string>();
@@ -159,9 +188,10 @@ function translate(error: ErrorObject, document: SourceDocument<unknown>, schema
       const hint = String(error.params.type) === "string" && (typeof data === "number" || typeof data === "boolean")
         ? `quote the value ("...") so YAML reads it as text: unquoted, ${JSON.stringify(data)} is read as a ${typeof data}`
         : undefined;
+      const range = rangeOf(parent);
       return {
         ...base, ...at(path), rule: "schema-type",
-        message: data === null ? `${where} is empty, but must be ${expected}` : `${where} must be ${expected}`,
+        message: data === null ? `${where} is empty, but must be ${expected}${range}` : `${where} must be ${expected}${range}`,
         got: summarise(data), ...(hint ? { hint } : {}),
       };
     }
@@ -179,13 +209,13 @@ function translate(error: ErrorObject, document: SourceDocument<unknown>, schema
       const pattern = String(error.params.pattern);
       if (pattern === schema.secretPattern) return secretLiteral(at(path), where);
       const shape = schema.shapes.get(pattern);
-      const words = shape ? SHAPE_WORDS[shape] : undefined;
+      const words = (shape ? SHAPE_WORDS[shape] : undefined) ?? PATTERN_WORDS[pattern];
       return {
         ...base, ...at(path), rule: "schema-pattern",
         message: words
           ? `${where} must be ${words}`
           : `${where} does not have the expected form${parent.description ? ` (${sentence(parent.description)})` : ""}`,
-        got: summarise(data), hint: `it must match ${pattern}`,
+        got: summarise(data), ...(parent.description ? { hint: sentence(parent.description) } : {}),
       };
     }
     case "format":
@@ -197,7 +227,7 @@ function translate(error: ErrorObject, document: SourceDocument<unknown>, schema
       };
     default:
       if (RANGE_KEYWORDS.has(error.keyword)) {
-        return { ...base, ...at(path), rule: "schema-range", message: `${where} ${rangeWords(error)}`, got: summarise(data) };
+        return { ...base, ...at(path), rule: "schema-range", message: `${where} ${rangeWords(error, parent)}`, got: summarise(data) };
       }
       return { ...base, ...at(path), rule: `schema-${error.keyword}`, message: `${where} ${error.message ?? "is invalid"}`, got: summarise(data) };
   }
@@ -244,8 +274,20 @@ function resolve(node: JsonSchema, root: JsonSchema): JsonSchema {
   return (name ? root.definitions?.[name] : undefined) ?? node;
 }
 
-function rangeWords(error: ErrorObject): string {
+/** ", from 1 to 128" when the schema bounds a number on both sides; the whole range in one phrase. */
+function rangeOf(schema: JsonSchema): string {
+  const { minimum, maximum } = schema as { minimum?: number; maximum?: number };
+  if (minimum !== undefined && maximum !== undefined) return ` from ${minimum} to ${maximum}`;
+  if (minimum !== undefined) return ` of at least ${minimum}`;
+  return maximum !== undefined ? ` of at most ${maximum}` : "";
+}
+
+function rangeWords(error: ErrorObject, parent: JsonSchema): string {
   const limit = String(error.params.limit);
+  if (error.keyword === "minimum" || error.keyword === "maximum") {
+    const whole = parent.type === "integer" ? "a whole number" : "a number";
+    if (rangeOf(parent).startsWith(" from")) return `must be ${whole}${rangeOf(parent)}`;
+  }
   switch (error.keyword) {
     case "minimum": return `must be at least ${limit}`;
     case "maximum": return `must be at most ${limit}`;
@@ -253,9 +295,12 @@ function rangeWords(error: ErrorObject): string {
     case "exclusiveMaximum": return `must be less than ${limit}`;
     case "minLength": return `must be at least ${limit} characters long`;
     case "maxLength": return `must be at most ${limit} characters long`;
-    case "minItems": return `must have at least ${limit} items`;
+    case "minItems": return limit === "1" ? "must not be empty" : `must have at least ${limit} items`;
     case "maxItems": return `must have at most ${limit} items`;
-    case "minProperties": return `must have at least ${limit} keys`;
+    case "minProperties": {
+      const keys = Object.keys(parent.properties ?? {});
+      return keys.length ? `must name at least ${limit === "1" ? "one" : limit} of: ${keys.join(", ")}` : `must have at least ${limit} keys`;
+    }
     default: return `must have at most ${limit} keys`;
   }
 }
@@ -289,6 +334,8 @@ function sentence(description: string): string {
 
 /** The offending value, shortened when it is large. */
 function summarise(value: unknown): unknown {
+  // JSON has no Infinity or NaN (YAML's .inf, .nan): show them as written, not as null.
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   if (typeof value === "string") return value.length > MAX_GOT_CHARS ? `${value.slice(0, MAX_GOT_CHARS)}…` : value;
   if (value === null || typeof value !== "object") return value;
   const text = JSON.stringify(value);

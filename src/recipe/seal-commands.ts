@@ -6,7 +6,8 @@
 import type { OsFamily } from "./model.ts";
 import type { GuestCommand } from "./plan-model.ts";
 import { PlanError } from "./plan-error.ts";
-import { GUEST_UPLOAD_ROOT, guestCommand, shQuote } from "./step-commands.ts";
+import { GUEST_UPLOAD_ROOT, guestCommand } from "./step-commands.ts";
+import { shQuote } from "../util/sh-quote.ts";
 import { psQuote } from "../util/powershell-quote.ts";
 
 export const SEAL_TIMEOUT_SECONDS = 3600;

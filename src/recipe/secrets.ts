@@ -4,6 +4,7 @@
  * the reference and how to provide it.
  */
 import type { SecretRef } from "./model.ts";
+import { escapeRegExp } from "../util/escape-regexp.ts";
 
 /** Where secret values come from. */
 export interface SecretSources {
@@ -14,6 +15,20 @@ export interface SecretSources {
    * @default undefined (every `pulumi:` reference fails with a hint)
    */
   readonly pulumi?: (key: string) => string | undefined;
+}
+
+/**
+ * The variable through which `rebake publish` hands a `pulumi:key` value, read from the stack
+ * before the engine starts, to the dynamic providers: they run in the engine's processes and see
+ * only its environment. The key is hex-encoded so any key maps to one valid variable name.
+ */
+export function pulumiSecretVariable(key: string): string {
+  return `REBAKE_PULUMI_SECRET_${Buffer.from(key, "utf8").toString("hex").toUpperCase()}`;
+}
+
+/** The secret sources of a process started by publish: `env:NAME` and the `pulumi:key` values handed in. */
+export function environmentSecretSources(env: NodeJS.ProcessEnv): SecretSources {
+  return { env, pulumi: (key) => env[pulumiSecretVariable(key)] };
 }
 
 /** Resolves one reference to its value. */
@@ -101,8 +116,4 @@ export function redact(text: string, secrets: Iterable<string>): string {
   // One pass over the text, so the mask itself is never rewritten by a later, shorter secret.
   const pattern = new RegExp(ordered.map(escapeRegExp).join("|"), "g");
   return text.replace(pattern, REDACTED);
-}
-
-function escapeRegExp(literal: string): string {
-  return literal.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

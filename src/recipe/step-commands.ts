@@ -6,6 +6,7 @@
 import type { OsFamily, Shell, ToolsKind } from "./model.ts";
 import type { GuestCommand } from "./plan-model.ts";
 import { psQuote } from "../util/powershell-quote.ts";
+import { shQuote } from "../util/sh-quote.ts";
 
 /** Each step's inputs are uploaded to `<root>/<step-id>`; sealing removes the whole root. */
 export const GUEST_UPLOAD_ROOT: Readonly<Record<OsFamily, string>> = {
@@ -88,11 +89,6 @@ export const LINUX_REBOOT_REQUIRED_CHECK: readonly string[] = [
  */
 export function withLinuxRebootCheck(command: string): string {
   return ["(", command, ") || exit $?", ...LINUX_REBOOT_REQUIRED_CHECK, "exit 0"].join("\n");
-}
-
-/** Quotes for POSIX sh. */
-export function shQuote(text: string): string {
-  return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
 /** A command with the usual reboot codes derived from its success codes. */

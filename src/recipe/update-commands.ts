@@ -7,7 +7,8 @@
 import type { OsFamily, Updates } from "./model.ts";
 import { DEFAULT_UPDATE_ROUNDS } from "./normalize.ts";
 import type { GuestCommand } from "./plan-model.ts";
-import { LINUX_REBOOT_REQUIRED_CHECK, REBOOT_REQUIRED, exitStatus, shQuote } from "./step-commands.ts";
+import { LINUX_REBOOT_REQUIRED_CHECK, REBOOT_REQUIRED, exitStatus } from "./step-commands.ts";
+import { shQuote } from "../util/sh-quote.ts";
 import { psQuote } from "../util/powershell-quote.ts";
 
 /** One round may download gigabytes and install a cumulative update. */

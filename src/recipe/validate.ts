@@ -93,8 +93,8 @@ export async function validatePaths(paths: readonly string[], options: ValidateO
 
   const recipes: SourceDocument<Recipe>[] = [];
   const apps: SourceDocument<App>[] = [];
-  for (const members of projects.values()) {
-    const context = { recipes: [] as SourceDocument<Recipe>[], apps: [] as SourceDocument<App>[] };
+  for (const [root, members] of projects) {
+    const context = { root, recipes: [] as SourceDocument<Recipe>[], apps: [] as SourceDocument<App>[] };
     for (const path of members) {
       const file = checked.get(path);
       if (!file?.valid || !file.document) continue;

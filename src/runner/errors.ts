@@ -123,3 +123,13 @@ export class InstallNotProvenError extends BuildError {
     );
   }
 }
+
+/** A committed layer whose guest did not come back: it was evicted, and the build starts again below it. */
+export class BrokenLayerError extends BuildError {
+  constructor(
+    readonly stepId: string,
+    readonly failure: Error,
+  ) {
+    super(`the cached layer of step ${stepId} did not boot to a guest agent (${failure.message.split("\n")[0]}); it was evicted from the layer cache`);
+  }
+}

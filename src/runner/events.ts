@@ -2,7 +2,7 @@
  * What a build reports while it runs. The runner emits these; src/cli/progress renders them as a
  * live TTY line, plain timestamped lines or a JSON event stream (one object per line).
  */
-export type StepStatus = "ok" | "failed" | "cached" | "interrupted";
+export type StepStatus = "ok" | "failed" | "cached" | "skipped" | "interrupted";
 
 export type BuildEvent =
   | { readonly type: "build-start"; readonly at: string; readonly recipe: string; readonly buildId: string; readonly steps: readonly { readonly id: string; readonly title: string }[] }
@@ -13,6 +13,8 @@ export type BuildEvent =
       readonly step: string;
       readonly status: StepStatus;
       readonly cached: boolean;
+      /** Why a step was cached or skipped. */
+      readonly why?: string;
       readonly durationMs: number;
       readonly error?: string;
     }

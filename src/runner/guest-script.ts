@@ -6,6 +6,7 @@
 import { posix, win32 } from "node:path";
 import type { OsFamily, Shell } from "../recipe/model.ts";
 import { psQuote } from "../util/powershell-quote.ts";
+import { shQuote } from "../util/sh-quote.ts";
 
 export function defaultShell(family: OsFamily): Shell {
   return family === "windows" ? "powershell" : "sh";
@@ -51,8 +52,4 @@ export function withEnvironment(shell: Shell, env: Readonly<Record<string, strin
     }
   });
   return `${lines.join("\n")}\n${script}`;
-}
-
-export function shQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
 }

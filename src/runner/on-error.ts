@@ -3,7 +3,7 @@
  * the VM (and the disk it writes to) running for debugging and says how to reach it. A policy is a
  * decision about cleanup entries, applied by the runner around the steps, not a flag inside them.
  */
-import type { CleanupEntry } from "./cleanup-stack.ts";
+import type { CleanupEntry } from "../util/cleanup-stack.ts";
 
 export type OnErrorPolicy = "cleanup" | "keep";
 

@@ -3,7 +3,7 @@
  * success, after a failure and after SIGINT / SIGTERM or the build's time limit. The first error
  * is thrown after cleanup, classified as interruption or build timeout when the signal says so.
  */
-import { CleanupStack, releaseKept, type UnwindResult } from "./cleanup-stack.ts";
+import { CleanupStack, releaseKept, type UnwindResult } from "../util/cleanup-stack.ts";
 import { BuildInterruptedError, BuildTimeoutError } from "./errors.ts";
 import { systemClock, type Clock, type EmitEvent, type StepStatus } from "./events.ts";
 import { timeoutSignal } from "./timeout-signal.ts";
@@ -36,6 +36,8 @@ export interface StepRecord {
   readonly title: string;
   readonly status: StepStatus;
   readonly cached: boolean;
+  /** Why the step was cached or skipped. */
+  readonly why?: string;
   readonly startedAt: string;
   readonly endedAt: string;
   readonly durationMs: number;
@@ -82,11 +84,13 @@ export async function runSteps<S>(steps: readonly Step<S>[], state: S, options: 
       const started = clock();
       options.emit({ type: "step-start", at: started.toISOString(), step: step.name, title: step.title });
       let status: StepStatus = "ok";
-      let cached = false;
+      let why: string | undefined;
       try {
         const outcome = await raceAbort(step.run({ signal, cleanup, emit: options.emit, stepId: step.name }, state), signal);
-        cached = Boolean(outcome && outcome.cached);
-        if (cached) status = "cached";
+        if (outcome) {
+          status = outcome.outcome;
+          why = outcome.why;
+        }
       } catch (error) {
         failure = classify(error);
         status = failure instanceof BuildInterruptedError ? "interrupted" : "failed";
@@ -97,7 +101,8 @@ export async function runSteps<S>(steps: readonly Step<S>[], state: S, options: 
           id: step.name,
           title: step.title,
           status,
-          cached,
+          cached: status === "cached",
+          ...(why !== undefined ? { why } : {}),
           startedAt: started.toISOString(),
           endedAt: ended.toISOString(),
           durationMs: ended.getTime() - started.getTime(),
@@ -108,7 +113,8 @@ export async function runSteps<S>(steps: readonly Step<S>[], state: S, options: 
           at: record.endedAt,
           step: step.name,
           status,
-          cached,
+          cached: record.cached,
+          ...(why !== undefined ? { why } : {}),
           durationMs: record.durationMs,
           ...(status !== "ok" && status !== "cached" && failure ? { error: failure.message } : {}),
         });

@@ -4,8 +4,8 @@
  */
 import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
-
-export const REDACTED_TEXT = "[redacted]";
+import { redact } from "../recipe/secrets.ts";
+import { maskSecrets } from "../recipe/secret-patterns.ts";
 
 export class StepLog {
   readonly #stream: WriteStream;
@@ -35,7 +35,8 @@ export class StepLog {
   }
 
   redact(text: string): string {
-    return this.#secrets.reduce((t, secret) => t.replaceAll(secret, REDACTED_TEXT), text);
+    // The values handed out, and whatever still looks like a credential (a literal that slipped past validation).
+    return maskSecrets(redact(text, this.#secrets));
   }
 
   async close(): Promise<void> {

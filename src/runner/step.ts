@@ -3,7 +3,7 @@
  * and may have a cleanup. The runner pushes the step's cleanup when the step starts, so it runs
  * for the failing step too and must not assume the step finished.
  */
-import type { CleanupStack } from "./cleanup-stack.ts";
+import type { CleanupStack } from "../util/cleanup-stack.ts";
 import type { EmitEvent } from "./events.ts";
 
 export interface StepContext {
@@ -16,9 +16,14 @@ export interface StepContext {
   readonly stepId: string;
 }
 
+/**
+ * How a step ended when it did not run its work: `cached` when its result came from the layer
+ * cache, `skipped` when it does not apply to this build; `why` says which layer or which rule.
+ * A step that returns nothing ran.
+ */
 export interface StepOutcome {
-  /** The step's result came from the layer cache. */
-  readonly cached?: boolean;
+  readonly outcome: "cached" | "skipped";
+  readonly why: string;
 }
 
 export interface Step<S> {

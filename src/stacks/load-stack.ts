@@ -3,12 +3,15 @@
  * the stack shape and the cross-field rules, and returns a typed StackConfig. Every problem is
  * collected; a file with any error throws one StackConfigError listing them all.
  */
-import { readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import type { Problem } from "../recipe/problem.ts";
 import { formatProblem } from "../recipe/format-problems.ts";
+import { firstSelfAlias, MAX_ALIAS_EXPANSIONS } from "../recipe/load.ts";
+import { findLiteralSecrets, URL_CREDENTIALS } from "../recipe/secret-patterns.ts";
+import { stringLeaves } from "../recipe/string-leaves.ts";
 import { suggest } from "../recipe/suggest.ts";
+import { InputFileError, inputFileRule, readInputFile } from "../util/read-input.ts";
 import { checkShape, isMapping, type ShapeProblem } from "./shape.ts";
 import { CONFIG_NAMESPACE, STACK_FILE_KEYS, STACK_CONFIG_FIELDS, hypervisorShape } from "./stack-shape.ts";
 import {
@@ -35,6 +38,21 @@ export class StackConfigError extends Error {
   }
 }
 
+/** Stack files are a few KiB. */
+export const MAX_STACK_FILE_BYTES = 1024 * 1024;
+
+/** Pulumi's own rule for stack names: letters, digits, hyphens, underscores and periods. */
+const STACK_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$/;
+
+/** A stack name that is not one (`x/../../devices/lyon` would reach outside stacks/). */
+export class StackNameError extends Error {
+  readonly rule = "stack-name";
+  constructor(readonly stackName: string) {
+    super(`${JSON.stringify(stackName)} is not a stack name: a stack name is 1 to 100 letters, digits, hyphens, underscores or periods (no slashes), naming stacks/Pulumi.<name>.yaml`);
+    this.name = new.target.name;
+  }
+}
+
 export class StackNotFoundError extends Error {
   constructor(readonly stackName: string, readonly file: string, available: readonly string[]) {
     super(`no stack file ${file} for stack '${stackName}'${available.length ? ` (stacks: ${available.join(", ")})` : ""}; create it or pick an existing stack`);
@@ -43,21 +61,27 @@ export class StackNotFoundError extends Error {
 }
 
 export function stackFile(root: string, stack: string): string {
+  if (!STACK_NAME.test(stack) || stack === "." || stack === "..") throw new StackNameError(stack);
   return join(root, STACKS_DIR, `Pulumi.${stack}.yaml`);
 }
 
 /** Reads and validates one stack of the project at `root`. */
 export async function loadStack(root: string, stack: string): Promise<StackConfig> {
   const path = stackFile(root, stack);
+  const file = relative(root, path) || path;
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = readInputFile(path, MAX_STACK_FILE_BYTES).toString("utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    const { listStacks } = await import("./list-stacks.ts");
-    throw new StackNotFoundError(stack, relative(root, path), await listStacks(root));
+    if (!(error instanceof InputFileError)) throw error;
+    if (error.reason === "not-found") {
+      const { listStacks } = await import("./list-stacks.ts");
+      throw new StackNotFoundError(stack, file, await listStacks(root));
+    }
+    const { rule, hint } = inputFileRule(error);
+    throw new StackConfigError(file, [{ file, line: 0, col: 0, rule, severity: "error", message: error.message, hint }]);
   }
-  return parseStack(text, relative(root, path) || path, stack);
+  return parseStack(text, file, stack);
 }
 
 /** Validates stack file text; `file` is how problems name it. */
@@ -70,9 +94,19 @@ export function parseStack(text: string, file: string, stack: string): StackConf
     const pos = at(error.pos[0]);
     problems.push({ file, line: pos.line, col: pos.col, rule: "yaml-syntax", severity: "error", message: error.message.split("\n")[0] ?? error.message, hint: "fix the YAML syntax" });
   }
+  const loop = firstSelfAlias(doc);
+  if (loop) {
+    const pos = at(loop.range?.[0] ?? 0);
+    problems.push({ file, line: pos.line, col: pos.col, rule: "yaml-alias-cycle", severity: "error", message: `alias *${loop.source} lies inside the value anchored as &${loop.source}, so the value would contain itself without end`, got: `*${loop.source}`, hint: "write the value out" });
+  }
   if (problems.length) throw new StackConfigError(file, problems);
 
-  const root: unknown = doc.toJS();
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
+  } catch {
+    throw new StackConfigError(file, [{ file, line: 1, col: 1, rule: "yaml-alias-limit", severity: "error", message: `aliases expand to more than ${MAX_ALIAS_EXPANSIONS} nodes`, hint: "write the values out" }]);
+  }
   const shapeProblems = checkStackValue(root);
   for (const p of shapeProblems) {
     const pos = locate(doc, lines, p.pointer, p.part);
@@ -87,7 +121,7 @@ export function checkStackValue(root: unknown): ShapeProblem[] {
   if (!isMapping(root)) {
     return [{ pointer: "", part: "value", rule: "stack-type", message: "a stack file must be a mapping with a config: key", got: root, hint: "start the file with config:" }];
   }
-  const problems: ShapeProblem[] = [];
+  const problems: ShapeProblem[] = urlCredentialProblems(root);
   for (const key of Object.keys(root)) {
     if (!STACK_FILE_KEYS.includes(key)) {
       const near = suggest(key, STACK_FILE_KEYS);
@@ -118,6 +152,16 @@ export function checkStackValue(root: unknown): ShapeProblem[] {
   problems.push(...fieldProblems);
   if (fieldProblems.length === 0) problems.push(...crossFieldProblems(ours));
   return problems;
+}
+
+/** `smb://user:password@host/share` anywhere in the file: a literal secret in git. */
+function urlCredentialProblems(root: unknown): ShapeProblem[] {
+  return stringLeaves(root).flatMap(({ pointer, text }) =>
+    findLiteralSecrets(text, [URL_CREDENTIALS]).map(({ shown }): ShapeProblem => ({
+      pointer, part: "value", rule: "stack-secret-literal", message: "a URL holds a user and password; a stack file lives in git", got: shown,
+      hint: "leave them out of the URL: give the store a username and password: env:NAME (or pulumi:key)",
+    })),
+  );
 }
 
 /** The checker names nested keys `rebake.image.version`; the file spells them `rebake:image.version`. */

@@ -15,8 +15,15 @@ export interface ShapeProblem {
   readonly hint?: string;
 }
 
+/** A form a string must have, and the same in words: messages never show the expression. */
+export interface Constraint {
+  readonly pattern: RegExp;
+  /** Completes "<key> must be ...", e.g. "a host name: letters, digits, dots and hyphens". */
+  readonly words: string;
+}
+
 export type Shape =
-  | { readonly type: "string"; readonly pattern?: RegExp; readonly example: string; readonly values?: readonly string[] }
+  | { readonly type: "string"; readonly pattern?: Constraint; readonly example: string; readonly values?: readonly string[] }
   | { readonly type: "integer"; readonly min: number; readonly max: number }
   | { readonly type: "boolean" }
   | { readonly type: "object"; readonly fields: Readonly<Record<string, Field>> }
@@ -29,7 +36,7 @@ export interface Field {
   readonly required?: boolean;
 }
 
-export const string = (example: string, pattern?: RegExp): Shape => ({ type: "string", example, ...(pattern ? { pattern } : {}) });
+export const string = (example: string, pattern?: Constraint): Shape => ({ type: "string", example, ...(pattern ? { pattern } : {}) });
 export const oneOf = (...values: string[]): Shape => ({ type: "string", example: values[0] ?? "", values });
 export const integer = (min: number, max: number): Shape => ({ type: "integer", min, max });
 export const boolean: Shape = { type: "boolean" };
@@ -60,8 +67,8 @@ export function checkShape(value: unknown, shape: Shape, pointer: string, keyNam
         const near = suggest(value, shape.values);
         return [{ pointer, part: "value", rule: "stack-enum", message: `${keyName} must be one of ${shape.values.join(", ")}`, got: value, hint: near ? `did you mean '${near}'?` : `use one of ${shape.values.join(", ")}` }];
       }
-      if (shape.pattern && !shape.pattern.test(value)) {
-        return [{ pointer, part: "value", rule: "stack-format", message: `${keyName} does not match ${shape.pattern.source}`, got: value, hint: `e.g. ${shape.example}` }];
+      if (shape.pattern && !shape.pattern.pattern.test(value)) {
+        return [{ pointer, part: "value", rule: "stack-format", message: `${keyName} must be ${shape.pattern.words}`, got: value, hint: `e.g. ${shape.example}` }];
       }
       return [];
     }

@@ -1,5 +1,5 @@
 /** The shape of the `rebake:` keys of a stack file; model.ts holds the resulting types. */
-import { boolean, integer, list, object, oneOf, optional, required, string, variant, type Field, type Shape } from "./shape.ts";
+import { boolean, integer, list, object, oneOf, optional, required, string, variant, type Constraint, type Field, type Shape } from "./shape.ts";
 
 /** Config keys of rebake are `rebake:<key>`; other namespaces belong to providers. */
 export const CONFIG_NAMESPACE = "rebake";
@@ -7,13 +7,20 @@ export const CONFIG_NAMESPACE = "rebake";
 /** Keys Pulumi itself writes into a stack file. */
 export const STACK_FILE_KEYS = ["config", "secretsprovider", "encryptedkey", "encryptionsalt"];
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const VERSION = /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/;
-const HOST = /^[A-Za-z0-9][A-Za-z0-9.-]*$/;
-const URL_PATTERN = /^https?:\/\/[^\s/]+/;
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const NAME: Constraint = { pattern: /^[A-Za-z0-9][A-Za-z0-9._-]*$/, words: "letters, digits, dots, underscores or hyphens, starting with a letter or digit" };
+const VERSION: Constraint = { pattern: /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/, words: "a version of three numbers like 3.2.0, optionally with a -suffix" };
+const HOST: Constraint = { pattern: /^[A-Za-z0-9][A-Za-z0-9.-]*$/, words: "a host name: letters, digits, dots and hyphens, starting with a letter or digit" };
+const URL_PATTERN: Constraint = { pattern: /^https?:\/\/[^\s/]+/, words: "an https:// or http:// address" };
+const GUID: Constraint = { pattern: /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, words: "a GUID: 32 hex digits in groups of 8-4-4-4-12" };
+const WSMAN_URL: Constraint = { pattern: /^https?:\/\/[^/\s]+\/wsman$/, words: "a WinRM address ending in /wsman, e.g. https://host:5986/wsman" };
+/**
+ * A PVS object name (collection, store): free text for PVS, but the stack feeds it to PowerShell
+ * and people edit it in spreadsheets, so it must not start like a formula or hold control characters.
+ * The PVS programming guide states no character set for these names.
+ */
+const PVS_NAME: Constraint = { pattern: /^[^=+\-@\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$/, words: "a name that does not start with =, +, -, @ or a space (a spreadsheet would run it as a formula) and holds no control characters" };
 const SECRET = string("env:VCENTER_PASSWORD");
-const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/;
+const IPV4: Constraint = { pattern: /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/, words: "an IPv4 address like 10.0.10.11" };
 
 export const STACK_CONFIG_FIELDS: Readonly<Record<string, Field>> = {
   target: required(oneOf("pvs", "mcs")),
@@ -86,10 +93,10 @@ export const STACK_CONFIG_FIELDS: Readonly<Record<string, Field>> = {
           object({
             name: required(string("HQ", NAME)),
             server: required(string("pvs01.corp.example", HOST)),
-            collection: required(string("WS2022-Apps")),
+            collection: required(string("WS2022-Apps", PVS_NAME)),
             store: required(
               object({
-                name: required(string("Store-HQ")),
+                name: required(string("Store-HQ", PVS_NAME)),
                 location: required(string("\\\\pvs01\\vDisks or smb://pvs01/vDisks")),
                 username: optional(string("CORP\\svc-rebake")),
                 password: optional(string("env:PVS_STORE_PASSWORD")),
@@ -128,7 +135,7 @@ export function hypervisorShape(): Shape {
       winrm: {
         user: required(string("Administrator")),
         password: required(string("env:WINRM_PASSWORD")),
-        url: optional(string("https://10.0.0.5:5986/wsman", /^https?:\/\/[^/\s]+\/wsman$/)),
+        url: optional(string("https://10.0.0.5:5986/wsman", WSMAN_URL)),
         https: optional(boolean),
         port: optional(integer(1, 65535)),
         caPath: optional(string("certs/lab-ca.pem")),

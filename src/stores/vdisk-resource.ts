@@ -3,7 +3,7 @@
  * call it directly against real stores. Credentials reach it as secret references, resolved from
  * the environment of the process that runs it: no secret value enters the Pulumi state.
  */
-import { resolveSecret } from "../recipe/secrets.ts";
+import { environmentSecretSources, resolveSecret } from "../recipe/secrets.ts";
 import { createExec, type Exec } from "../util/exec.ts";
 import { openStore } from "./open-store.ts";
 import { publishVdisk, readVdisk, removeVdisk, vdiskFile } from "./publish-vdisk.ts";
@@ -14,7 +14,7 @@ export interface VdiskInputs {
   /** Store location: a path or `smb://host[:port]/share[/dir]`. */
   readonly store: string;
   readonly username?: string;
-  /** Secret reference (`env:NAME`) for an SMB store's password. */
+  /** Secret reference (`env:NAME`, or `pulumi:key` as publish hands it in) for an SMB store's password. */
   readonly passwordRef?: string;
   readonly name: string;
   readonly source: string;
@@ -51,7 +51,7 @@ export function vdiskId(inputs: Pick<VdiskInputs, "store" | "name">): string {
 
 function storeOf(inputs: VdiskInputs, environment: VdiskEnvironment): VdiskStore {
   const env = environment.env ?? process.env;
-  const credentials = inputs.username && inputs.passwordRef ? { username: inputs.username, password: resolveSecret(inputs.passwordRef, { env }) } : undefined;
+  const credentials = inputs.username && inputs.passwordRef ? { username: inputs.username, password: resolveSecret(inputs.passwordRef, environmentSecretSources(env)) } : undefined;
   return openStore(inputs.store, { exec: environment.exec ?? createExec(), ...(credentials ? { credentials } : {}) });
 }
 

@@ -13,7 +13,7 @@ import type { HypervisorDriver, VmHandle } from "../hypervisors/driver.ts";
 import type { GuestChannel } from "../guest/channel.ts";
 import type { BuildManifest, CheckResult, Verification } from "../manifest/model.ts";
 import type { Check, Hardware } from "../recipe/model.ts";
-import { DEFAULT_BOOT_TIMEOUT_MS } from "../runner/build.ts";
+import { DEFAULT_BOOT_TIMEOUT_MS } from "../runner/timeouts.ts";
 import { vmSpecFor } from "../hypervisors/vm-spec.ts";
 import { BuildError } from "../runner/errors.ts";
 import { systemClock, type Clock, type EmitEvent } from "../runner/events.ts";

@@ -45,6 +45,20 @@ test("cache ls --json lists committed layers with step, size and parent, and dow
     assert.equal(listed.downloads.length, 1);
   }));
 
+test("cache ls reports each step's bytes: the disk layer and the saved VM state apart", () =>
+  withCache(async (dir, io) => {
+    const layers = new LayerCache(join(dir, ".rebake/cache/layers"));
+    await writeFile(layers.companionPath(h(5), "state"), "s".repeat(3000));
+    await writeFile(layers.layerPath(h(5)), "x".repeat(2000));
+    await layers.commit(h(5), { stepId: "step-5", parent: h(3) });
+    assert.equal(await run(["ls", "--json"], io, now), 0);
+    const listed = JSON.parse(io.out()) as { layers: { stepId: string; size: number; diskBytes: number; stateBytes: number }[] };
+    assert.deepEqual(listed.layers.find((l) => l.stepId === "step-5"), { ...listed.layers.find((l) => l.stepId === "step-5"), size: 5000, diskBytes: 2000, stateBytes: 3000 });
+    let text = "";
+    await run(["ls"], { ...io, stdout: (t: string) => void (text += t) }, now);
+    assert.match(text, /5555555555\d\d\s+2\.0K\s+\+\s+2\.9K\s+=\s+4\.9K .*step-5/);
+  }));
+
 test("cache prune --older-than keeps the newest chain with its shared base and removes orphans", () =>
   withCache(async (dir, io) => {
     assert.equal(await run(["prune", "--older-than", "30d"], io, now), 0);

@@ -68,7 +68,7 @@ test("the commit marker records step, creation time, size and parent", () =>
     async (cache) => {
       await commitChain(cache, [h(1), h(2)]);
       const second = (await cache.list()).find((l) => l.hash === h(2));
-      assert.deepEqual(second, { hash: h(2), stepId: "step-2", created: "2026-01-02T03:04:05.000Z", size: 5, parent: h(1) });
+      assert.deepEqual(second, { hash: h(2), stepId: "step-2", created: "2026-01-02T03:04:05.000Z", size: 5, parent: h(1), diskBytes: 5, stateBytes: 0 });
     },
     { clock: () => new Date("2026-01-02T03:04:05Z") },
   ));

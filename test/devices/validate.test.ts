@@ -74,3 +74,31 @@ test("a bare all-digit MAC in YAML keeps its leading zeros", () => {
   const { rows } = parseDeviceYaml("- mac: 001122334455\n  name: A\n", "m.yaml");
   assert.equal(rows[0]?.values.mac, "001122334455");
 });
+
+/** Hostile manifests (test/fixtures/devices/hostile): encodings, separators, formulas, collections. */
+const HOSTILE_KNOWN = { ...KNOWN, images: ["ws2022-pvs"], collections: { HQ: "WS2022-Apps", "Branch-Lyon": "WS2022-Apps" } };
+const hostileCases: ReadonlyArray<readonly [file: string, problems: readonly string[], devices: number, says?: RegExp]> = [
+  ["utf16le.csv", [], 1],
+  ["utf16be.csv", [], 1],
+  ["utf16-tabs.csv", ["1:4 csv-separator"], 0, /separated by tabs/],
+  ["semicolon.csv", ["1:4 csv-separator"], 0, /separated by semicolons/],
+  ["tab.csv", ["1:4 csv-separator"], 0, /separated by tabs/],
+  ["pipe.csv", ["1:4 csv-separator"], 0, /separated by vertical bars/],
+  ["latin1.csv", ["2:25 encoding"], 0, /byte 0xe9/],
+  ["formula-collection.csv", ["2:29 device-formula"], 0, /collection starts like a spreadsheet formula/],
+  ["formula-name.csv", ["2:19 device-formula"], 0, /name starts like a spreadsheet formula/],
+  ["formula-at.csv", ["2:29 device-formula"], 0],
+  ["formula-plus.csv", ["2:29 device-formula"], 0],
+  ["formula.yaml", ["4:17 device-formula"], 0],
+  ["name-as-list.yaml", ["3:11 device-type"], 0, /name must be text/],
+  ["self-alias.yaml", ["3:11 device-type"], 0, /name must be text/],
+  ["collection-other-site.csv", ["2:29 device-unknown-collection"], 1, /not the device collection of site HQ in the stack \(WS2022-Apps\)/],
+];
+for (const [file, expected, count, says] of hostileCases) {
+  test(`hostile manifest ${file}: ${expected.join(", ") || "read as valid"}`, async () => {
+    const { devices, problems } = await loadDevices([{ path: join(FIXTURES, "hostile", file), shownAs: file }], HOSTILE_KNOWN);
+    assert.deepEqual(problems.map((p) => `${p.line}:${p.col} ${p.rule}`), expected);
+    assert.equal(devices.length, count);
+    if (says) assert.match(problems.map((p) => p.message).join("\n"), says);
+  });
+}

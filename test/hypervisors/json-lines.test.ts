@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { JsonLineDecoder } from "../../src/hypervisors/qemu/json-lines.ts";
+import { JsonLineDecoder } from "../../src/util/json-lines.ts";
 
 describe("JsonLineDecoder", () => {
   const cases: { name: string; chunks: (string | Buffer)[]; messages: unknown[]; garbage: string[] }[] = [

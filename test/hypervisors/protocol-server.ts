@@ -3,7 +3,7 @@ import net from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { JsonLineDecoder } from "../../src/hypervisors/qemu/json-lines.ts";
+import { JsonLineDecoder } from "../../src/util/json-lines.ts";
 
 export interface Request {
   readonly execute: string;

@@ -1,19 +1,20 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { QmpClient } from "../../src/hypervisors/qemu/qmp-client.ts";
 import { TrackedProcess } from "../../src/hypervisors/qemu/tracked-process.ts";
-import { loadVmState, saveVmState, VmStateFileError } from "../../src/hypervisors/qemu/vm-state.ts";
+import { loadCommand, loadVmState, saveVmState, VmStateFileError } from "../../src/hypervisors/qemu/vm-state.ts";
 import { createFakeSpawn } from "./fake-spawn.ts";
 import { startProtocolServer, type Request } from "./protocol-server.ts";
 
 const GREETING = { QMP: { version: { qemu: { major: 7, minor: 2, micro: 0 } }, capabilities: [] } };
 const STATE = "QEVM saved state";
 
-/** A QEMU whose outgoing migration writes STATE to the `exec:cat > 'file'` target and ends in `final`. */
+/** A QEMU whose outgoing migration runs its `exec:` target through sh, as QEMU does, and ends in `final`. */
 function migratingQemu(final: { status: string; "error-desc"?: string }) {
   let polls = 0;
   return (request: Request): unknown[] => {
@@ -21,9 +22,8 @@ function migratingQemu(final: { status: string; "error-desc"?: string }) {
     switch (request.execute) {
       case "migrate": {
         const uri = String(request.arguments?.["uri"]);
-        const file = /^exec:cat > '(.*)'$/.exec(uri)?.[1];
-        if (!file) return [{ error: { class: "GenericError", desc: `unexpected uri ${uri}` }, id: request.id }];
-        writeFileSync(file.replaceAll(`'\\''`, "'"), STATE);
+        if (!uri.startsWith("exec:")) return [{ error: { class: "GenericError", desc: `unexpected uri ${uri}` }, id: request.id }];
+        execFileSync("sh", ["-c", uri.slice("exec:".length)], { input: STATE });
         return ok();
       }
       case "query-migrate":
@@ -52,8 +52,9 @@ describe("saving a VM state", () => {
   it("migrates to a temp file at full speed and renames it when the migration completed", () =>
     withQmp(migratingQemu({ status: "completed" }), async (qmp, dir, requests) => {
       const target = path.join(dir, "it's.vmstate");
-      assert.equal(await saveVmState(qmp, target), STATE.length);
-      assert.equal(await readFile(target, "utf8"), STATE);
+      const size = await saveVmState(qmp, target);
+      assert.equal(size, (await readFile(target)).length);
+      assert.equal(execFileSync("sh", ["-c", loadCommand(target).slice("exec:".length)], { encoding: "utf8" }), STATE, "the saved file loads back to the stream QEMU wrote");
       assert.deepEqual(await readdir(dir), ["it's.vmstate"], "no temp file left");
       const commands = requests.map((r) => r.execute).filter((c) => c !== "qmp_capabilities");
       assert.deepEqual(commands.slice(0, 2), ["migrate-set-parameters", "migrate"]);
@@ -75,6 +76,19 @@ describe("saving a VM state", () => {
 });
 
 describe("loading a VM state", () => {
+  it("reads a compressed state, and one saved uncompressed before compression, as the stream QEMU wrote", () => {
+    const dir = execFileSync("mktemp", ["-d"], { encoding: "utf8" }).trim();
+    try {
+      const old = path.join(dir, "old.vmstate");
+      writeFileSync(old, STATE);
+      const compressed = path.join(dir, "new.vmstate");
+      execFileSync("sh", ["-c", `zstd -q -1 -c > '${compressed}'`], { input: STATE });
+      for (const file of [old, compressed]) assert.equal(execFileSync("sh", ["-c", loadCommand(file).slice("exec:".length)], { encoding: "utf8" }), STATE, file);
+    } finally {
+      execFileSync("rm", ["-rf", dir]);
+    }
+  });
+
   it("feeds the file to the incoming migration and resolves once the VM is paused at the state", async () => {
     let statusPolls = 0;
     const answer = (request: Request): unknown[] => [
@@ -84,7 +98,7 @@ describe("loading a VM state", () => {
     const qemu = new TrackedProcess(spawn("qemu-system-x86_64", []), "qemu");
     await withQmp(answer, async (qmp, _dir, requests) => {
       await loadVmState(qmp, qemu, "/cache/it's.vmstate");
-      assert.deepEqual(requests.find((r) => r.execute === "migrate-incoming")?.arguments, { uri: `exec:cat '/cache/it'\\''s.vmstate'` });
+      assert.deepEqual(requests.find((r) => r.execute === "migrate-incoming")?.arguments, { uri: loadCommand("/cache/it's.vmstate") });
       assert.ok(statusPolls >= 3);
     });
     spawn.children[0]?.exit(0);

@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -151,7 +151,9 @@ describe("vSphere driver", () => {
       const driver = new VsphereDriver({ settings, exportDir: dir, exec, env: { VS_USER: "u", VS_PASS: "p" }, log: () => {} });
       const vm = { id: VM, name: "golden" };
       const disk = await driver.exportDisk(vm);
-      assert.deepEqual(disk, { path: path.join(dir, "golden", "golden", "golden-disk-0.vmdk"), format: "vmdk" });
+      assert.deepEqual({ path: disk.path, format: disk.format }, { path: path.join(dir, "golden", "golden", "golden-disk-0.vmdk"), format: "vmdk" });
+      await disk.dispose!();
+      assert.deepEqual(readdirSync(dir), [], "dispose removes the export");
       const call = exec.calls.find((c) => c.args[0] === "export.ovf")!;
       assert.deepEqual(call.args.slice(0, 3), ["export.ovf", "-vm", VM]);
       assert.equal(call.options?.env?.GOVC_PASSWORD, "p", "credentials travel in the environment");

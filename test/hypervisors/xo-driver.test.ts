@@ -158,9 +158,9 @@ describe("Xen Orchestra driver", () => {
     const xoDriver = driver();
     const vm = await xoDriver.createVm(spec("layered"));
     const layer = path.join(work, "layers", "step-1.qcow2");
-    await xoDriver.checkpoint(vm, layer);
-    const reference = JSON.parse(await readFile(layer, "utf8")) as { snapshot: string };
-    const child = await xoDriver.createVm({ ...spec("child"), disk: { path: path.join(work, "c"), baseLayer: layer } });
+    const { layer: frozen } = await xoDriver.checkpoint(vm, layer);
+    const reference = JSON.parse(frozen) as { snapshot: string };
+    const child = await xoDriver.createVm({ ...spec("child"), disk: { path: path.join(work, "c"), baseLayer: frozen } });
     assert.equal(xo.state.vms.get(child.id)!.template, reference.snapshot);
     assert.deepEqual(xo.violations, []);
   });
@@ -185,8 +185,7 @@ describe("Xen Orchestra driver", () => {
   test("contract: a VM cloned from another VM's snapshot starts its own chain", async () => {
     const xoDriver = driver();
     const parent = await xoDriver.createVm(spec("parent"));
-    const layer = path.join(work, "layers", "base.qcow2");
-    await xoDriver.checkpoint(parent, layer);
+    const { layer } = await xoDriver.checkpoint(parent, path.join(work, "layers", "base.qcow2"));
     const child = await xoDriver.createVm({ ...spec("child"), disk: { path: path.join(work, "c"), baseLayer: layer } });
     assert.deepEqual((await xoDriver.snapshot(child, "child-1.0.0")).placement?.snapshotChain, ["child-1.0.0"]);
     assert.deepEqual(xo.violations, []);

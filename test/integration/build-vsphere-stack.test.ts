@@ -18,7 +18,8 @@ import type { BuildEvent } from "../../src/runner/events.ts";
 import { createExec } from "../../src/util/exec.ts";
 import { planProject } from "../../src/recipe/plan-project.ts";
 import { LayerCache } from "../../src/cache/layer-cache.ts";
-import { LAYER_REFERENCE_KIND, type LayerReference } from "../../src/hypervisors/vsphere/vsphere-driver.ts";
+import { LAYER_REFERENCE_KIND } from "../../src/hypervisors/vsphere/vsphere-driver.ts";
+import { encodeSnapshotLayer } from "../../src/hypervisors/snapshot-layer.ts";
 import { runCliJson, type CliRun } from "../support/cli-child.ts";
 import { startVcsim, VCSIM_INVENTORY, VCSIM_PASSWORD, VCSIM_USERNAME, type Vcsim } from "../support/vcsim.ts";
 
@@ -145,8 +146,7 @@ describe("rebake build --stack on vSphere (vcsim)", { timeout: 60_000 }, () => {
     await layers.ensureDir();
     let parent: string | null = null;
     for (const step of planned.plan.steps) {
-      const reference: LayerReference = { kind: LAYER_REFERENCE_KIND, url: vcsim.url, vm: "/DC0/vm/gone-build-vm", snapshot: "layer" };
-      await writeFile(layers.layerPath(step.hash), JSON.stringify(reference));
+      await writeFile(layers.layerPath(step.hash), encodeSnapshotLayer({ kind: LAYER_REFERENCE_KIND, url: vcsim.url, vm: "/DC0/vm/gone-build-vm", snapshot: "layer" }));
       await layers.commit(step.hash, { stepId: step.id, parent });
       parent = step.hash;
     }

@@ -60,7 +60,8 @@ describe("QEMU driver resuming from a saved VM state", () => {
       const uptimeBefore = Number((await run(guest, "cat /proc/uptime")).split(" ")[0]);
 
       started = Date.now();
-      assert.deepEqual(await driver.checkpoint(first, path.join(dir, "layers", "child-1.qcow2"), { saveState: saved }), { stateSaved: true });
+      const checkpoint = await driver.checkpoint(first, path.join(dir, "layers", "child-1.qcow2"), { saveState: saved });
+      assert.deepEqual(checkpoint, { layer: path.resolve(frozen), stateSaved: true }, "the frozen layer is the file the VM wrote until now");
       log.push(`checkpoint with state took ${Date.now() - started} ms`);
       assert.ok(existsSync(saved), log.join("\n"));
       assert.equal(await run(guest, "cat /root/marker"), "before-checkpoint", "the checkpointed VM runs on");

@@ -175,9 +175,8 @@ describe("vSphere driver against vcsim", () => {
   test("a checkpoint is a vSphere snapshot whose reference a later VM is linked-cloned from", async () => {
     const vsphere = driver();
     const parent = await vsphere.createVm(spec("layer-parent"));
-    const layer = path.join(work, "layers", "step-1.qcow2");
     try {
-      await vsphere.checkpoint(parent, layer);
+      const { layer } = await vsphere.checkpoint(parent, path.join(work, "layers", "step-1.qcow2"));
       assert.match(await govc("snapshot.tree", "-vm", parent.id), /layer-step-1/);
       const child = await vsphere.createVm({ ...spec("layer-child"), disk: { path: path.join(work, "child"), baseLayer: layer } });
       try {

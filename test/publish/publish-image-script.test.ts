@@ -1,37 +1,41 @@
 /**
  * The Publish-ProvMasterVMImage script runs in real pwsh (on Linux) against stub Citrix cmdlets
- * generated from Citrix's cmdlet reference (test/contracts/citrix-mcs-cmdlets.ts): PowerShell's
- * binder refuses what the real snap-ins would, and the recorded calls are asserted.
+ * generated from Citrix's cmdlet reference (test/contracts/citrix-mcs-cmdlets.ts, module
+ * test/support/mcs-stub.ts): PowerShell's binder refuses what the real snap-ins would, and the
+ * recorded calls are asserted.
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { publishImageScript, SNAP_INS, type PublishImageRequest } from "../../src/publish/mcs/publish-image-script.ts";
 import { REBOOT_WARNING_MESSAGE } from "../../src/publish/mcs/reboot-options.ts";
-import { MCS_CMDLETS } from "../contracts/citrix-mcs-cmdlets.ts";
-import { runWithStubs, stubModule, type RecordedCall } from "../support/citrix-stub-module.ts";
-import { findPwsh } from "../support/pwsh.ts";
+import { MCS_STUB_MODULE } from "../support/mcs-stub.ts";
+import { findPwsh, runWithStub, type StubCall, type StubResponses } from "../support/pwsh.ts";
 
 // Never skipped: without pwsh this fails with how to install it.
-const pwsh = await findPwsh();
+await findPwsh();
 /** Citrix's own example task id (Publish-ProvMasterVMImage.md Example 1). */
 const TASK_ID = "248f102f-073f-45fe-aea9-1819a6d6dd1f";
 const IMAGE = "XDHyp:\\HostingUnits\\HU1\\VDI.resourcepool\\W11-GOLD.vm\\w11-1.3.0.snapshot\\w11-1.4.0.snapshot";
+const CATALOG_UID = 7;
 
-const module = stubModule(MCS_CMDLETS, {
-  "Publish-ProvMasterVMImage": `if ($RunAsynchronously) { [guid]'${TASK_ID}' }`,
-  "Get-ProvTask": [
-    "$state = $global:RebakeTaskStates[0]",
-    "if ($global:RebakeTaskStates.Count -gt 1) { $global:RebakeTaskStates = @($global:RebakeTaskStates | Select-Object -Skip 1) }",
-    "[pscustomobject]@{ TaskId = $TaskId; Active = $state.Active; TaskState = $state.TaskState; TaskStateInformation = $state.Info }",
-  ].join("; "),
-  "Get-BrokerCatalog": "[pscustomobject]@{ Name = $Name; Uid = 7 }",
-});
+/** The task id (a [guid], as the table says -RunAsynchronously returns), the task's states in turn, and the catalog. */
+function responses(request: PublishImageRequest, taskStates: readonly { Active: boolean; TaskState: string; TaskStateInformation?: string }[]): StubResponses {
+  return {
+    "Publish-ProvMasterVMImage": [{ returns: [TASK_ID] }],
+    "Get-ProvTask": taskStates.map((state) => ({ returns: [{ TaskId: TASK_ID, TaskStateInformation: null, ...state }] })),
+    "Get-BrokerCatalog": [{ returns: [{ Name: request.catalogName, Uid: CATALOG_UID }] }],
+  };
+}
 
-const FINISHES = "$global:RebakeTaskStates = @(@{ Active = $true; TaskState = 'ConsolidatingMasterImage' }, @{ Active = $false; TaskState = 'Finished' })";
+const FINISHES = [
+  { Active: true, TaskState: "ConsolidatingMasterImage" },
+  { Active: false, TaskState: "Finished" },
+];
+const runStub = (script: string, stubResponses: StubResponses = {}) => runWithStub(MCS_STUB_MODULE, script, stubResponses, { catchError: true });
 
 const base: PublishImageRequest = { adminAddress: "ddc01.corp.example", catalogName: "W11-Pooled", masterImagePath: IMAGE, reboot: "rolling", rebootWarningMinutes: 15, rebootDurationMinutes: 240, pollSeconds: 0 };
 
-function publishCalls(request: PublishImageRequest): RecordedCall[] {
+function publishCalls(request: PublishImageRequest): StubCall[] {
   return [
     { cmdlet: "Add-PSSnapin", parameters: { Name: [...SNAP_INS] } },
     { cmdlet: "Publish-ProvMasterVMImage", parameters: { ProvisioningSchemeName: request.catalogName, MasterImageVM: request.masterImagePath, RunAsynchronously: true, AdminAddress: request.adminAddress } },
@@ -40,15 +44,15 @@ function publishCalls(request: PublishImageRequest): RecordedCall[] {
   ];
 }
 
-function rebootCalls(request: PublishImageRequest, duration: number): RecordedCall[] {
+function rebootCalls(request: PublishImageRequest, duration: number): StubCall[] {
   return [
     { cmdlet: "Get-BrokerCatalog", parameters: { Name: request.catalogName, AdminAddress: request.adminAddress } },
-    { cmdlet: "Start-BrokerRebootCycle", parameters: { RebootDuration: duration, WarningDuration: request.rebootWarningMinutes, WarningMessage: REBOOT_WARNING_MESSAGE, AdminAddress: request.adminAddress, InputObject: `catalog:${request.catalogName}` } },
+    { cmdlet: "Start-BrokerRebootCycle", parameters: { RebootDuration: duration, WarningDuration: request.rebootWarningMinutes, WarningMessage: REBOOT_WARNING_MESSAGE, AdminAddress: request.adminAddress, InputObject: { Name: request.catalogName, Uid: CATALOG_UID } } },
   ];
 }
 
 describe("Publish-ProvMasterVMImage script in pwsh against stubs of Citrix's cmdlets (Linux, stub module)", () => {
-  const cases: { name: string; request: PublishImageRequest; reboot: RecordedCall[] }[] = [
+  const cases: { name: string; request: PublishImageRequest; reboot: StubCall[] }[] = [
     { name: "a rolling reboot cycles the catalog over its duration", request: base, reboot: rebootCalls(base, 240) },
     { name: "an immediate reboot cycles with duration 0", request: { ...base, reboot: "immediate" }, reboot: rebootCalls({ ...base, reboot: "immediate" }, 0) },
     { name: "no reboot leaves the machines to their next restart", request: { ...base, reboot: "none" }, reboot: [] },
@@ -56,7 +60,7 @@ describe("Publish-ProvMasterVMImage script in pwsh against stubs of Citrix's cmd
   ];
   for (const { name, request, reboot } of cases) {
     test(`${name}: publishes asynchronously, waits for the task, then the reboot`, async () => {
-      const run = await runWithStubs(pwsh, module, publishImageScript(request), FINISHES);
+      const run = await runStub(publishImageScript(request), responses(request, FINISHES));
       assert.equal(run.error, undefined, run.stdout);
       assert.deepEqual(run.calls, [...publishCalls(request), ...reboot]);
       assert.match(run.stdout, new RegExp(`REBAKE-RESULT .*"taskId":"${TASK_ID}"`));
@@ -64,8 +68,8 @@ describe("Publish-ProvMasterVMImage script in pwsh against stubs of Citrix's cmd
   }
 
   test("a task that ends in a failure state fails with Citrix's state and information, and reboots nothing", async () => {
-    const failing = "$global:RebakeTaskStates = @(@{ Active = $false; TaskState = 'VirtualMachineSnapshotNotFound'; Info = 'w11-1.4.0.snapshot' })";
-    const run = await runWithStubs(pwsh, module, publishImageScript(base), failing);
+    const failing = [{ Active: false, TaskState: "VirtualMachineSnapshotNotFound", TaskStateInformation: "w11-1.4.0.snapshot" }];
+    const run = await runStub(publishImageScript(base), responses(base, failing));
     assert.match(run.error ?? "", /ended VirtualMachineSnapshotNotFound: w11-1\.4\.0\.snapshot/);
     assert.deepEqual(run.calls.map((c) => c.cmdlet), ["Add-PSSnapin", "Publish-ProvMasterVMImage", "Get-ProvTask"]);
   });
@@ -77,8 +81,20 @@ describe("Publish-ProvMasterVMImage script in pwsh against stubs of Citrix's cmd
   ];
   for (const { why, call, error } of refused) {
     test(`the stubs refuse ${why}, as the snap-in would`, async () => {
-      const run = await runWithStubs(pwsh, module, `$ErrorActionPreference = 'Stop'\n${call}\n`);
+      const run = await runStub(`$ErrorActionPreference = 'Stop'\n${call}\n`);
       assert.match(run.error ?? "", error);
+    });
+  }
+
+  const returned = [
+    { switch: "-RunAsynchronously", response: TASK_ID, type: "System.Guid" },
+    { switch: "", response: { TaskId: TASK_ID, TaskState: "Finished" }, type: "System.Management.Automation.PSCustomObject" },
+  ];
+  for (const { switch: given, response, type } of returned) {
+    test(`the Publish-ProvMasterVMImage stub returns a ${type} ${given ? `with ${given}` : "without -RunAsynchronously"}, as the reference's Return Values say`, async () => {
+      const run = await runStub(`$ErrorActionPreference = 'Stop'\n(Publish-ProvMasterVMImage -ProvisioningSchemeName 'x' -MasterImageVM 'y' ${given}).GetType().FullName\n`, { "Publish-ProvMasterVMImage": [{ returns: [response] }] });
+      assert.equal(run.error, undefined, run.stdout);
+      assert.equal(run.stdout.trim(), type);
     });
   }
 });

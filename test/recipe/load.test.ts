@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   MAX_FILE_BYTES, MAX_NESTING_DEPTH, detectKind, displayPath, loadDocument, parseSource, type SourceFs,
 } from "../../src/recipe/load.ts";
+import { InputFileError } from "../../src/util/read-input.ts";
 import type { SourceDocument } from "../../src/recipe/document.ts";
 
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -125,15 +126,14 @@ describe("hostile files", () => {
 });
 
 describe("loadDocument through a file system", () => {
+  /** Behaves as readInputFile does: it never hands out more than the limit. */
   function fakeFs(files: Record<string, number>, reads: string[]): SourceFs {
     return {
-      size: async (path) => {
+      read: async (path, maxBytes) => {
         const size = files[path];
-        if (size === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: "ENOENT" });
-        if (size < 0) throw Object.assign(new Error(`EACCES: permission denied, open '${path}'`), { code: "EACCES" });
-        return size;
-      },
-      read: async (path) => {
+        if (size === undefined) throw new InputFileError("not-found", "no such file");
+        if (size < 0) throw new InputFileError("unreadable", "the file cannot be read (EACCES)");
+        if (size > maxBytes) throw new InputFileError("too-large", "the file is larger than the limit");
         reads.push(path);
         return encode("name: x\n");
       },
@@ -141,7 +141,7 @@ describe("loadDocument through a file system", () => {
   }
   const table: ReadonlyArray<readonly [what: string, size: number | undefined, rule: string | undefined, read: boolean]> = [
     ["a file at the size limit is read", MAX_FILE_BYTES, undefined, true],
-    ["a file over the limit is rejected unread", MAX_FILE_BYTES + 1, "file-too-large", false],
+    ["a file over the limit is rejected", MAX_FILE_BYTES + 1, "file-too-large", false],
     ["a missing file", undefined, "file-not-found", false],
     ["an unreadable file", -1, "file-unreadable", false],
   ];

@@ -70,6 +70,9 @@ const CASES: readonly Case[] = [
   { file: "vda-unpinned-reason.yaml", problems: ["vda-unpinned-reason.yaml:29:7 warning input-unpinned"] },
   { file: "app-unpinned-with-reason.yaml", problems: ["app-unpinned-with-reason.yaml:8:5 warning input-unpinned"] },
   { file: "driver-path-missing.yaml", problems: ["driver-path-missing.yaml:24:13 warning input-missing"] },
+  { file: "iso-path-outside.yaml", problems: ["iso-path-outside.yaml:10:11 error input-outside-project"] },
+  { file: "iso-path-directory.yaml", problems: ["iso-path-directory.yaml:10:11 error input-not-file"] },
+  { file: "timezone-unknown.yaml", problems: ["timezone-unknown.yaml:13:13 error os-timezone"] },
   {
     file: "iso-path-and-url.yaml",
     problems: ["iso-path-and-url.yaml:10:5 error input-source", "iso-path-and-url.yaml:11:10 error input-pinned"],

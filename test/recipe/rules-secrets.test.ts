@@ -2,7 +2,8 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import type { App } from "../../src/recipe/model.ts";
-import { createSecretLiteral, findLiteralSecrets } from "../../src/recipe/rules/secret-literal.ts";
+import { createSecretLiteral } from "../../src/recipe/rules/secret-literal.ts";
+import { findLiteralSecrets } from "../../src/recipe/secret-patterns.ts";
 import { appDoc, recipeDoc, ruleContext } from "./helpers/source-document.ts";
 import { pvsRecipe } from "./helpers/recipes.ts";
 
@@ -20,6 +21,18 @@ describe("findLiteralSecrets", () => {
     ['ADMIN_PASSWORD="Summer2024"', 'ADMIN_PASSWORD="***"'],
     ["$password = 'Summer2024'", "$password = '***'"],
     ["slmgr /ipk VK7JG-NPHTM-C97JM-9MPGT-3V66T", "*****-*****-*****-*****-3V66T"],
+    // Issue 11: MSI properties, net user, chpasswd, credentials in URLs.
+    ["msiexec /i agent.msi /qn PROXY_PASSWORD=Hunter2", "PROXY_PASSWORD=***"],
+    ["msiexec /i agent.msi LICENSEKEY=ABCD-1234 /qn", "LICENSEKEY=***"],
+    ["setup.exe DB_PWD=s3cret", "DB_PWD=***"],
+    ["msiexec /i a.msi SERVICEPASSWORD_ENC=\"xyz\"", 'SERVICEPASSWORD_ENC="***"'],
+    ["net user localadmin Passw0rd! /add", "net user localadmin ***"],
+    ['net user "build svc" Passw0rd!', 'net user "build svc" ***'],
+    ["echo 'root:Sup3r' | chpasswd", "echo 'root:***' | chpasswd"],
+    ["printf svc:Sup3r | sudo chpasswd", "printf svc:*** | sudo chpasswd"],
+    ["chpasswd <<< 'svc:Sup3r'", "chpasswd <<< 'svc:***'"],
+    ["curl -O https://ci:Tok3n@repo.example/x.tgz", "https://ci:***@"],
+    ["smbclient smb://svc:Sh4re@fs01/share", "smb://svc:***@"],
   ];
   for (const [text, shown] of literal) {
     it(`finds and masks: ${text}`, () => {
@@ -42,6 +55,17 @@ describe("findLiteralSecrets", () => {
     "{file} /quiet /password={password}",
     "msiexec /i app.msi PRODUCTCODE={12345678-ABCD-1234-ABCD-1234567890AB}",
     "xcopy src dst /E /Y",
+    // Issue 11: references and switches, not literals.
+    "$p = $env:SVC_PASSWORD | ConvertTo-SecureString -AsPlainText -Force",
+    "ConvertTo-SecureString -AsPlainText -Force -String $env:PW",
+    "net user localadmin * /add",
+    "net user localadmin /delete",
+    "msiexec /i a.msi PROXY_PASSWORD=$env:PROXY_PASSWORD",
+    "msiexec /i a.msi PROXY_PASSWORD=%PROXY_PASSWORD%",
+    "setxkbmap KEYBOARD=us",
+    "echo \"svc:$SVC_PASSWORD\" | chpasswd",
+    "curl https://repo.example/x.tgz",
+    "git clone https://github.com/org/repo.git",
   ];
   for (const text of references) {
     it(`accepts a reference or non-secret: ${text}`, () => assert.deepEqual(findLiteralSecrets(text), []));

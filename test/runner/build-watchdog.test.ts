@@ -99,8 +99,6 @@ function scriptedVms(runs: (n: number) => Run, fakeOptions: FakeOptions = {}) {
   return { fakes: { ...fakes, driver }, distrusted, timers, powerOns: () => count };
 }
 
-
-
 const committedLayers = async (f: Fixture) => (await readdir(join(f.cacheDir, "layers")).catch(() => [] as string[])).filter((n) => n.endsWith(".json")).length;
 
 const unproven: { name: string; console: string; message: RegExp }[] = [

@@ -8,8 +8,6 @@ import { CacheFullError } from "../../src/cache/errors.ts";
 import { ERROR_TAIL_LINES } from "../../src/util/exec.ts";
 import { buildFailure, createFakes, withFixture, type Fixture } from "./helpers/build-fixture.ts";
 
-
-
 /** Nothing left behind: no temp dir, no uncommitted layer, no partial or final artifact. */
 async function assertNothingLeft(f: Fixture, fakes: ReturnType<typeof createFakes>, committedSteps: number): Promise<void> {
   assert.deepEqual(await readdir(f.tempRoot), [], "the work dir is removed");
@@ -49,6 +47,7 @@ test("a build runs every step in order, commits a layer per step and writes the 
       "waitPoweredOff",
       `checkpoint ${fakes.journal.find((j) => j.endsWith("tail.qcow2"))!.slice("checkpoint ".length)}`,
       "guest.close",
+      "exportDisk vm-1",
       "destroy vm-1",
     ]);
     assert.equal(manifest.outputs[0]?.kind, "vhdx");
@@ -100,13 +99,20 @@ test("a UEFI + TPM rebuild starts from the variable store and TPM state saved wi
     assert.match(await readFile(tpm, "utf8"), /^tpm state of rebake-demo-/);
   }));
 
-test("an unchanged rebuild boots no VM and captures from the cached layers", () =>
+test("an unchanged rebuild creates no VM and captures the last cached layer through the driver", () =>
   withFixture(async (f) => {
     await build(f.request(f.plan()), f.deps(createFakes()));
     const fakes = createFakes();
-    const { manifest } = await build(f.request(f.plan()), f.deps(fakes));
-    assert.deepEqual(fakes.journal, []);
-    assert.ok(manifest.steps.filter((s) => s.hash).every((s) => s.cacheHit));
+    const plan = f.plan();
+    const { manifest } = await build(f.request(plan), f.deps(fakes));
+    assert.deepEqual(fakes.journal, [`exportLayer ${join(f.cacheDir, "layers", `${plan.steps.at(-1)!.hash}.qcow2`)}`]);
+    assert.ok(manifest.steps.filter((s) => s.hash).every((s) => s.cacheHit && s.status === "cached"));
+    assert.deepEqual(
+      manifest.steps.filter((s) => !s.hash).map((s) => [s.id, s.status, s.cacheHit]),
+      [["prepare", "ok", false], ["fetch-inputs", "skipped", false], ["answer-media", "skipped", false], ["create-vm", "skipped", false], ["release-vm", "skipped", false], ["capture", "ok", false]],
+      "steps that do not apply are skipped, not cache hits",
+    );
+    assert.match(manifest.steps.find((s) => s.id === "create-vm")?.why ?? "", /every step is cached/);
   }));
 
 test("--no-cache builds from the ISO in the work dir and commits nothing", () =>
@@ -119,6 +125,17 @@ test("--no-cache builds from the ISO in the work dir and commits nothing", () =>
     assert.ok(manifest.steps.every((s) => !s.cacheHit));
     // Nothing is committed, so no step freezes a layer but the last, which the capture reads.
     assert.deepEqual(fakes.journal.filter((j) => j.startsWith("checkpoint ")).map((j) => basename(j)), ["tail.qcow2"]);
+    assert.deepEqual(await readdir(f.tempRoot), []);
+  }));
+
+test("a driver whose layers die with the VM builds on an empty cache, commits nothing and captures the VM's disk through the driver", () =>
+  withFixture(async (f) => {
+    const fakes = createFakes({ layersDieWithVm: true });
+    const { manifest } = await build(f.request(f.plan()), f.deps(fakes));
+    assert.deepEqual(await readdir(join(f.cacheDir, "layers")).catch(() => []), [], "nothing committed to the shared cache");
+    const exported = fakes.journal.indexOf("exportDisk vm-1");
+    assert.ok(exported > 0 && exported < fakes.journal.indexOf("destroy vm-1"), "the disk is exported before the VM goes");
+    assert.equal(manifest.outputs[0]?.kind, "vhdx");
     assert.deepEqual(await readdir(f.tempRoot), []);
   }));
 
@@ -144,6 +161,10 @@ test("an MCS build keeps the golden VM that holds the snapshot and records it in
     assert.deepEqual(fakes.destroyed, []);
     const snapshot = manifest.outputs.find((o) => o.kind === "snapshot");
     assert.deepEqual(snapshot?.kind === "snapshot" && snapshot.vm, { name: fakes.specs[0]!.name, id: "vm-1" });
+    const capture = manifest.steps.find((s) => s.id === "capture");
+    assert.deepEqual([capture?.status, capture?.cacheHit], ["skipped", false], "an MCS capture does not apply: it is no cache hit");
+    assert.match(capture?.why ?? "", /MCS image is the golden VM's snapshot/);
+    assert.ok(!fakes.journal.some((j) => j.startsWith("export")), "no disk is exported for MCS");
   }));
 
 test("a failing guest command names the step, its exit code and the last 50 lines of its output", () =>
@@ -218,7 +239,7 @@ test("--on-error keep leaves the VM and its layer, says how to reach it and rele
     let access = "";
     let release: (() => Promise<void>) | undefined;
     await buildFailure(build(f.request(f.plan(), { onError: "keep", onKept: (a, r) => ((access = a.description), (release = r)) }), f.deps(fakes)));
-    assert.match(access, /fake console of rebake-demo-/);
+    assert.match(access, /fake VM rebake-demo-/);
     assert.deepEqual(fakes.destroyed, []);
     assert.ok((await readdir(join(f.cacheDir, "layers"))).includes(`${f.plan().steps[1]!.hash}.qcow2`), "the VM's disk stays");
     // Once the user is done: the VM, its uncommitted layer and the work dir go.

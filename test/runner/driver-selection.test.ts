@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { BuildConnectionError, createDriver, driverSettings, loadConnection, MissingCredentialError, RESOLVED_CREDENTIAL_ENV, selectDriverName, type SelectedConnection } from "../../src/runner/drivers.ts";
+import { BuildConnectionError, createDriver, driverSettings, loadConnection, MissingCredentialError, RESOLVED_CREDENTIAL_ENV, selectDriverName, type SelectedConnection } from "../../src/cli/wiring.ts";
 import { QemuDriver } from "../../src/hypervisors/qemu/qemu-driver.ts";
 import { VsphereDriver } from "../../src/hypervisors/vsphere/vsphere-driver.ts";
 import { XoDriver } from "../../src/hypervisors/xenorchestra/xo-driver.ts";

@@ -1,20 +1,23 @@
 /**
  * Generates a PowerShell module of stub cmdlets from a cmdlet table (cmdlet-spec.ts). Each stub is
- * an advanced function with exactly the table's parameters, so PowerShell's own binder refuses an
- * unknown parameter, a missing mandatory one, a positional argument the reference does not give a
- * position, a value of the wrong type and a string over the reference's Max Length; a required group or a resolution left out is refused
+ * an advanced function with exactly the table's parameters and parameter sets, so PowerShell's own
+ * binder refuses an unknown parameter, a missing mandatory one, a mix of parameter sets, a
+ * positional argument the reference does not give a position, a value of the wrong type and a
+ * string over the reference's Max Length; a required group or a resolution left out is refused
  * with the vendor's error code. Every accepted call is appended as one JSON line to the file named
  * by $env:REBAKE_STUB_LOG; what a call returns (objects, or an error) comes from the JSON file
  * named by $env:REBAKE_STUB_RESPONSES.
  *
  * Responses file: { "<cmdlet>": [response, ...] }, one response per call in order, the last one
  * repeating; a response is { "returns": [...] } or { "error": { "code", "message", "terminating" } }.
- * Errors are raised as the vendor describes them: an exception whose InnerException is an
- * EAException with a returnCode (the PVS reference, docs/index.md "Error Handling").
+ * Returned values are cast to the type the table says the cmdlet returns (a task id is a [guid]).
+ * Errors are raised as the PVS reference describes them: an exception whose InnerException is an
+ * EAException with a returnCode (docs/index.md "Error Handling"). The Citrix SDK references of the
+ * MCS cmdlets name their error codes but not their exception types, so no MCS test makes a stub fail.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { powershellType, type CmdletParameter, type CmdletSpec } from "./cmdlet-spec.ts";
+import { powershellElementType, powershellType, type CmdletParameter, type CmdletSpec } from "./cmdlet-spec.ts";
 
 export const STUB_LOG_ENV = "REBAKE_STUB_LOG";
 export const STUB_RESPONSES_ENV = "REBAKE_STUB_RESPONSES";
@@ -25,26 +28,36 @@ export interface StubModuleSpec {
   /** Where the table was read from, written into the module's header. */
   readonly source: string;
   readonly cmdlets: readonly CmdletSpec[];
-  /** Error codes the stub raises when it refuses a call itself. */
-  readonly refusals: { readonly groupMissing: { code: number; message: string }; readonly resolutionMissing: { code: number; message: string } };
+  /** Error codes the stub raises when it refuses a call itself; needed when a cmdlet has required groups or resolutions. */
+  readonly refusals?: { readonly groupMissing: StubError; readonly resolutionMissing: StubError };
 }
+
+interface StubError {
+  readonly code: number;
+  readonly message: string;
+}
+
+/** A table the generator cannot honour: a stub that silently accepted what the vendor refuses would be worse than none. */
+export class StubTableError extends Error {}
 
 const psString = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
+/** One [Parameter()] per parameter set it belongs to (one without a set name: every set). */
 function parameterDeclaration(param: CmdletParameter): string {
-  const attributes = [
+  const attributes = (set: string | undefined) => [
     ...(param.mandatory ? ["Mandatory = $true"] : []),
-    ...(param.set ? [`ParameterSetName = '${param.set}'`] : []),
+    ...(set ? [`ParameterSetName = ${psString(set)}`] : []),
     ...(param.position !== undefined ? [`Position = ${param.position}`] : []),
     ...(param.pipeline ? ["ValueFromPipeline = $true"] : []),
   ];
+  const parameter = (param.sets ?? [undefined]).map((set) => `[Parameter(${attributes(set).join(", ")})]`).join(" ");
   const alias = param.aliases?.length ? ` [Alias(${param.aliases.map(psString).join(", ")})]` : "";
   const length = param.maxLength !== undefined ? ` [ValidateLength(0, ${param.maxLength})]` : "";
-  return `    [Parameter(${attributes.join(", ")})]${alias}${length} [${powershellType(param.type)}] $${param.name}`;
+  return `    ${parameter}${alias}${length} [${powershellType(param.type)}] $${param.name}`;
 }
 
 function stubFunction(spec: CmdletSpec): string {
-  const binding = spec.objectParameter ? "[CmdletBinding(PositionalBinding = $false, DefaultParameterSetName = 'Fields')]" : "[CmdletBinding(PositionalBinding = $false)]";
+  const binding = `[CmdletBinding(PositionalBinding = $false${spec.defaultSet ? `, DefaultParameterSetName = ${psString(spec.defaultSet)}` : ""})]`;
   return [
     `# ${spec.section}`,
     `function ${spec.name} {`,
@@ -57,9 +70,24 @@ function stubFunction(spec: CmdletSpec): string {
   ].join("\n");
 }
 
+/** What the runtime checks beyond the binder, and the type each return is cast to (null: a vendor object, as given). */
 function rules(cmdlets: readonly CmdletSpec[]): string {
-  const table = Object.fromEntries(cmdlets.map((c) => [c.name, { requiredOneOf: c.requiredOneOf ?? [], resolutions: c.resolutions ?? {}, objectParameter: c.objectParameter ?? null }]));
+  const returns = (spec: CmdletSpec) => (spec.returns ?? []).map((r) => ({ cast: powershellElementType(r.type) === "object" ? null : powershellElementType(r.type), when: r.when ?? null }));
+  const table = Object.fromEntries(cmdlets.map((c) => [c.name, { requiredOneOf: c.requiredOneOf ?? [], resolutions: c.resolutions ?? {}, objectParameter: c.objectParameter ?? null, returns: returns(c) }]));
   return JSON.stringify(table);
+}
+
+function checkTable(module: StubModuleSpec): void {
+  const problems = module.cmdlets.flatMap((c) => {
+    const names = new Set(c.parameters.map((param) => param.name));
+    const sets = new Set(c.parameters.flatMap((param) => param.sets ?? []));
+    return [
+      ...(c.defaultSet !== undefined && !sets.has(c.defaultSet) ? [`${c.name}'s default parameter set ${c.defaultSet} has no parameter`] : []),
+      ...((c.requiredOneOf?.length || Object.keys(c.resolutions ?? {}).length) && !module.refusals ? [`${c.name} has required groups or resolutions but module ${module.name} gives no refusal error codes`] : []),
+      ...(c.returns ?? []).filter((r) => r.when !== undefined && !names.has(r.when)).map((r) => `${c.name} returns ${r.type} when -${r.when}, which it does not have`),
+    ];
+  });
+  if (problems.length) throw new StubTableError(problems.join("\n"));
 }
 
 const RUNTIME = String.raw`
@@ -127,11 +155,15 @@ function Invoke-StubCall([System.Management.Automation.PSCmdlet] $Caller, [strin
     Stop-StubCall $Caller $response.error.code $response.error.message ([bool]$response.error.terminating)
     return
   }
-  foreach ($item in @($response.returns)) { $item }
+  $returned = @($rule.returns | Where-Object { -not $_.when -or ($given -contains $_.when) } | Select-Object -First 1)
+  $cast = if ($returned) { $returned[0].cast } else { $null }
+  # ConvertTo throws on a value the declared type cannot hold: a test that made the stub return it is wrong.
+  foreach ($item in @($response.returns)) { if ($cast) { [System.Management.Automation.LanguagePrimitives]::ConvertTo($item, [type]$cast) } else { $item } }
 }
 `;
 
 export function stubModuleSource(module: StubModuleSpec): { psm1: string; psd1: string } {
+  checkTable(module);
   const functions = module.cmdlets.map((c) => c.name);
   const psm1 = [
     `# Generated by test/support/powershell-stub.ts from ${module.source}: stubs that refuse what the real cmdlets refuse and record every call.`,
@@ -139,8 +171,8 @@ export function stubModuleSource(module: StubModuleSpec): { psm1: string; psd1: 
     "# Errors inside the stubs themselves are bugs of the stub: stop at once.",
     "$ErrorActionPreference = 'Stop'",
     `$script:Rules = ConvertFrom-Json ${psString(rules(module.cmdlets))}`,
-    `$script:GroupMissing = ConvertFrom-Json ${psString(JSON.stringify(module.refusals.groupMissing))}`,
-    `$script:ResolutionMissing = ConvertFrom-Json ${psString(JSON.stringify(module.refusals.resolutionMissing))}`,
+    `$script:GroupMissing = ConvertFrom-Json ${psString(JSON.stringify(module.refusals?.groupMissing ?? null))}`,
+    `$script:ResolutionMissing = ConvertFrom-Json ${psString(JSON.stringify(module.refusals?.resolutionMissing ?? null))}`,
     RUNTIME,
     ...module.cmdlets.map(stubFunction),
     `Export-ModuleMember -Function ${functions.map(psString).join(", ")}`,

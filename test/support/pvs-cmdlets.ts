@@ -15,7 +15,7 @@
  *   (DiskLocatorName needs SiteName/SiteId and StoreName/StoreId).
  * - "Max Length=N": `maxLength`.
  * - Set- cmdlets have two forms, an object (`objectParameter`, parameter set Object) or "When X is
- *   not passed, the parameters below are used" (parameter set Fields).
+ *   not passed, the parameters below are used" (parameter set Fields, the `defaultSet`).
  * Where the reference is silent (which error a Get raises for something absent, whether two
  * members of one group may be combined) nothing is encoded; see the notes.
  */
@@ -31,7 +31,7 @@ export const PVS_REFERENCE = {
 import type { CmdletParameter, CmdletSpec, PsType } from "./cmdlet-spec.ts";
 
 const p = (name: string, type: PsType, extra: Omit<CmdletParameter, "name" | "type"> = {}): CmdletParameter => ({ name, type, ...extra });
-const fields = (list: readonly CmdletParameter[]): CmdletParameter[] => list.map((param) => ({ ...param, set: "Fields" }));
+const fields = (list: readonly CmdletParameter[]): CmdletParameter[] => list.map((param) => ({ ...param, sets: ["Fields"] }));
 
 const CONFIRM = p("Confirm", "SwitchParameter");
 const PASS_THRU = p("PassThru", "SwitchParameter");
@@ -144,8 +144,9 @@ function setCmdlet(name: string, objectParameter: string, objectType: PsType, fi
     name,
     section: `## ${name}`,
     objectParameter,
+    defaultSet: "Fields",
     // The examples pass the object positionally ("Set-PvsDisk $o").
-    parameters: [p(objectParameter, objectType, { mandatory: true, pipeline: true, set: "Object", position: 0 }), ...fields(fieldForm), PASS_THRU, CONFIRM],
+    parameters: [p(objectParameter, objectType, { mandatory: true, pipeline: true, sets: ["Object"], position: 0 }), ...fields(fieldForm), PASS_THRU, CONFIRM],
     ...more,
   };
 }
@@ -210,10 +211,10 @@ export const PVS_CMDLETS: readonly CmdletSpec[] = [
       FIELDS,
     ],
     resolutions: { CollectionName: [SITE], DiskLocatorName: [SITE, STORE], SiteViewName: [SITE] },
-    returns: "PvsDevice[]",
+    returns: [{ type: "PvsDevice[]" }],
     notes: ["All Devices are returned if no parameters are passed.", "The PvsDevice field is listed as 'Name or DeviceName' (docs/citrix-pvs-snapin-namespace.md) without saying which is the property."],
   },
-  onDiskLocator("Get-PvsDisk", [], { returns: "PvsDisk[]" }, { tail: "Fields" }),
+  onDiskLocator("Get-PvsDisk", [], { returns: [{ type: "PvsDisk[]" }] }, { tail: "Fields" }),
   {
     name: "Get-PvsDiskLocator",
     section: "## Get-PvsDiskLocator",
@@ -239,21 +240,21 @@ export const PVS_CMDLETS: readonly CmdletSpec[] = [
       FIELDS,
     ],
     resolutions: { ...NAME_NEEDS_SITE_AND_STORE, UpdateTaskName: [SITE] },
-    returns: "PvsDiskLocator[]",
+    returns: [{ type: "PvsDiskLocator[]" }],
     notes: [
       "All DiskLocators are returned if no parameters are passed.",
       "PvsDiskLocator.ServerName: 'Name of the single Server that this Disk Locator is assigned to'; -Single/-All select single-server or all-servers-of-the-store locators.",
     ],
   },
   onDiskLocator("Get-PvsDiskVersion", [p("Version", "uint"), p("Type", "uint")], {
-    returns: "PvsDiskVersion[]",
+    returns: [{ type: "PvsDiskVersion[]" }],
     notes: [
       "Access: 0 (Production), 1 (Maintenance), 2 (MaintenanceHighestVersion), 3 (Override), 4 (Merge), 5 (MergeMaintenance), 6 (MergeTest), 7 (Test).",
       "Type (parameter): 1 = the Maintenance or MaintenanceHighestVersion version, 2 = the Test versions, 3 = the Override version.",
       "Type (field): 0 (Base), 1 (Manual), 2 (Automatic), 3 (Merge), 4 (MergeBase).",
     ],
   }, { tail: "Fields" }),
-  onDiskLocator("Get-PvsMaintenanceVersionExists", [], { returns: "Boolean" }, { arrays: false, tail: "none" }),
+  onDiskLocator("Get-PvsMaintenanceVersionExists", [], { returns: [{ type: "Boolean" }] }, { arrays: false, tail: "none" }),
   {
     name: "Import-PvsDisk",
     section: "## Import-PvsDisk",
@@ -276,7 +277,7 @@ export const PVS_CMDLETS: readonly CmdletSpec[] = [
       CONFIRM,
     ],
     resolutions: NAME_NEEDS_SITE_AND_STORE,
-    returns: "PvsDiskLocator",
+    returns: [{ type: "PvsDiskLocator" }],
     notes: ["Import a Disk. It will add a Disk Locator for the Disk to the Site. A manifest file must exist in the Store.", "ServerName: 'Name of the single Server that this Disk Locator is assigned to'."],
   },
   onDiskLocator("Invoke-PvsPromoteDiskVersion", [p("ScheduledDate", "DateTime"), p("TestVersion", "uint"), p("Test", "SwitchParameter")], {
@@ -309,7 +310,7 @@ export const PVS_CMDLETS: readonly CmdletSpec[] = [
     ],
     requiredOneOf: [["CollectionId", "CollectionName"]],
     resolutions: { CollectionName: [SITE] },
-    returns: "PvsDevice",
+    returns: [{ type: "PvsDevice" }],
     notes: ["All parameters that do not have a Default are required, unless only a few of a group are required: Name and DeviceMac have none."],
   },
   {
@@ -334,14 +335,14 @@ export const PVS_CMDLETS: readonly CmdletSpec[] = [
       CONFIRM,
     ],
     requiredOneOf: [SITE, STORE],
-    returns: "PvsDiskLocator",
+    returns: [{ type: "PvsDiskLocator" }],
     notes: [
       "Create a new Disk Locator for a Site. The Disk file must already exist.",
       "ServerId/ServerName: the single Server the locator is assigned to; Default 00000000-0000-0000-0000-000000000000 / \"\" (none).",
       "-VHDX: the image that has never been added to the Farm is VHDX, otherwise VHD is assumed.",
     ],
   },
-  onDiskLocator("New-PvsDiskMaintenanceVersion", [], { returns: "PvsDiskVersion" }, { arrays: false }),
+  onDiskLocator("New-PvsDiskMaintenanceVersion", [], { returns: [{ type: "PvsDiskVersion" }] }, { arrays: false }),
   {
     name: "Remove-PvsDevice",
     section: "## Remove-PvsDevice",

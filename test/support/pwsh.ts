@@ -29,13 +29,31 @@ export interface StubRun {
   readonly stderr: string;
   /** The calls the stubs accepted, in order. */
   readonly calls: readonly StubCall[];
+  /** With `catchError`: the message of the terminating error that ended the script, if one did. */
+  readonly error?: string;
 }
+
+export interface StubRunOptions {
+  /**
+   * Runs the script inside try/catch, as a caller that reads the error's message would, so `error`
+   * is that message alone (stderr also echoes the failing line, which names its parameters). Only
+   * for scripts that stop on every error: inside try, an error that would end just one statement
+   * ends the script.
+   */
+  readonly catchError?: boolean;
+}
+
+/** pwsh starts in seconds; a run that takes this long hangs, and fails with what it printed. */
+const RUN_TIMEOUT_MS = 120_000;
+const ERROR_MARKER = "REBAKE-STUB-ERROR ";
+
+const caught = (script: string) => `try { & {\n${script}\n} } catch { Write-Output ('${ERROR_MARKER}' + $_.Exception.Message) }\n`;
 
 /** What each stub returns per call (see powershell-stub.ts). */
 export type StubResponses = Readonly<Record<string, readonly ({ returns: readonly unknown[] } | { error: { code: number; message: string; terminating: boolean } })[]>>;
 
 /** Runs `script` in pwsh with `module` on PSModulePath; each run gets its own folder. */
-export async function runWithStub(module: StubModuleSpec, script: string, responses: StubResponses = {}): Promise<StubRun> {
+export async function runWithStub(module: StubModuleSpec, script: string, responses: StubResponses = {}, options: StubRunOptions = {}): Promise<StubRun> {
   const pwsh = await findPwsh();
   const dir = await mkdtemp(path.join(os.tmpdir(), "rebake-pwsh-stub-"));
   try {
@@ -52,15 +70,26 @@ export async function runWithStub(module: StubModuleSpec, script: string, respon
       let err = "";
       child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
       child.stderr.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ exitCode: code ?? -1, stdout: out, stderr: err }));
-      child.stdin.end(script);
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`pwsh ran longer than ${RUN_TIMEOUT_MS / 1000} s; stdout:\n${out}\nstderr:\n${err}`));
+      }, RUN_TIMEOUT_MS);
+      child.on("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ exitCode: code ?? -1, stdout: out, stderr: err });
+      });
+      child.stdin.end(options.catchError ? caught(script) : script);
     });
     const calls = (await readFile(log, "utf8"))
       .split("\n")
       .filter((line) => line.trim())
       .map((line) => JSON.parse(line) as StubCall);
-    return { exitCode, stdout, stderr, calls };
+    const error = stdout.split(/\r?\n/).find((line) => line.startsWith(ERROR_MARKER))?.slice(ERROR_MARKER.length).trim();
+    return { exitCode, stdout, stderr, calls, ...(error !== undefined ? { error } : {}) };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

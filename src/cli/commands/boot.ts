@@ -7,7 +7,6 @@ import { rm } from "node:fs/promises";
 import { makeOwnedDir } from "../../util/owned-dir.ts";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
-import { parseArgs } from "node:util";
 import { formatSize, parseDuration, UnitError } from "../../cache/units.ts";
 import { NetbootCheckError, netbootCheck } from "../../boot/netboot-check.ts";
 import { createExec } from "../../util/exec.ts";
@@ -15,6 +14,8 @@ import { formatDuration } from "../progress/format.ts";
 import { BootConfigError, checkBootConfig, planSiteBoot, type SiteBootPlan } from "../../boot/boot-plan.ts";
 import { bootstrapScript } from "../../boot/bootstrap-script.ts";
 import { loadStack } from "../../stacks/load-stack.ts";
+import { parseCommandArgs } from "../args.ts";
+import { ruleOf } from "../rule-of.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 
 export const HELP = `usage: rebake boot --stack <name> [--script] [--json]
@@ -38,17 +39,13 @@ options:
 `;
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args: [...args],
-    strict: true,
-    options: { stack: { type: "string" }, script: { type: "boolean" }, "netboot-check": { type: "string" }, timeout: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } },
-  });
+  const { values } = parseCommandArgs(args, { stack: { type: "string" }, script: { type: "boolean" }, "netboot-check": { type: "string" }, timeout: { type: "string" } }, 0);
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   if (values["netboot-check"]) return runNetbootCheck(values["netboot-check"], values.timeout, Boolean(values.json), io);
-  if (!values.stack) throw new UsageError(`--stack is required\n\n${HELP}`);
+  if (!values.stack) throw new UsageError(`--stack is required`);
   const stack = await loadStack(io.cwd, values.stack);
   if (!stack.pvs) throw new UsageError(`${stack.file} has no rebake:pvs section; boot settings are for PVS sites`);
   const problems = stack.pvs.sites.flatMap((site) => (site.boot ? checkBootConfig(site.name, site.boot, stack.file) : []));
@@ -98,7 +95,7 @@ async function runNetbootCheck(vdisk: string, timeout: string | undefined, json:
   } catch (error) {
     if (!(error instanceof NetbootCheckError)) throw error;
     if (json) io.stdout(`${JSON.stringify({ vdisk, passed: false, error: error.message }, null, 2)}\n`);
-    else io.stderr(`rebake boot: ${error.message}\n`);
+    else io.stderr(`rebake boot: ${ruleOf(error)}  ${error.message}\n`);
     return EXIT.failed;
   } finally {
     await rm(workDir, { recursive: true, force: true });

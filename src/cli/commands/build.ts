@@ -7,7 +7,8 @@ import { rm } from "node:fs/promises";
 import { makeOwnedDir } from "../../util/owned-dir.ts";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
+import { ruleOf } from "../rule-of.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { createReporter } from "../progress/reporter.ts";
 import { cacheDirs } from "../../cache/cache-dir.ts";
@@ -15,13 +16,14 @@ import { DownloadCache } from "../../cache/download-cache.ts";
 import { LayerCache } from "../../cache/layer-cache.ts";
 import { parseDuration, UnitError } from "../../cache/units.ts";
 import { captureVhdx } from "../../capture/vhdx-capture.ts";
+import { qemuImgFormat } from "../../capture/qemu-img-format.ts";
 import { writeAnswerMedia } from "../../answers/media.ts";
 import { generateAdminPassword } from "../../answers/password.ts";
 import { formatReport, problemsAsJson } from "../../recipe/format-problems.ts";
 import { planProject } from "../../recipe/plan-project.ts";
 import { resolveSecret } from "../../recipe/secrets.ts";
 import { build, type BuildResult } from "../../runner/build.ts";
-import { DEFAULT_DRIVER, checkDriverFlag, createDriver, loadConnection } from "../../runner/drivers.ts";
+import { DEFAULT_DRIVER, checkDriverFlag, createDriver, loadConnection } from "../wiring.ts";
 import { BuildInterruptedError } from "../../runner/errors.ts";
 import { ON_ERROR_POLICIES, type OnErrorPolicy } from "../../runner/on-error.ts";
 import { StepsFailedError } from "../../runner/run-steps.ts";
@@ -63,11 +65,7 @@ exit codes: 0 built and verified, 1 invalid recipe or failed step or check, 2 wr
 `;
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: {
+  const { values, positionals } = parseCommandArgs(args, {
       out: { type: "string" },
       "no-cache": { type: "boolean" },
       "cache-dir": { type: "string" },
@@ -78,16 +76,13 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       stack: { type: "string" },
       "hypervisor-config": { type: "string" },
       "no-verify": { type: "boolean" },
-      json: { type: "boolean" },
-      help: { type: "boolean" },
-    },
-  });
+    });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const [recipePath, ...extra] = positionals;
-  if (!recipePath || extra.length > 0) throw new UsageError(`name exactly one recipe\n\n${HELP}`);
+  if (!recipePath || extra.length > 0) throw new UsageError(`name exactly one recipe`);
   const onError = (values["on-error"] ?? "cleanup") as OnErrorPolicy;
   if (!ON_ERROR_POLICIES.includes(onError)) throw new UsageError(`--on-error must be cleanup or keep, got: '${values["on-error"]}'`);
   checkDriverFlag(values.driver);
@@ -153,7 +148,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
           });
         },
         capture: (source, outPath, { signal, onProgress }) =>
-          captureVhdx({ path: source }, outPath, { exec, signal, onProgress: (p) => onProgress(p.bytesDone, p.bytesTotal) }),
+          captureVhdx({ path: source.path, format: qemuImgFormat(source.format) }, outPath, { exec, signal, onProgress: (p) => onProgress(p.bytesDone, p.bytesTotal) }),
         toolVersions: () => toolVersions(exec),
         resolveSecret: secrets,
       },
@@ -189,7 +184,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     const interrupted = cause instanceof BuildInterruptedError || io.signal.aborted;
     emit({ type: "build-end", at: new Date().toISOString(), status: interrupted ? "interrupted" : "failed", durationMs: Date.now() - started, error: cause.message });
     reporter.finish();
-    io.stderr(`rebake build: ${cause.message}\n`);
+    io.stderr(`rebake build: ${ruleOf(cause)}  ${cause.message}\n`);
     if (releaseKept) {
       // The driver's processes end with this one, so the VM lives exactly as long as we wait here.
       io.stderr("rebake build: the VM keeps running until you press Ctrl-C (or send SIGTERM); then it is removed\n");

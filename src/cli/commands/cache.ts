@@ -3,14 +3,14 @@
  * the layer cache (one qcow2 per step hash, chained) and the download cache. Prune keeps the
  * newest chains and never removes a layer a kept layer is built on.
  */
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { cacheDirs } from "../../cache/cache-dir.ts";
 import { DownloadCache } from "../../cache/download-cache.ts";
 import { LayerCache } from "../../cache/layer-cache.ts";
 import { tmpdir } from "node:os";
 import { selectForPrune, type CacheItem } from "../../cache/prune.ts";
-import { WORK_DIR_PREFIX } from "../../runner/build.ts";
+import { WORK_DIR_PREFIX } from "../../runner/steps/prepare.ts";
 import { removeAbandonedDirs } from "../../util/owned-dir.ts";
 import { formatSize, parseDuration, parseSize, UnitError } from "../../cache/units.ts";
 import { formatDuration } from "../progress/format.ts";
@@ -36,25 +36,18 @@ const ORPHAN_GRACE_MS = 3_600_000;
 const DOWNLOAD_PREFIX = "download:";
 
 export async function run(args: readonly string[], io: CliIo, now: Date = new Date()): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: {
+  const { values, positionals } = parseCommandArgs(args, {
       "cache-dir": { type: "string" },
       "max-size": { type: "string" },
       "older-than": { type: "string" },
       all: { type: "boolean" },
-      json: { type: "boolean" },
-      help: { type: "boolean" },
-    },
-  });
+    });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const [sub, ...extra] = positionals;
-  if (extra.length > 0 || (sub !== "ls" && sub !== "prune")) throw new UsageError(`name a subcommand: ls or prune\n\n${HELP}`);
+  if (extra.length > 0 || (sub !== "ls" && sub !== "prune")) throw new UsageError(`name a subcommand: ls or prune`);
   const dirs = cacheDirs(io.cwd, io.env, values["cache-dir"]);
   const layers = new LayerCache(dirs.layers);
   const downloads = new DownloadCache(dirs.downloads);
@@ -66,9 +59,10 @@ export async function run(args: readonly string[], io: CliIo, now: Date = new Da
       io.stdout(`${JSON.stringify({ dir: dirs.root, layers: layerList, downloads: downloadList.map((d) => ({ sha256: d.sha256, size: d.size, modified: d.modified.toISOString() })) }, null, 2)}\n`);
       return EXIT.ok;
     }
-    io.stdout(`layers in ${dirs.layers}:\n`);
+    io.stdout(`layers in ${dirs.layers} (bytes per step: disk layer + saved VM state = all with companions):\n`);
     for (const l of layerList) {
-      io.stdout(`  ${l.hash.slice(0, 12)}  ${formatSize(l.size).padStart(7)}  ${age(now, new Date(l.created)).padStart(8)}  ${l.stepId}${l.parent ? `  (on ${l.parent.slice(0, 12)})` : ""}\n`);
+      const bytes = `${formatSize(l.diskBytes).padStart(7)} + ${formatSize(l.stateBytes).padStart(7)} = ${formatSize(l.size).padStart(7)}`;
+      io.stdout(`  ${l.hash.slice(0, 12)}  ${bytes}  ${age(now, new Date(l.created)).padStart(8)}  ${l.stepId}${l.parent ? `  (on ${l.parent.slice(0, 12)})` : ""}\n`);
     }
     io.stdout(`downloads in ${dirs.downloads}:\n`);
     for (const d of downloadList) io.stdout(`  ${d.sha256.slice(0, 12)}  ${formatSize(d.size).padStart(7)}  ${age(now, d.modified).padStart(8)}\n`);
@@ -78,7 +72,7 @@ export async function run(args: readonly string[], io: CliIo, now: Date = new Da
   }
 
   if (!values.all && values["max-size"] === undefined && values["older-than"] === undefined) {
-    throw new UsageError(`prune needs --max-size, --older-than or --all\n\n${HELP}`);
+    throw new UsageError(`prune needs --max-size, --older-than or --all`);
   }
   let policy;
   try {

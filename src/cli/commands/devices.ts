@@ -3,10 +3,10 @@
  * mac, name, collection, site, image) together, so a MAC or name used twice across files is found.
  */
 import { isAbsolute, join, relative } from "node:path";
-import { parseArgs } from "node:util";
 import { knownNames, loadDevices } from "../../devices/load-devices.ts";
 import { countProblems, formatReport, problemsAsJson } from "../../recipe/format-problems.ts";
 import { loadStack } from "../../stacks/load-stack.ts";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 
 export const HELP = `usage: rebake devices validate <manifest.csv|manifest.yaml>... [--stack NAME] [--json]
@@ -28,19 +28,14 @@ exit codes: 0 valid, 1 problems found, 2 usage
 `;
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: { stack: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } },
-  });
+  const { values, positionals } = parseCommandArgs(args, { stack: { type: "string" } });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const [sub, ...files] = positionals;
-  if (sub !== "validate") throw new UsageError(`name a subcommand: validate\n\n${HELP}`);
-  if (files.length === 0) throw new UsageError(`name at least one manifest file\n\n${HELP}`);
+  if (sub !== "validate") throw new UsageError(`name a subcommand: validate`);
+  if (files.length === 0) throw new UsageError(`name at least one manifest file`);
   const stack = values.stack ? await loadStack(io.cwd, values.stack) : undefined;
   const known = await knownNames(io.cwd, stack);
   const paths = files.map((file) => {

@@ -12,7 +12,8 @@ import { planProject, type PlannedProject } from "../../recipe/plan-project.ts";
 import { renderDiff } from "../../recipe/render-diff.ts";
 import type { PlanFormat } from "../../recipe/render-plan.ts";
 import { createExec, type Exec } from "../../util/exec.ts";
-import { formatOf, parse } from "./plan.ts";
+import { formatOf } from "./plan.ts";
+import { parseCommandArgs } from "../args.ts";
 
 export const HELP = `usage: rebake diff <old.yaml> <new.yaml> [--format text|markdown|json] [--json]
        rebake diff <recipe> --base <git-ref> [--format text|markdown|json] [--json]
@@ -37,16 +38,16 @@ export interface DiffDependencies {
 }
 
 export async function run(args: readonly string[], io: CliIo, deps: DiffDependencies = {}): Promise<number> {
-  const parsed = parse(args, { format: { type: "string" }, base: { type: "string" } });
+  const parsed = parseCommandArgs(args, { format: { type: "string" }, base: { type: "string" } });
   if (parsed.values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
-  const format = formatOf(parsed.values, HELP);
+  const format = formatOf(parsed.values);
   const base = parsed.values.base;
   const files = parsed.positionals;
   if (typeof base === "string" ? files.length !== 1 : files.length !== 2) {
-    throw new UsageError(`name two recipes, or one recipe and --base <git-ref>\n\n${HELP}`);
+    throw new UsageError(`name two recipes, or one recipe and --base <git-ref>`);
   }
   const after = await planProject(files[files.length - 1] as string, { cwd: io.cwd });
   if (!after.ok) return printProblems(io, after, format);

@@ -6,7 +6,7 @@ import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { formatReport, problemsAsJson } from "../../recipe/format-problems.ts";
 import { planProject } from "../../recipe/plan-project.ts";
 import type { Plan } from "../../recipe/plan-model.ts";
-import { parse } from "./plan.ts";
+import { parseCommandArgs } from "../args.ts";
 
 export const HELP = `usage: rebake hash <recipe> [--json]
 
@@ -23,13 +23,13 @@ exit codes: 0 hashed, 1 the recipe or its apps are invalid (problems are printed
 `;
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const parsed = parse(args, {});
+  const parsed = parseCommandArgs(args, {});
   if (parsed.values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const [recipe, ...extra] = parsed.positionals;
-  if (!recipe || extra.length) throw new UsageError(`name exactly one recipe\n\n${HELP}`);
+  if (!recipe || extra.length) throw new UsageError(`name exactly one recipe`);
   const planned = await planProject(recipe, { cwd: io.cwd });
   if (!planned.ok) {
     io.stdout(parsed.values.json ? problemsAsJson(planned.problems, 1) : formatReport(planned.problems, 1));

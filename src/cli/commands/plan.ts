@@ -2,7 +2,7 @@
  * `rebake plan <recipe> [--format text|markdown|json] [--json]`: the ordered steps a recipe turns
  * into, what each installs, why it sits where it does, and where the guest reboots.
  */
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { formatReport, problemsAsJson } from "../../recipe/format-problems.ts";
 import { planProject } from "../../recipe/plan-project.ts";
@@ -24,14 +24,14 @@ exit codes: 0 planned, 1 the recipe or its apps are invalid (problems are printe
 `;
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const parsed = parse(args, { format: { type: "string" } });
+  const parsed = parseCommandArgs(args, { format: { type: "string" } });
   if (parsed.values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const [recipe, ...extra] = parsed.positionals;
-  if (!recipe || extra.length) throw new UsageError(`name exactly one recipe\n\n${HELP}`);
-  const format = formatOf(parsed.values, HELP);
+  if (!recipe || extra.length) throw new UsageError(`name exactly one recipe`);
+  const format = formatOf(parsed.values);
   const planned = await planProject(recipe, { cwd: io.cwd });
   if (!planned.ok) {
     io.stdout(format === "json" ? problemsAsJson(planned.problems, 1) : formatReport(planned.problems, 1));
@@ -41,30 +41,12 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   return EXIT.ok;
 }
 
-export interface ParsedArgs {
-  readonly values: Readonly<Record<string, string | boolean | undefined>>;
-  readonly positionals: readonly string[];
-}
-
-/** parseArgs with the options every recipe command has: --json and --help. */
-export function parse(args: readonly string[], options: Readonly<Record<string, { readonly type: "string" | "boolean" }>>): ParsedArgs {
-  try {
-    return parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      options: { ...options, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
-
 /** --json wins over --format; an unknown format is a usage error. */
-export function formatOf(values: ParsedArgs["values"], help: string): PlanFormat {
+export function formatOf(values: { readonly json?: boolean | undefined; readonly format?: string | undefined }): PlanFormat {
   if (values.json) return "json";
   const format = values.format ?? "text";
   if (typeof format !== "string" || !PLAN_FORMATS.includes(format as PlanFormat)) {
-    throw new UsageError(`--format must be one of ${PLAN_FORMATS.join(", ")}, got: '${String(format)}'\n\n${help}`);
+    throw new UsageError(`--format must be one of ${PLAN_FORMATS.join(", ")}, got: '${String(format)}'`);
   }
   return format as PlanFormat;
 }

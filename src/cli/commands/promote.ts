@@ -1,5 +1,6 @@
 /** `rebake promote <image> --from <stack> --to <stack>`: pins the lower stack's verified, published version in the higher stack. */
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
+import { ruleOf } from "../rule-of.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { renderChangelog } from "../../publish/changelog.ts";
 import { promote, ReleaseError, type PromoteResult } from "../../publish/release.ts";
@@ -30,13 +31,13 @@ export function report(result: PromoteResult, markdown: boolean, json: boolean):
 }
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, strict: true, options: { from: { type: "string" }, to: { type: "string" }, markdown: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean" } } });
+  const { values, positionals } = parseCommandArgs(args, { from: { type: "string" }, to: { type: "string" }, markdown: { type: "boolean" } });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const [image, ...extra] = positionals;
-  if (!image || extra.length || !values.from || !values.to) throw new UsageError(`name one image, --from and --to\n\n${HELP}`);
+  if (!image || extra.length || !values.from || !values.to) throw new UsageError(`name one image, --from and --to`);
   const { from, to } = values;
   return pinAndReport("promote", () => promote(io.cwd, image, from, to), Boolean(values.markdown), Boolean(values.json), io);
 }
@@ -48,7 +49,7 @@ export async function pinAndReport(command: string, pin: () => Promise<PromoteRe
     return EXIT.ok;
   } catch (error) {
     if (error instanceof ReleaseError || error instanceof StackConfigError || error instanceof StackNotFoundError) {
-      io.stderr(`rebake ${command}: ${error.message}\n`);
+      io.stderr(`rebake ${command}: ${ruleOf(error)}  ${error.message}\n`);
       return EXIT.failed;
     }
     throw error;

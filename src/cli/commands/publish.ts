@@ -4,12 +4,13 @@
  * record beside the manifest.
  */
 import { isAbsolute, join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { readManifest } from "../../manifest/write-manifest.ts";
 import { checkGoldenImageArgs } from "../../publish/golden-image-args.ts";
 import { writePublishRecord } from "../../publish/publish-record.ts";
-import { loadStack, StackConfigError, StackNotFoundError } from "../../stacks/load-stack.ts";
+import { publishEnvironment, publishSecretRefs, stackSecretLookup } from "../wiring.ts";
+import { loadStack } from "../../stacks/load-stack.ts";
 import { CommandNotFoundError, createExec, ExecError, type Exec } from "../../util/exec.ts";
 
 export const HELP = `usage: rebake publish --stack <name> [--preview] [--json]
@@ -46,22 +47,13 @@ export async function pulumiAvailable(exec: Exec, env: NodeJS.ProcessEnv): Promi
 }
 
 export async function run(args: readonly string[], io: CliIo, exec: Exec = createExec()): Promise<number> {
-  const { values } = parseArgs({ args: [...args], strict: true, options: { stack: { type: "string" }, preview: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean" } } });
+  const { values } = parseCommandArgs(args, { stack: { type: "string" }, preview: { type: "boolean" } }, 0);
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
-  if (!values.stack) throw new UsageError(`name the stack with --stack\n\n${HELP}`);
-  let stack;
-  try {
-    stack = await loadStack(io.cwd, values.stack);
-  } catch (error) {
-    if (error instanceof StackConfigError || error instanceof StackNotFoundError) {
-      io.stderr(`rebake publish: ${error.message}\n`);
-      return EXIT.failed;
-    }
-    throw error;
-  }
+  if (!values.stack) throw new UsageError(`name the stack with --stack`);
+  const stack = await loadStack(io.cwd, values.stack);
   const manifestPath = isAbsolute(stack.image.manifest) ? stack.image.manifest : join(io.cwd, stack.image.manifest);
   const manifest = await readManifest(manifestPath);
   const problems = checkGoldenImageArgs({ stack, manifest, manifestDir: manifestPath });
@@ -74,7 +66,9 @@ export async function run(args: readonly string[], io: CliIo, exec: Exec = creat
     return EXIT.failed;
   }
   const { LocalWorkspace } = await import("@pulumi/pulumi/automation/index.js");
-  const workspace = await LocalWorkspace.createOrSelectStack({ stackName: stack.stack, workDir: io.cwd }, { envVars: Object.fromEntries(Object.entries(io.env).filter((e): e is [string, string] => e[1] !== undefined)) });
+  const refs = publishSecretRefs(stack);
+  const pulumiSecret = await stackSecretLookup(refs, { stack: stack.stack, cwd: io.cwd, exec, signal: io.signal });
+  const workspace = await LocalWorkspace.createOrSelectStack({ stackName: stack.stack, workDir: io.cwd }, { envVars: publishEnvironment(io.env, refs, pulumiSecret) });
   const onOutput = (text: string) => (values.json ? io.stderr(text) : io.stdout(text));
   if (values.preview) {
     const preview = await workspace.preview({ onOutput, signal: io.signal } as Parameters<typeof workspace.preview>[0]);

@@ -1,5 +1,5 @@
 /** `rebake rollback --stack <stack>`: pins the version the stack ran before, from its publish records. */
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { rollback } from "../../publish/release.ts";
 import { pinAndReport } from "./promote.ts";
@@ -13,12 +13,12 @@ exit codes: 0 pinned, 1 nothing to roll back to or invalid stack, 2 wrong usage
 `;
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: [...args], strict: true, options: { stack: { type: "string" }, markdown: { type: "boolean" }, json: { type: "boolean" }, help: { type: "boolean" } } });
+  const { values } = parseCommandArgs(args, { stack: { type: "string" }, markdown: { type: "boolean" } }, 0);
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
-  if (!values.stack) throw new UsageError(`name the stack with --stack\n\n${HELP}`);
+  if (!values.stack) throw new UsageError(`name the stack with --stack`);
   const stack = values.stack;
   return pinAndReport("rollback", () => rollback(io.cwd, stack), Boolean(values.markdown), Boolean(values.json), io);
 }

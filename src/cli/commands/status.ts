@@ -1,5 +1,5 @@
 /** `rebake status`: for every stack, the pinned image version, when it was built, whether verified and published. */
-import { parseArgs } from "node:util";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, type CliIo } from "../io.ts";
 import { status } from "../../publish/release.ts";
 
@@ -10,7 +10,7 @@ was verified, and when it was published to the stack.
 `;
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args: [...args], strict: true, options: { json: { type: "boolean" }, help: { type: "boolean" } } });
+  const { values } = parseCommandArgs(args, {}, 0);
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;

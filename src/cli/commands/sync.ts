@@ -3,17 +3,20 @@
  * of the stack: skipped where it already is, a block delta against the newest version a site
  * holds, or a full copy. Exit 0 when every site has it, 3 when some sites failed.
  */
-import { parseArgs } from "node:util";
 import { formatSize, parseSize, UnitError } from "../../cache/units.ts";
 import type { SiteResult } from "../../distribute/model.ts";
 import { resolveSyncSource, sitesOf } from "../../distribute/source.ts";
 import { DEFAULT_CONCURRENCY, syncAll } from "../../distribute/sync.ts";
-import { createSyncView } from "../../distribute/sync-progress.ts";
+import { createSyncView } from "../progress/sync-view.ts";
 import { TokenBucket, UNLIMITED } from "../../distribute/token-bucket.ts";
 import { loadStack } from "../../stacks/load-stack.ts";
-import { pulumiKeys, readPulumiSecrets } from "../../stacks/pulumi-secrets.ts";
+import { stackSecretLookup } from "../wiring.ts";
 import { createExec } from "../../util/exec.ts";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
+
+/** More sites at once than this only splits the same links and disks finer. */
+const MAX_CONCURRENCY = 64;
 
 export const HELP = `usage: rebake sync --stack <name> [--verify] [--bwlimit 50M] [--concurrency N] [--from DIR] [--json]
 
@@ -30,7 +33,7 @@ options:
   --from DIR          take <vdisk>.vhdx from this directory (an HQ store) instead of the build output
   --verify            reread each site's copy to check it, even when its sidecar matches
   --bwlimit RATE      bytes per second for all sites together, e.g. 50M (filesystem stores)
-  --concurrency N     sites at once (default: ${DEFAULT_CONCURRENCY})
+  --concurrency N     sites at once, 1 to ${MAX_CONCURRENCY} (default: ${DEFAULT_CONCURRENCY})
   --json              machine-readable result
   --help              show this help
 
@@ -38,26 +41,22 @@ exit codes: 0 every site has the vDisk, 1 nothing could be synced, 2 usage, 3 so
 `;
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args: [...args],
-    strict: true,
-    options: {
+  const { values } = parseCommandArgs(args, {
       stack: { type: "string" },
       from: { type: "string" },
       verify: { type: "boolean" },
       bwlimit: { type: "string" },
       concurrency: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean" },
-    },
-  });
+    }, 0);
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
-  if (!values.stack) throw new UsageError(`--stack is required\n\n${HELP}`);
+  if (!values.stack) throw new UsageError(`--stack is required`);
   const concurrency = values.concurrency === undefined ? DEFAULT_CONCURRENCY : Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number of at least 1, got '${values.concurrency}'`);
+  if (!/^\d+$/.test(values.concurrency ?? "1") || concurrency < 1 || concurrency > MAX_CONCURRENCY) {
+    throw new UsageError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got '${values.concurrency}'`);
+  }
   let bytesPerSecond: number | undefined;
   try {
     bytesPerSecond = values.bwlimit === undefined ? undefined : parseSize(values.bwlimit);
@@ -68,8 +67,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (bytesPerSecond === 0) throw new UsageError("--bwlimit must be above 0");
 
   const stack = await loadStack(io.cwd, values.stack);
-  const pulumiRefs = pulumiKeys(stack.pvs?.sites.map((site) => site.store.password) ?? []);
-  const pulumiSecret = pulumiRefs.length ? await readPulumiSecrets(pulumiRefs, { stack: stack.stack, cwd: io.cwd, exec: createExec(), signal: io.signal }) : undefined;
+  const pulumiSecret = await stackSecretLookup(stack.pvs?.sites.map((site) => site.store.password) ?? [], { stack: stack.stack, cwd: io.cwd, exec: createExec(), signal: io.signal });
   const sites = sitesOf(stack, io.env, pulumiSecret);
   if (bytesPerSecond && sites.some((s) => s.location.startsWith("smb://")) && !values.json) {
     io.stderr(`rebake sync: --bwlimit does not apply to smb:// stores (smbclient has no rate limit)\n`);

@@ -2,8 +2,8 @@
  * `rebake validate [paths...] [--json]`: schema and named rules over recipes and apps.
  * Exit 0 when there is no error (warnings allowed), 1 when there is, 2 for wrong usage.
  */
-import { parseArgs } from "node:util";
-import { EXIT, UsageError, type CliIo } from "../io.ts";
+import { parseCommandArgs } from "../args.ts";
+import { EXIT, type CliIo } from "../io.ts";
 import { countProblems, formatReport, problemsAsJson } from "../../recipe/format-problems.ts";
 import { validatePaths } from "../../recipe/validate.ts";
 
@@ -25,16 +25,7 @@ exit codes: 0 valid (warnings allowed), 1 invalid, 2 wrong usage
 `;
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
-  }
+  const parsed = parseCommandArgs(args, {});
   if (parsed.values.help) {
     io.stdout(HELP);
     return EXIT.ok;

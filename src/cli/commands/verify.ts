@@ -6,14 +6,15 @@
 import { rm } from "node:fs/promises";
 import { makeOwnedDir } from "../../util/owned-dir.ts";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { dirname, resolve } from "node:path";
+import { parseCommandArgs } from "../args.ts";
+import { ruleOf } from "../rule-of.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 import { createReporter } from "../progress/reporter.ts";
 import { readManifest } from "../../manifest/write-manifest.ts";
 import { formatReport, problemsAsJson } from "../../recipe/format-problems.ts";
 import { loadProject } from "../../recipe/project.ts";
-import { DEFAULT_DRIVER, createDriver } from "../../runner/drivers.ts";
+import { DEFAULT_DRIVER, createDriver } from "../wiring.ts";
 import { BuildInterruptedError } from "../../runner/errors.ts";
 import { StepsFailedError } from "../../runner/run-steps.ts";
 import { recordVerification } from "../../verify/record-verification.ts";
@@ -35,18 +36,13 @@ exit codes: 0 every check passed, 1 a check failed, 2 wrong usage, 130 interrupt
 `;
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: { driver: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } },
-  });
+  const { values, positionals } = parseCommandArgs(args, { driver: { type: "string" } });
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const [manifestArg, ...extra] = positionals;
-  if (!manifestArg || extra.length > 0) throw new UsageError(`name exactly one manifest\n\n${HELP}`);
+  if (!manifestArg || extra.length > 0) throw new UsageError(`name exactly one manifest`);
   const manifestPath = resolve(io.cwd, manifestArg);
   const manifest = await readManifest(manifestPath);
   const project = await loadProject(manifest.recipe.file, { cwd: io.cwd });
@@ -78,7 +74,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   } catch (error) {
     reporter.finish();
     const cause = error instanceof StepsFailedError ? error.error : (error as Error);
-    io.stderr(`rebake verify: ${cause.message}\n`);
+    io.stderr(`rebake verify: ${ruleOf(cause)}  ${cause.message}\n`);
     return cause instanceof BuildInterruptedError || io.signal.aborted ? EXIT.interrupted : EXIT.failed;
   } finally {
     await rm(runtimeDir, { recursive: true, force: true });

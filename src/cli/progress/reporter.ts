@@ -6,6 +6,7 @@
 import type { BuildEvent } from "../../runner/events.ts";
 import { bar, formatDuration, formatElapsed } from "./format.ts";
 import { summaryTable } from "./summary-table.ts";
+import { CLEAR_LINE } from "../../util/terminal-text.ts";
 
 export type ProgressMode = "tty" | "plain" | "json";
 
@@ -29,7 +30,6 @@ const PLAIN_PROGRESS_STEP_PERCENT = 25;
 const PLAIN_CONSOLE_INTERVAL_MS = 30_000;
 /** The console line on the TTY line is cut to this many characters. */
 const TTY_CONSOLE_CHARS = 60;
-const CLEAR_LINE = "\r\x1b[2K";
 const DEFAULT_TICK_MS = 1000;
 
 export function createReporter(options: ReporterOptions): Reporter {
@@ -74,7 +74,7 @@ export function createReporter(options: ReporterOptions): Reporter {
         case "step-end":
           ends.push(event);
           current = undefined;
-          write(`${CLEAR_LINE}${event.status === "ok" ? "ok    " : event.status === "cached" ? "cached" : "FAILED"}  ${event.step}  ${formatDuration(event.durationMs)}${event.error ? `\n        ${event.error.split("\n")[0]}` : ""}\n`);
+          write(`${CLEAR_LINE}${event.status === "ok" ? "ok    " : event.status === "cached" ? "cached" : event.status === "skipped" ? "skip  " : "FAILED"}  ${event.step}  ${formatDuration(event.durationMs)}${event.error ? `\n        ${event.error.split("\n")[0]}` : ""}\n`);
           break;
         case "log":
           write(`${CLEAR_LINE}        ${event.message}\n`);
@@ -102,7 +102,7 @@ function plainLine(event: BuildEvent, reported: Map<string, number>): string | u
     case "step-start":
       return `[${event.step}] start: ${event.title}`;
     case "step-end":
-      return `[${event.step}] ${event.status}${event.cached ? " (from cache)" : ""} in ${formatDuration(event.durationMs)}${event.error ? `: ${event.error.split("\n")[0]}` : ""}`;
+      return `[${event.step}] ${event.status}${event.cached ? " (from cache)" : ""}${event.why ? ` (${event.why})` : ""} in ${formatDuration(event.durationMs)}${event.error ? `: ${event.error.split("\n")[0]}` : ""}`;
     case "progress": {
       if (event.total <= 0) return undefined;
       const percent = Math.floor((event.done / event.total) * 100);

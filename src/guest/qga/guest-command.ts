@@ -4,6 +4,7 @@
  */
 import type { Shell } from "../../recipe/model.ts";
 import { psQuote } from "../../util/powershell-quote.ts";
+import { shQuote } from "../../util/sh-quote.ts";
 
 export type GuestOs = "linux" | "windows";
 
@@ -43,8 +44,4 @@ export function flushCommand(os: GuestOs): string {
 /** Ends a guest-exec'd process and its children after a timeout or an abort. */
 export function killCommand(os: GuestOs, pid: number): string {
   return os === "windows" ? `taskkill /F /T /PID ${pid}` : `kill -9 ${pid}`;
-}
-
-export function shQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
 }

@@ -7,8 +7,8 @@
  */
 import { randomInt } from "node:crypto";
 import type net from "node:net";
-import { connectUnixSocket } from "../../hypervisors/qemu/qmp-client.ts";
-import { JsonLineDecoder, SYNC_SENTINEL } from "../../hypervisors/qemu/json-lines.ts";
+import { connectUnixSocket } from "../../util/unix-socket.ts";
+import { JsonLineDecoder, SYNC_SENTINEL } from "../../util/json-lines.ts";
 import { GuestDisconnectedError, GuestError, GuestTimeoutError } from "../channel.ts";
 
 /** The agent answered with an error. */

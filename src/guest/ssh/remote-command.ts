@@ -11,7 +11,8 @@
  */
 import type { Shell } from "../../recipe/model.ts";
 import { GuestError } from "../channel.ts";
-import { shQuote, type GuestOs } from "../qga/guest-command.ts";
+import { type GuestOs } from "../qga/guest-command.ts";
+import { shQuote } from "../../util/sh-quote.ts";
 import { psQuote } from "../../util/powershell-quote.ts";
 
 export interface RemoteCommand {

@@ -7,7 +7,7 @@ import { access, constants } from "node:fs/promises";
 import { sha256File } from "../../util/hash-file.ts";
 import { CommandTimeoutError, createExec, type Exec, type ExecResult } from "../../util/exec.ts";
 import { GuestDisconnectedError, GuestError, GuestTimeoutError, type GuestChannel, type GuestExecOptions, type GuestExecResult } from "../channel.ts";
-import { pollGuest } from "../poll-guest.ts";
+import { pollGuest, rebootUntilNewBoot } from "../poll-guest.ts";
 import { nativeShell, type GuestOs } from "../qga/guest-command.ts";
 import { checkUploadHash } from "../upload-hash.ts";
 import { bootIdScript, killCommand, PidMarkerFilter, powerScript, remoteCommand, sha256Script, withoutPidMarker, type RemoteCommand } from "./remote-command.ts";
@@ -136,17 +136,19 @@ export class SshChannel implements GuestChannel {
 
   /** Reboots and waits until the guest answers with a different boot id: an answer from the old boot does not count. */
   async reboot(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    const before = await this.bootId(Math.min(PROBE_TIMEOUT_MS, timeoutMs), signal);
-    await this.requestPower("reboot", signal);
-    this.knownHost = typeof this.options.host === "string" ? this.options.host : undefined;
-    const last = await this.poll(deadline, signal, async () => {
-      const now = await this.bootId(Math.min(PROBE_TIMEOUT_MS, deadline - Date.now()), signal);
-      return now !== before ? true : `still boot id ${before}`;
-    });
-    if (last !== true) {
-      throw new GuestTimeoutError(`waiting for ${this.where()} to come back from a reboot with a new boot id: not within ${timeoutMs} ms (last: ${last})`);
-    }
+    await rebootUntilNewBoot(
+      {
+        identity: "boot id",
+        probeTimeoutMs: PROBE_TIMEOUT_MS,
+        readBootIdentity: (timeout, s) => this.bootId(timeout, s),
+        requestReboot: (s) => this.requestPower("reboot", s),
+        forgetAddress: () => (this.knownHost = typeof this.options.host === "string" ? this.options.host : undefined),
+        poll: (deadline, s, attempt) => this.poll(deadline, s, () => attempt(deadline - Date.now())),
+        where: () => this.where(),
+      },
+      timeoutMs,
+      signal,
+    );
   }
 
   async close(): Promise<void> {

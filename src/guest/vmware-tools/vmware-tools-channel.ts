@@ -10,9 +10,10 @@ import path from "node:path";
 import { sha256File } from "../../util/hash-file.ts";
 import type { Shell } from "../../recipe/model.ts";
 import { GuestError, GuestTimeoutError, type GuestChannel, type GuestExecOptions, type GuestExecResult } from "../channel.ts";
-import { sha256Command, shQuote, type GuestOs } from "../qga/guest-command.ts";
-import type { Govc, GovcCallOptions } from "../../hypervisors/vsphere/govc.ts";
-import { readVmInfo } from "../../hypervisors/vsphere/vm-info.ts";
+import { sha256Command, type GuestOs } from "../qga/guest-command.ts";
+import { shQuote } from "../../util/sh-quote.ts";
+import type { GovcCall, GovcRunner } from "./govc-runner.ts";
+import { readVmInfo } from "./vm-info.ts";
 import { pause } from "../../util/pause.ts";
 
 /** How often tools state and process exit are polled. */
@@ -24,7 +25,7 @@ export class ToolsCommandTimeoutError extends GuestTimeoutError {}
 export class ToolsUploadChecksumError extends GuestError {}
 
 export interface VmwareToolsChannelOptions {
-  readonly govc: Govc;
+  readonly govc: GovcRunner;
   /** The VM's inventory path. */
   readonly vm: string;
   /** GOVC_GUEST_LOGIN for the guest account; called per operation so a missing one fails late and clearly. */
@@ -46,7 +47,7 @@ interface ProcessInfo {
 }
 
 export class VmwareToolsChannel implements GuestChannel {
-  private readonly govc: Govc;
+  private readonly govc: GovcRunner;
   private readonly os: GuestOs;
   private readonly pollMs: number;
 
@@ -148,7 +149,7 @@ export class VmwareToolsChannel implements GuestChannel {
     return (await this.govc.run(["guest.download", "-vm", this.options.vm, guestPath, "-"], this.guestCall(signal))).stdout;
   }
 
-  private guestCall(signal: AbortSignal | undefined): GovcCallOptions {
+  private guestCall(signal: AbortSignal | undefined): GovcCall {
     return { env: this.options.login(), ...opt(signal) };
   }
 }

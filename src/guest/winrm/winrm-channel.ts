@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { open } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { GuestDisconnectedError, GuestError, GuestTimeoutError, type GuestChannel, type GuestExecOptions, type GuestExecResult } from "../channel.ts";
-import { pollGuest } from "../poll-guest.ts";
+import { pollGuest, rebootUntilNewBoot } from "../poll-guest.ts";
 import { checkUploadHash } from "../upload-hash.ts";
 import { runWinrsCommand } from "./winrs-command.ts";
 import { WinrmAuthError, type WinrmEndpoint } from "./wsman-client.ts";
@@ -109,15 +109,21 @@ export class WinrmChannel implements GuestChannel {
 
   /** Reboots and waits until the guest answers with a new LastBootUpTime. */
   async reboot(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    const before = await this.bootId(Math.min(PROBE_TIMEOUT_MS, timeoutMs), signal);
-    await this.requestPower("reboot", signal);
-    if (typeof this.options.url !== "string") this.knownUrl = undefined;
-    const last = await this.poll(deadline, signal, async (remaining) => {
-      const now = await this.bootId(Math.min(PROBE_TIMEOUT_MS, remaining), signal);
-      return now !== before ? true : `still booted at ${before}`;
-    });
-    if (last !== true) throw new GuestTimeoutError(`waiting for ${this.where()} to come back from a reboot with a new boot time: not within ${timeoutMs} ms (last: ${last})`);
+    await rebootUntilNewBoot(
+      {
+        identity: "boot time",
+        probeTimeoutMs: PROBE_TIMEOUT_MS,
+        readBootIdentity: (timeout, s) => this.bootId(timeout, s),
+        requestReboot: (s) => this.requestPower("reboot", s),
+        forgetAddress: () => {
+          if (typeof this.options.url !== "string") this.knownUrl = undefined;
+        },
+        poll: (deadline, s, attempt) => this.poll(deadline, s, attempt),
+        where: () => this.where(),
+      },
+      timeoutMs,
+      signal,
+    );
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,9 @@ import {
   type CheckpointOptions,
   type CheckpointResult,
   type DiskExport,
+  type DriverCapabilities,
   type HypervisorDriver,
+  type LayerRef,
   type Media,
   type PowerOnResult,
   type SnapshotResult,
@@ -131,7 +133,8 @@ interface VmState {
 
 export class QemuDriver implements HypervisorDriver {
   readonly name = "qemu";
-  readonly layersOutliveVm = true;
+  // Layers are qcow2 files the layer cache keeps; `migrate` to a file saves the memory state.
+  readonly capabilities: DriverCapabilities = { layersOutliveVm: true, memoryResume: true, exportFormats: ["qcow2"] };
   private readonly vms = new Map<string, VmState>();
   private readonly exec: Exec;
   private readonly spawn: typeof nodeSpawn;
@@ -445,14 +448,14 @@ export class QemuDriver implements HypervisorDriver {
       this.log(`${vm.name}: checkpoint of the running VM (${quiesced}${stateSaved ? ", state saved" : ""}): ${frozen} -> ${next}`);
       state.diskPath = next;
       await chmod(frozen, FROZEN_LAYER_MODE);
-      return { stateSaved };
+      return { layer: frozen, stateSaved };
     }
     await createOverlay(this.exec, frozen, next);
     await this.saveCompanions(state, options);
     this.log(`${vm.name}: checkpoint of the powered-off VM: ${frozen} -> ${next}`);
     state.diskPath = next;
     await chmod(frozen, FROZEN_LAYER_MODE);
-    return { stateSaved: false };
+    return { layer: frozen, stateSaved: false };
   }
 
   /**
@@ -496,8 +499,16 @@ export class QemuDriver implements HypervisorDriver {
     return { ref: `${state.diskPath}@${name}` };
   }
 
+  /** The VM's own top layer, read through its chain: no copy is made. */
   async exportDisk(vm: VmHandle): Promise<DiskExport> {
     return { path: this.requirePoweredOff(vm, "export the disk of").diskPath, format: "qcow2" };
+  }
+
+  /** A layer is its qcow2 file, read through its chain. */
+  async exportLayer(layer: LayerRef): Promise<DiskExport> {
+    const file = path.resolve(layer);
+    if (!existsSync(file)) throw new VmSpecError(`layer ${file} does not exist`);
+    return { path: file, format: "qcow2" };
   }
 
   access(vm: VmHandle): VmAccess {

@@ -5,7 +5,8 @@
  */
 import net from "node:net";
 import { HypervisorError } from "../driver.ts";
-import { JsonLineDecoder } from "./json-lines.ts";
+import { JsonLineDecoder } from "../../util/json-lines.ts";
+import { connectUnixSocket } from "../../util/unix-socket.ts";
 
 /** Long enough for a snapshot of a busy disk under TCG, short enough to notice a wedged QEMU. */
 export const QMP_COMMAND_TIMEOUT_MS = 30_000;
@@ -51,21 +52,6 @@ interface QmpMessage {
 }
 
 /** Opens a unix socket once; rejects with the OS error (ENOENT, ECONNREFUSED) for callers that retry. */
-export function connectUnixSocket(socketPath: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.createConnection({ path: socketPath });
-    const onError = (error: Error) => {
-      socket.destroy();
-      reject(error);
-    };
-    socket.once("error", onError);
-    socket.once("connect", () => {
-      socket.off("error", onError);
-      resolve(socket);
-    });
-  });
-}
-
 export class QmpClient {
   private nextId = 1;
   private readonly pending = new Map<string, Pending>();

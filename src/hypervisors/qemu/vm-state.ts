@@ -1,8 +1,14 @@
 /**
- * A VM's memory and device state as a file, written and read with QEMU's migration to and from
- * `exec:cat` (QEMU 7.2 has no `file:` migration URI). Saving a stopped VM is a savevm into a file
+ * A VM's memory and device state as a file, written and read with QEMU's migration to and from an
+ * `exec:` pipe (QEMU 7.2 has no `file:` migration URI). Saving a stopped VM is a savevm into a file
  * of our own, beside the layer it belongs to, instead of an internal qcow2 snapshot that would
  * write into the frozen layer.
+ *
+ * The state is compressed with zstd at level 1: measured on the demo (512 MiB guest), a 108.7 MB
+ * state becomes 44.4 MB in 0.47 s (level 3: 42.8 MB in 1.19 s), so the cache keeps 2.4x less per
+ * layer for half a second per checkpoint. QEMU already skips zero pages; what is left is the
+ * guest's page cache and heap, which compress well. Loading passes an uncompressed state (saved
+ * before this) through unchanged (zstd -f).
  */
 import { randomBytes } from "node:crypto";
 import { rename, rm, stat } from "node:fs/promises";
@@ -10,6 +16,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { HypervisorError } from "../driver.ts";
 import type { QmpClient } from "./qmp-client.ts";
 import type { TrackedProcess } from "./tracked-process.ts";
+import { shQuote } from "../../util/sh-quote.ts";
 
 /** A 512 MiB guest saves in about a second; a large Windows guest in well under this. */
 export const VM_STATE_TIMEOUT_MS = 300_000;
@@ -19,6 +26,16 @@ const POLL_MS = 50;
 const QEMU_EXIT_GRACE_MS = 2_000;
 
 export class VmStateFileError extends HypervisorError {}
+
+/** QEMU runs `exec:` URIs through /bin/sh: the stream goes to zstd, which writes the file. */
+export function saveCommand(file: string): string {
+  return `exec:zstd -q -1 -c > ${shQuote(file)}`;
+}
+
+/** zstd -f passes a file that is not zstd (a state saved uncompressed) through unchanged. */
+export function loadCommand(file: string): string {
+  return `exec:zstd -q -d -c -f ${shQuote(file)}`;
+}
 
 interface MigrationInfo {
   readonly status?: string;
@@ -30,7 +47,7 @@ export async function saveVmState(qmp: QmpClient, target: string, timeoutMs = VM
   const partial = `${target}.${randomBytes(4).toString("hex")}.partial`;
   try {
     await qmp.execute("migrate-set-parameters", { "max-bandwidth": UNLIMITED_BANDWIDTH });
-    await qmp.execute("migrate", { uri: `exec:cat > ${shellQuote(partial)}` });
+    await qmp.execute("migrate", { uri: saveCommand(partial) });
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const info = await qmp.execute<MigrationInfo>("query-migrate");
@@ -58,7 +75,7 @@ export async function saveVmState(qmp: QmpClient, target: string, timeoutMs = VM
  * saved state. QEMU 7.2 exits when the state does not load (other devices, memory or machine).
  */
 export async function loadVmState(qmp: QmpClient, qemu: TrackedProcess, file: string, timeoutMs = VM_STATE_TIMEOUT_MS): Promise<void> {
-  await qmp.execute("migrate-incoming", { uri: `exec:cat ${shellQuote(file)}` });
+  await qmp.execute("migrate-incoming", { uri: loadCommand(file) });
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     // A QEMU that rejects the state exits, which also closes QMP under a pending query.
@@ -74,7 +91,3 @@ export async function loadVmState(qmp: QmpClient, qemu: TrackedProcess, file: st
   }
 }
 
-/** exec: migration URIs run through /bin/sh. */
-function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}

@@ -1,14 +1,14 @@
 /**
  * The vSphere driver: govc through the exec layer. ISOs go to a datastore once (checksum beside
  * them), the VM gets a thin disk, a NIC on the configured network and one CD-ROM per medium;
- * guest steps run through VMware Tools guest operations. Checkpoints are vSphere snapshots whose
- * reference the driver writes where the runner expects the frozen layer.
+ * guest steps run through VMware Tools guest operations. Checkpoints are vSphere snapshots of the
+ * build VM: the layer reference names the snapshot, and the layer goes with the VM.
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { CheckedOnce } from "../checked-once.ts";
-import type { DiskExport, HypervisorDriver, Media, SnapshotResult, VmAccess, VmHandle, VmSpec } from "../driver.ts";
+import type { CheckpointResult, DiskExport, DriverCapabilities, HypervisorDriver, LayerRef, Media, SnapshotResult, VmAccess, VmHandle, VmSpec } from "../driver.ts";
+import { decodeSnapshotLayer, encodeSnapshotLayer } from "../snapshot-layer.ts";
 import { VmRegistry, type TrackedVm } from "../vm-registry.ts";
 import type { GuestChannel } from "../../guest/channel.ts";
 import { VmwareToolsChannel } from "../../guest/vmware-tools/vmware-tools-channel.ts";
@@ -18,7 +18,7 @@ import { VsphereError, VsphereInventoryError, VsphereTimeoutError } from "./erro
 import { Govc } from "./govc.ts";
 import { mcsSnapshotPath } from "../mcs-snapshot-path.ts";
 import { DEFAULT_GUEST_ID, DEFAULT_ISO_FOLDER, govcEnvironment, guestLoginEnvironment, type VsphereSettings } from "./settings.ts";
-import { readVmInfo, VmNotFoundError } from "./vm-info.ts";
+import { readVmInfo, VmNotFoundError } from "../../guest/vmware-tools/vm-info.ts";
 import { readSnapshotPlacement } from "./snapshot-placement.ts";
 import { pause } from "../../util/pause.ts";
 
@@ -26,15 +26,8 @@ import { pause } from "../../util/pause.ts";
 export const POLL_MS = 2_000;
 /** The ISO order in the VM: the installer boots from the first CD-ROM. */
 const MEDIA_ORDER: readonly Media["role"][] = ["install", "answers"];
-/** What checkpoint writes in place of a local layer: where the frozen layer lives in vSphere. */
+/** The kind of layer reference checkpoint returns: a snapshot of the build VM. */
 export const LAYER_REFERENCE_KIND = "vsphere-snapshot";
-
-export interface LayerReference {
-  readonly kind: typeof LAYER_REFERENCE_KIND;
-  readonly url: string;
-  readonly vm: string;
-  readonly snapshot: string;
-}
 
 export class VsphereStateError extends VsphereError {}
 
@@ -63,7 +56,9 @@ interface VmState extends TrackedVm {
 
 export class VsphereDriver implements HypervisorDriver {
   readonly name = "vsphere";
-  readonly layersOutliveVm = false;
+  // export.ovf writes the VM's disks as stream-optimized VMDK (govc export.ovf; vmware/govmomi
+  // govc/export/ovf.go). Memory resume would need snapshots with memory, which vcsim cannot show.
+  readonly capabilities: DriverCapabilities = { layersOutliveVm: false, memoryResume: false, exportFormats: ["vmdk"] };
   private readonly govc: Govc;
   private readonly settings: VsphereSettings;
   private readonly env: NodeJS.ProcessEnv;
@@ -93,10 +88,7 @@ export class VsphereDriver implements HypervisorDriver {
     await this.checkInventory(signal);
     signal?.throwIfAborted();
     const vmPath = this.vmPath(spec.name);
-    const base = spec.disk.baseLayer ? await readLayerReference(spec.disk.baseLayer) : undefined;
-    if (base && base.url !== this.settings.url) {
-      throw new VsphereStateError(`base layer ${spec.disk.baseLayer} lives on ${base.url}, not on ${this.settings.url}: rebuild with --no-cache`);
-    }
+    const base = spec.disk.baseLayer ? this.baseLayer(spec.disk.baseLayer) : undefined;
     const placement = [
       "-ds", this.settings.datastore,
       ...(this.settings.resourcePool ? ["-pool", this.settings.resourcePool] : []),
@@ -181,15 +173,11 @@ export class VsphereDriver implements HypervisorDriver {
     if (info.powerState !== "poweredOff") await this.govc.run(["vm.power", "-off", "-force", vm.id]);
   }
 
-  async checkpoint(vm: VmHandle, nextLayerPath: string): Promise<void> {
+  async checkpoint(vm: VmHandle, nextLayerPath: string): Promise<CheckpointResult> {
     const snapshot = `layer-${path.basename(nextLayerPath).replace(/\.[^.]*$/, "")}`;
     await this.govc.run(["snapshot.create", "-vm", vm.id, "-m=false", "-q", "-d", "rebake layer checkpoint", snapshot]);
-    const reference: LayerReference = { kind: LAYER_REFERENCE_KIND, url: this.settings.url, vm: vm.id, snapshot };
-    await mkdir(path.dirname(nextLayerPath), { recursive: true });
-    const partial = `${nextLayerPath}.${randomBytes(4).toString("hex")}.tmp`;
-    await writeFile(partial, `${JSON.stringify(reference, null, 2)}\n`);
-    await rename(partial, nextLayerPath);
-    this.log(`${vm.name}: checkpoint snapshot ${snapshot}, reference in ${nextLayerPath}`);
+    this.log(`${vm.name}: checkpoint snapshot ${snapshot}`);
+    return { layer: encodeSnapshotLayer({ kind: LAYER_REFERENCE_KIND, url: this.settings.url, vm: vm.id, snapshot }), stateSaved: false };
   }
 
   async snapshot(vm: VmHandle, name: string): Promise<SnapshotResult> {
@@ -206,23 +194,27 @@ export class VsphereDriver implements HypervisorDriver {
     return { ref, placement };
   }
 
-  async exportDisk(vm: VmHandle): Promise<DiskExport> {
-    const info = await readVmInfo(this.govc, vm.id);
+  async exportDisk(vm: VmHandle, signal?: AbortSignal): Promise<DiskExport> {
+    const info = await readVmInfo(this.govc, vm.id, opt(signal));
     if (info.powerState !== "poweredOff") throw new VsphereStateError(`cannot export the disk of VM ${vm.name} while it is ${info.powerState}: shut it down first`);
     await mkdir(this.options.exportDir, { recursive: true });
     const finalDir = path.join(this.options.exportDir, vm.name);
     const partialDir = await mkdtemp(path.join(this.options.exportDir, `.${vm.name}-`));
     try {
-      await this.govc.run(["export.ovf", "-vm", vm.id, partialDir], { timeoutMs: EXPORT_TIMEOUT_MS });
+      await this.govc.run(["export.ovf", "-vm", vm.id, partialDir], { timeoutMs: EXPORT_TIMEOUT_MS, ...opt(signal) });
       const vmdk = await findVmdk(partialDir);
       if (!vmdk) throw new VsphereError(`export.ovf of VM ${vm.name} wrote no .vmdk into ${partialDir}`);
       await rm(finalDir, { recursive: true, force: true });
       await rename(partialDir, finalDir);
-      return { path: path.join(finalDir, path.relative(partialDir, vmdk)), format: "vmdk" };
+      return { path: path.join(finalDir, path.relative(partialDir, vmdk)), format: "vmdk", dispose: () => rm(finalDir, { recursive: true, force: true }) };
     } catch (error) {
       await rm(partialDir, { recursive: true, force: true });
       throw error;
     }
+  }
+
+  exportLayer(layer: LayerRef): Promise<DiskExport> {
+    return Promise.reject(new VsphereStateError(`layer ${layer.slice(0, 120)} is a snapshot of a build VM: vSphere layers go with their VM and cannot be exported without it`));
   }
 
   access(vm: VmHandle): VmAccess {
@@ -264,6 +256,12 @@ export class VsphereDriver implements HypervisorDriver {
     if (!networks.includes(path.posix.basename(this.settings.network))) throw new VsphereInventoryError("network", this.settings.network, networks);
   }
 
+  private baseLayer(ref: LayerRef): { readonly vm: string; readonly snapshot: string } {
+    const layer = decodeSnapshotLayer(ref, { kind: LAYER_REFERENCE_KIND, url: this.settings.url }, (message) => new VsphereStateError(message));
+    if (!layer.vm) throw new VsphereStateError(`base layer ${layer.snapshot} names no VM: the vSphere driver builds only on layers it checkpointed itself`);
+    return { vm: layer.vm, snapshot: layer.snapshot };
+  }
+
   private vmPath(name: string): string {
     const folder = this.settings.folder;
     if (folder?.startsWith("/")) return `${folder}/${name}`;
@@ -273,19 +271,6 @@ export class VsphereDriver implements HypervisorDriver {
 
 /** A whole disk over the network from vCenter. */
 export const EXPORT_TIMEOUT_MS = 4 * 60 * 60_000;
-
-async function readLayerReference(file: string): Promise<LayerReference> {
-  let parsed: Partial<LayerReference>;
-  try {
-    parsed = JSON.parse(await readFile(file, "utf8")) as Partial<LayerReference>;
-  } catch (error) {
-    throw new VsphereStateError(`base layer ${file} is not a vSphere layer reference (${(error as Error).message}): the vSphere driver builds on layers it checkpointed itself`);
-  }
-  if (parsed.kind !== LAYER_REFERENCE_KIND || !parsed.vm || !parsed.snapshot || !parsed.url) {
-    throw new VsphereStateError(`base layer ${file} is not a vSphere layer reference: the vSphere driver builds on layers it checkpointed itself`);
-  }
-  return parsed as LayerReference;
-}
 
 async function findVmdk(dir: string): Promise<string | undefined> {
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {

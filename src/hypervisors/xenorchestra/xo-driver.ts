@@ -4,11 +4,11 @@
  * attached as read-only VBDs, power and snapshots are actions, the disk is exported as VHD.
  * Guest steps need a channel the caller provides (WinRM or SSH): XO has no guest operations.
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { CheckedOnce } from "../checked-once.ts";
-import type { DiskExport, HypervisorDriver, Media, SnapshotResult, VmAccess, VmHandle, VmSpec } from "../driver.ts";
+import type { CheckpointResult, DiskExport, DriverCapabilities, HypervisorDriver, LayerRef, Media, SnapshotResult, VmAccess, VmHandle, VmSpec } from "../driver.ts";
+import { decodeSnapshotLayer, encodeSnapshotLayer, type SnapshotLayer } from "../snapshot-layer.ts";
 import { VmRegistry, type TrackedVm } from "../vm-registry.ts";
 import type { GuestChannel } from "../../guest/channel.ts";
 import { sha256File } from "../../util/hash-file.ts";
@@ -23,13 +23,8 @@ export const POWER_POLL_MS = 2_000;
 /** Characters of the sha256 kept in an ISO VDI's name label: enough to never collide by chance. */
 const SHA_LABEL_CHARS = 16;
 const PARTIAL_LABEL_SUFFIX = ".partial";
+/** The kind of layer reference checkpoint returns: a snapshot of the build VM. */
 export const LAYER_REFERENCE_KIND = "xo-snapshot";
-
-export interface XoLayerReference {
-  readonly kind: typeof LAYER_REFERENCE_KIND;
-  readonly url: string;
-  readonly snapshot: string;
-}
 
 export class XoStateError extends XoError {}
 
@@ -72,11 +67,15 @@ interface Named {
 interface VmState extends TrackedVm {
   /** VBD per media role, so media can be swapped. */
   readonly vbds: Map<Media["role"], string>;
+  /** The checkpoint snapshots: a VM's deletion leaves its snapshots behind, so destroy removes them. */
+  readonly layers: string[];
 }
 
 export class XoDriver implements HypervisorDriver {
   readonly name = "xenorchestra";
-  readonly layersOutliveVm = false;
+  // VDI export: GET /rest/v0/vdis/<uuid>.vhd|raw (vatesfr/xen-orchestra,
+  // packages/xo-server/src/xo-mixins/rest-api.mjs); this driver asks for VHD.
+  readonly capabilities: DriverCapabilities = { layersOutliveVm: false, memoryResume: false, exportFormats: ["vhd"] };
   private readonly client: XoRestClient;
   private readonly settings: XoSettings;
   private readonly pollMs: number;
@@ -105,7 +104,7 @@ export class XoDriver implements HypervisorDriver {
   async createVm(spec: VmSpec, signal?: AbortSignal): Promise<VmHandle> {
     signal?.throwIfAborted();
     await this.checkInventory(signal);
-    const base = spec.disk.baseLayer ? await this.readLayerReference(spec.disk.baseLayer) : undefined;
+    const base = spec.disk.baseLayer ? this.baseLayer(spec.disk.baseLayer) : undefined;
     const result = await this.client.action(`/pools/${this.settings.pool}`, "create_vm", {
       name_label: spec.name,
       name_description: `rebake golden VM (${spec.cpus} vCPU from the template, ${spec.memoryMiB} MiB)`,
@@ -117,7 +116,7 @@ export class XoDriver implements HypervisorDriver {
     const id = typeof result === "string" ? result : (result as { id?: string } | undefined)?.id;
     if (!id) throw new XoError(`Xen Orchestra create_vm for ${spec.name} returned no VM id (got ${JSON.stringify(result)})`);
     const handle: VmHandle = { id, name: spec.name };
-    this.vms.add({ handle, vbds: new Map() });
+    this.vms.add({ handle, vbds: new Map(), layers: [] });
     if (signal?.aborted) {
       await this.destroy(handle);
       signal.throwIfAborted();
@@ -177,14 +176,11 @@ export class XoDriver implements HypervisorDriver {
     if ((await this.vm(vm.id)).power_state !== "Halted") await this.client.action(`/vms/${vm.id}`, "hard_shutdown");
   }
 
-  async checkpoint(vm: VmHandle, nextLayerPath: string): Promise<void> {
+  async checkpoint(vm: VmHandle, nextLayerPath: string): Promise<CheckpointResult> {
     const name = `layer-${path.basename(nextLayerPath).replace(/\.[^.]*$/, "")}`;
     const snapshot = await this.snapshotId(vm, name);
-    const reference: XoLayerReference = { kind: LAYER_REFERENCE_KIND, url: this.settings.url, snapshot };
-    await mkdir(path.dirname(nextLayerPath), { recursive: true });
-    const partial = `${nextLayerPath}.${randomBytes(4).toString("hex")}.tmp`;
-    await writeFile(partial, `${JSON.stringify(reference, null, 2)}\n`);
-    await rename(partial, nextLayerPath);
+    this.vms.get(vm).layers.push(snapshot);
+    return { layer: encodeSnapshotLayer({ kind: LAYER_REFERENCE_KIND, url: this.settings.url, snapshot }), stateSaved: false };
   }
 
   async snapshot(vm: VmHandle, name: string): Promise<SnapshotResult> {
@@ -198,7 +194,7 @@ export class XoDriver implements HypervisorDriver {
     return { ref, placement };
   }
 
-  async exportDisk(vm: VmHandle): Promise<DiskExport> {
+  async exportDisk(vm: VmHandle, signal?: AbortSignal): Promise<DiskExport> {
     const state = await this.vm(vm.id);
     if (state.power_state !== "Halted") throw new XoStateError(`cannot export the disk of VM ${vm.name} while it is ${state.power_state}: shut it down first`);
     let disk: XoVbd | undefined;
@@ -212,8 +208,12 @@ export class XoDriver implements HypervisorDriver {
     if (!disk) throw new XoStateError(`VM ${vm.name} has no disk to export (only CD drives among its VBDs)`);
     await mkdir(this.options.exportDir, { recursive: true });
     const file = path.join(this.options.exportDir, `${vm.name}.vhd`);
-    await this.client.download(`/vdis/${disk.VDI}.vhd`, file);
-    return { path: file, format: "vhd" };
+    await this.client.download(`/vdis/${disk.VDI}.vhd`, file, signal);
+    return { path: file, format: "vhd", dispose: () => rm(file, { force: true }) };
+  }
+
+  exportLayer(layer: LayerRef): Promise<DiskExport> {
+    return Promise.reject(new XoStateError(`layer ${layer.slice(0, 120)} is a snapshot of a build VM: Xen Orchestra layers go with their VM and cannot be exported without it`));
   }
 
   access(vm: VmHandle): VmAccess {
@@ -227,7 +227,7 @@ export class XoDriver implements HypervisorDriver {
   }
 
   async destroy(vm: VmHandle): Promise<void> {
-    await this.vms.forget(vm);
+    const layers = (await this.vms.forget(vm))?.layers ?? [];
     let current: XoVm;
     try {
       current = await this.vm(vm.id);
@@ -238,11 +238,14 @@ export class XoDriver implements HypervisorDriver {
     }
     if (current.power_state !== "Halted") await this.client.action(`/vms/${vm.id}`, "hard_shutdown");
     await this.client.send("DELETE", `/vms/${vm.id}`);
-    this.log(`${vm.name}: destroyed VM ${vm.id}`);
+    // XO deletes a VM without its snapshots: the checkpoints would stay on the pool forever.
+    await this.removeLayers(layers);
+    this.log(`${vm.name}: destroyed VM ${vm.id}${layers.length ? ` and its ${layers.length} checkpoint snapshots` : ""}`);
   }
 
+  /** The MCS golden VM stays, with the snapshot MCS points at; its checkpoint snapshots go. */
   async release(vm: VmHandle): Promise<void> {
-    await this.vms.forget(vm);
+    await this.removeLayers((await this.vms.forget(vm))?.layers ?? []);
     this.log(`${vm.name}: kept on Xen Orchestra as the build's output (${vm.id})`);
   }
 
@@ -276,6 +279,10 @@ export class XoDriver implements HypervisorDriver {
     for (const vdi of vdis) {
       if (vdi.name_label === label && vdi.$SR === this.settings.isoSr) await this.client.send("DELETE", `/vdis/${vdi.id}`).catch(() => undefined);
     }
+  }
+
+  private async removeLayers(snapshots: readonly string[]): Promise<void> {
+    for (const snapshot of snapshots) await this.client.send("DELETE", `/vm-snapshots/${snapshot}`);
   }
 
   private async snapshotId(vm: VmHandle, name: string): Promise<string> {
@@ -322,12 +329,8 @@ export class XoDriver implements HypervisorDriver {
     }
   }
 
-  private async readLayerReference(file: string): Promise<XoLayerReference> {
-    const parsed = JSON.parse(await readFile(file, "utf8").catch(() => "{}")) as Partial<XoLayerReference>;
-    if (parsed.kind !== LAYER_REFERENCE_KIND || !parsed.snapshot || parsed.url !== this.settings.url) {
-      throw new XoStateError(`base layer ${file} is not a snapshot reference from ${this.settings.url}: the Xen Orchestra driver builds on layers it checkpointed itself; rebuild with --no-cache`);
-    }
-    return parsed as XoLayerReference;
+  private baseLayer(ref: LayerRef): SnapshotLayer {
+    return decodeSnapshotLayer(ref, { kind: LAYER_REFERENCE_KIND, url: this.settings.url }, (message) => new XoStateError(message));
   }
 
   private vm(id: string, signal?: AbortSignal): Promise<XoVm> {

@@ -8,7 +8,7 @@
  * test/contracts/cvad-openapi.yaml. The previous image path is kept in state, so delete (a
  * rollback, or removing the resource) puts the catalog back on the image it had.
  */
-import { resolveSecret } from "../../recipe/secrets.ts";
+import { environmentSecretSources, resolveSecret } from "../../recipe/secrets.ts";
 import type { RebootStrategy } from "../../stacks/model.ts";
 import { jobIdFromLocation, waitForJob, type JobPolling } from "./cvad-job.ts";
 import { request, requestJson } from "./http.ts";
@@ -46,7 +46,7 @@ export class CatalogImageError extends Error {
 
 function headers(inputs: CatalogImageInputs, environment: HttpEnvironment): Record<string, string> {
   return {
-    authorization: `CWSAuth Bearer=${resolveSecret(inputs.tokenRef, { env: environment.env ?? process.env })}`,
+    authorization: `CWSAuth Bearer=${resolveSecret(inputs.tokenRef, environmentSecretSources(environment.env ?? process.env))}`,
     "Citrix-CustomerId": inputs.customerId,
     "Citrix-InstanceId": inputs.siteId,
   };

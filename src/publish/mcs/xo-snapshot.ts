@@ -3,7 +3,7 @@
  * snapshot resource): POST /rest/v0/vms/<uuid>/actions/snapshot?sync=true, deleted with
  * DELETE /rest/v0/vm-snapshots/<id>. The token is a secret reference resolved where this runs.
  */
-import { resolveSecret } from "../../recipe/secrets.ts";
+import { environmentSecretSources, resolveSecret } from "../../recipe/secrets.ts";
 import { requestJson, type Fetch } from "./http.ts";
 
 export interface XoSnapshotInputs {
@@ -23,7 +23,7 @@ export interface HttpEnvironment {
 }
 
 function auth(inputs: { tokenRef: string }, environment: HttpEnvironment): Record<string, string> {
-  return { cookie: `authenticationToken=${resolveSecret(inputs.tokenRef, { env: environment.env ?? process.env })}` };
+  return { cookie: `authenticationToken=${resolveSecret(inputs.tokenRef, environmentSecretSources(environment.env ?? process.env))}` };
 }
 
 export async function createXoSnapshot(inputs: XoSnapshotInputs, environment: HttpEnvironment = {}): Promise<{ id: string; outs: XoSnapshotOutputs }> {

@@ -5,42 +5,35 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { XoSnapshotInputs, XoSnapshotOutputs } from "../mcs/xo-snapshot.ts";
 import type { CatalogImageInputs, CatalogImageOutputs } from "../mcs/catalog-image.ts";
+import { tsModule } from "../../util/ts-module.ts";
 
-const XO_IMPLEMENTATION = new URL("../mcs/xo-snapshot.ts", import.meta.url).href;
-const CATALOG_IMPLEMENTATION = new URL("../mcs/catalog-image.ts", import.meta.url).href;
-
-async function load<T>(url: string): Promise<T> {
-  const { tsImport } = await import("tsx/esm/api");
-  return (await tsImport(url, url)) as T;
-}
-
-type Xo = typeof import("../mcs/xo-snapshot.ts");
-type Catalog = typeof import("../mcs/catalog-image.ts");
+const xo = tsModule<typeof import("../mcs/xo-snapshot.ts")>(new URL("../mcs/xo-snapshot.ts", import.meta.url).href);
+const catalog = tsModule<typeof import("../mcs/catalog-image.ts")>(new URL("../mcs/catalog-image.ts", import.meta.url).href);
 
 export const xoSnapshotProvider = {
   async create(inputs: XoSnapshotInputs) {
-    return (await load<Xo>(XO_IMPLEMENTATION)).createXoSnapshot(inputs);
+    return (await xo()).createXoSnapshot(inputs);
   },
   async diff(_id: string, olds: XoSnapshotOutputs, news: XoSnapshotInputs) {
-    return (await load<Xo>(XO_IMPLEMENTATION)).diffXoSnapshot(olds, news);
+    return (await xo()).diffXoSnapshot(olds, news);
   },
   async delete(id: string, olds: XoSnapshotOutputs) {
-    await (await load<Xo>(XO_IMPLEMENTATION)).deleteXoSnapshot(id, olds);
+    await (await xo()).deleteXoSnapshot(id, olds);
   },
 } satisfies pulumi.dynamic.ResourceProvider<XoSnapshotInputs, XoSnapshotOutputs>;
 
 export const catalogImageProvider = {
   async create(inputs: CatalogImageInputs) {
-    return (await load<Catalog>(CATALOG_IMPLEMENTATION)).createCatalogImage(inputs);
+    return (await catalog()).createCatalogImage(inputs);
   },
   async diff(_id: string, olds: CatalogImageOutputs, news: CatalogImageInputs) {
-    return (await load<Catalog>(CATALOG_IMPLEMENTATION)).diffCatalogImage(olds, news);
+    return (await catalog()).diffCatalogImage(olds, news);
   },
   async update(id: string, olds: CatalogImageOutputs, news: CatalogImageInputs) {
-    return (await load<Catalog>(CATALOG_IMPLEMENTATION)).updateCatalogImage(id, olds, news);
+    return (await catalog()).updateCatalogImage(id, olds, news);
   },
   async delete(id: string, olds: CatalogImageOutputs) {
-    await (await load<Catalog>(CATALOG_IMPLEMENTATION)).deleteCatalogImage(id, olds);
+    await (await catalog()).deleteCatalogImage(id, olds);
   },
 } satisfies pulumi.dynamic.ResourceProvider<CatalogImageInputs, CatalogImageOutputs>;
 

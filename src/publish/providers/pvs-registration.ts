@@ -1,14 +1,9 @@
 /** The PVS registration dynamic provider; the logic is in src/pvs/registration-resource.ts. */
 import * as pulumi from "@pulumi/pulumi";
 import type { RegistrationInputs, RegistrationOutputs } from "../../pvs/registration-resource.ts";
+import { tsModule } from "../../util/ts-module.ts";
 
-const IMPLEMENTATION = new URL("../../pvs/registration-resource.ts", import.meta.url).href;
-type Implementation = typeof import("../../pvs/registration-resource.ts");
-
-async function implementation(): Promise<Implementation> {
-  const { tsImport } = await import("tsx/esm/api");
-  return (await tsImport(IMPLEMENTATION, IMPLEMENTATION)) as Implementation;
-}
+const implementation = tsModule<typeof import("../../pvs/registration-resource.ts")>(new URL("../../pvs/registration-resource.ts", import.meta.url).href);
 
 export const pvsRegistrationProvider = {
   async create(inputs: RegistrationInputs) {

@@ -8,15 +8,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { VdiskInputs, VdiskOutputs } from "../../stores/vdisk-resource.ts";
+import { tsModule } from "../../util/ts-module.ts";
 
-const IMPLEMENTATION = new URL("../../stores/vdisk-resource.ts", import.meta.url).href;
-
-type Implementation = typeof import("../../stores/vdisk-resource.ts");
-
-async function implementation(): Promise<Implementation> {
-  const { tsImport } = await import("tsx/esm/api");
-  return (await tsImport(IMPLEMENTATION, IMPLEMENTATION)) as Implementation;
-}
+const implementation = tsModule<typeof import("../../stores/vdisk-resource.ts")>(new URL("../../stores/vdisk-resource.ts", import.meta.url).href);
 
 export const vdiskProvider = {
   async create(inputs: VdiskInputs) {

@@ -5,6 +5,8 @@ import { appDuplicateDefinition } from "./app-duplicate-definition.ts";
 import { appRefResolves } from "./app-ref-resolves.ts";
 import { appVersionConflict } from "./app-version-conflict.ts";
 import { inputMissing } from "./input-missing.ts";
+import { inputNotFile } from "./input-not-file.ts";
+import { inputOutsideProject } from "./input-outside-project.ts";
 import { inputPinned } from "./input-pinned.ts";
 import { inputSource } from "./input-source.ts";
 import { inputUnpinned } from "./input-unpinned.ts";
@@ -12,6 +14,7 @@ import { layerOrder } from "./layer-order.ts";
 import { mcsNeedsShutdown } from "./mcs-needs-shutdown.ts";
 import { mcsNeedsVda } from "./mcs-needs-vda.ts";
 import { osFamilyInstall } from "./os-family-install.ts";
+import { osTimezone } from "./os-timezone.ts";
 import { pvsNeedsTargetDevice } from "./pvs-needs-target-device.ts";
 import { pvsNoDomainJoin } from "./pvs-no-domain-join.ts";
 import { pvsNoShutdown } from "./pvs-no-shutdown.ts";
@@ -35,11 +38,14 @@ export const rules: readonly Rule[] = [
   appDependencyCycle,
   appVersionConflict,
   osFamilyInstall,
+  osTimezone,
   // Inputs.
   inputSource,
   inputPinned,
   inputUnpinned,
   inputMissing,
+  inputOutsideProject,
+  inputNotFile,
   // Layer order and the MCS / PVS rules (seed 000).
   layerOrder,
   mcsNeedsVda,

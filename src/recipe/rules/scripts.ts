@@ -1,7 +1,7 @@
 /** Every piece of command text a recipe or app runs inside the guest, with where it is declared. */
-import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { App, Phase, Recipe, Script } from "../model.ts";
+import { readInputFile } from "../../util/read-input.ts";
 
 export interface DeclaredScript {
   /** JSON pointer of the Script object. */
@@ -57,9 +57,13 @@ export function appCommands(app: App): DeclaredCommand[] {
 /** Reads a text file, or undefined when it cannot be read (script-source reports that). */
 export type ReadText = (absolutePath: string) => string | undefined;
 
+/** Scripts are a few KiB; a bigger one is not read (input-not-file and script-source speak for it). */
+export const MAX_SCRIPT_BYTES = 4 * 1024 * 1024;
+
 export const readTextIfPresent: ReadText = (absolutePath) => {
   try {
-    return readFileSync(absolutePath, "utf8");
+    // Through the one reader: a script that is a pipe or a device must not hang every rule.
+    return readInputFile(absolutePath, MAX_SCRIPT_BYTES).toString("utf8");
   } catch {
     return undefined;
   }

@@ -27,7 +27,7 @@ export interface Fixture {
   readonly recipe: Recipe;
   /** The plan; `lastApp` changes only the last app's command (and so its hash and the seal's). */
   plan(options?: { readonly lastApp?: string; readonly timeoutSeconds?: number }): Plan;
-  deps(fakes: Fakes): BuildDeps;
+  deps(fakes: Pick<Fakes, "driver">): BuildDeps;
   request(plan: Plan, extra?: Partial<BuildRequest>): BuildRequest & { readonly events: BuildEvent[] };
   dispose(): Promise<void>;
 }
@@ -82,7 +82,7 @@ export async function createFixture(): Promise<Fixture> {
         layers: new LayerCache(join(cacheDir, "layers")),
         answerMedia: async (_recipe, { outPath }) => writeFile(outPath, "answers"),
         capture: async (source, outPath) => {
-          await copyFile(source, outPath);
+          await copyFile(source.path, outPath);
           return { size: 5, sha256: await sha256File(outPath) };
         },
         toolVersions: async () => ({ qemu: "fake", node: process.version }),

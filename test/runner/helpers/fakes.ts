@@ -1,14 +1,13 @@
 /**
- * Recording fakes of the hypervisor driver and the guest channel for runner unit tests. They
- * record every call in one shared journal (so tests can assert order across both) and create the
- * disk files the runner expects, so the real layer cache works against them.
+ * The recording fake driver (src/hypervisors/fake-driver.ts) and a recording guest channel for
+ * runner unit tests, both writing one shared journal so tests can assert order across them.
  */
-import { writeFile } from "node:fs/promises";
-import { sha256File } from "../../../src/util/hash-file.ts";
-import { GuestDisconnectedError, type GuestChannel, type GuestExecOptions, type GuestExecResult } from "../../../src/guest/channel.ts";
-import type { HypervisorDriver, Media, VmHandle, VmSpec } from "../../../src/hypervisors/driver.ts";
+import type { GuestExecOptions } from "../../../src/guest/channel.ts";
+import { FakeGuestChannel, type ExecAnswer, type FakeChannelEvent } from "../../../src/guest/fake-channel.ts";
+import type { HypervisorDriver, Media, VmSpec } from "../../../src/hypervisors/driver.ts";
+import { FakeHypervisorDriver, type FakeDriverCall } from "../../../src/hypervisors/fake-driver.ts";
+import { plainObject } from "../../support/plain-object.ts";
 
-export type ExecAnswer = Partial<GuestExecResult> & { readonly hang?: boolean; readonly disconnect?: boolean };
 
 export interface FakeOptions {
   /** Answers a guest command by its script. */
@@ -40,97 +39,76 @@ export function createFakes(options: FakeOptions = {}): Fakes {
   const specs: VmSpec[] = [];
   const media: (readonly Media[])[] = [];
   const destroyed: string[] = [];
-  let vms = 0;
   const waitAbort = (signal?: AbortSignal) =>
     new Promise<never>((_, reject) => {
       signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
     });
-
-  const channel: GuestChannel = {
-    async waitReady(_timeoutMs, signal) {
-      journal.push("guest.waitReady");
-      if (options.agentNeverAnswers) await waitAbort(signal);
-    },
-    async exec(script, execOptions) {
-      journal.push(`guest.exec ${script.split("\n").at(-1)}`);
+  const channel = plainObject(new FakeGuestChannel({
+    answer: (script, execOptions) => {
       options.onExec?.(script);
-      const answer = options.exec?.(script, execOptions) ?? {};
-      if (answer.hang) await waitAbort(execOptions.signal);
-      if (answer.disconnect) throw new GuestDisconnectedError("the agent went away");
-      const stdout = answer.stdout ?? "";
-      if (stdout) execOptions.onOutput?.(stdout, "stdout");
-      return { exitCode: answer.exitCode ?? 0, stdout, stderr: answer.stderr ?? "" };
+      return options.exec?.(script, execOptions);
     },
-    async upload(localPath, guestPath) {
-      journal.push(`guest.upload ${guestPath}`);
-      return { sha256: options.uploadSha256?.(localPath) ?? (await sha256File(localPath)) };
-    },
-    async shutdown() {
-      journal.push("guest.shutdown");
-    },
-    async reboot() {
-      journal.push("guest.reboot");
-    },
-    async close() {
-      journal.push("guest.close");
-    },
-  };
+    ...(options.agentNeverAnswers ? { readyHangs: true } : {}),
+    ...(options.uploadSha256 ? { uploadSha256: options.uploadSha256 } : {}),
+    onEvent: (event) => journal.push(channelLine(event)),
+  }));
 
-  const driver: HypervisorDriver = {
-    name: "fake",
+  const fake = new FakeHypervisorDriver({
+    idPrefix: "vm-",
     layersOutliveVm: !options.layersDieWithVm,
-    async createVm(spec) {
-      specs.push(spec);
-      journal.push(`createVm ${spec.disk.path}${spec.disk.baseLayer ? ` base=${spec.disk.baseLayer}` : ""}`);
-      await writeFile(spec.disk.path, "disk");
-      return { id: `vm-${++vms}`, name: spec.name };
+    guest: () => channel,
+    // The installer runs until the first power off before the guest agent ever answered.
+    powerOffBehaviour: async (_vm, signal) => {
+      if (options.installHangs && !journal.includes("guest.waitReady")) await waitAbort(signal);
     },
-    async attachMedia(_vm: VmHandle, list) {
-      media.push(list);
-      journal.push(`attachMedia ${list.map((m) => m.role).join(",")}`);
+    fail: (call) => (call.method === "checkpoint" ? options.checkpointError?.(call.args[0] as string) : undefined),
+    onCall: (call) => {
+      const line = journalLine(call);
+      if (line !== undefined) journal.push(line);
+      if (call.method === "createVm") specs.push(call.args[0] as VmSpec);
+      if (call.method === "attachMedia") media.push(call.args[0] as readonly Media[]);
+      if (call.method === "destroy") destroyed.push(call.vm!);
     },
-    async powerOn() {
-      journal.push("powerOn");
-    },
-    guest() {
-      return channel;
-    },
-    async waitPoweredOff(_vm, _timeoutMs, signal) {
-      journal.push("waitPoweredOff");
-      const installing = !journal.includes("guest.waitReady");
-      if (options.installHangs && installing) await waitAbort(signal);
-    },
-    async powerOff() {
-      journal.push("powerOff");
-    },
-    async checkpoint(vm, next, checkpointOptions) {
-      journal.push(`checkpoint ${next}`);
-      const error = options.checkpointError?.(next);
-      if (error) throw error;
-      await writeFile(next, "layer");
-      // A UEFI VM keeps its variable store, a VM with a TPM its TPM state; this fake's hold the
-      // name of the VM that wrote them.
-      const spec = specs[Number(vm.id.slice("vm-".length)) - 1];
-      if (spec?.firmware === "uefi" && checkpointOptions?.saveFirmwareVars) await writeFile(checkpointOptions.saveFirmwareVars, `uefi variables of ${vm.name}`);
-      if (spec?.tpm && checkpointOptions?.saveTpmState) await writeFile(checkpointOptions.saveTpmState, `tpm state of ${vm.name}`);
-    },
-    async snapshot(_vm, name) {
-      journal.push(`snapshot ${name}`);
-      return { ref: `snap:${name}` };
-    },
-    async exportDisk() {
-      throw new Error("the runner never exports disks through the driver");
-    },
-    access(vm) {
-      return { description: `fake console of ${vm.name}` };
-    },
-    async destroy(vm) {
-      journal.push(`destroy ${vm.id}`);
-      destroyed.push(vm.id);
-    },
-    async release(vm) {
-      journal.push(`release ${vm.id}`);
-    },
-  };
+  });
+  const driver = plainObject<HypervisorDriver>(fake);
   return { driver, journal, specs, media, destroyed };
+}
+
+/** The journal's line for a driver call; queries (guest, access) are not journaled. */
+function journalLine(call: FakeDriverCall): string | undefined {
+  const [first] = call.args;
+  switch (call.method) {
+    case "createVm": {
+      const spec = first as VmSpec;
+      return `createVm ${spec.disk.path}${spec.disk.baseLayer ? ` base=${spec.disk.baseLayer}` : ""}`;
+    }
+    case "attachMedia":
+      return `attachMedia ${(first as readonly Media[]).map((m) => m.role).join(",")}`;
+    case "checkpoint":
+    case "snapshot":
+    case "exportLayer":
+      return `${call.method} ${String(first)}`;
+    case "exportDisk":
+    case "destroy":
+    case "release":
+      return `${call.method} ${call.vm}`;
+    case "powerOn":
+    case "waitPoweredOff":
+    case "powerOff":
+      return call.method;
+    default:
+      return undefined;
+  }
+}
+
+/** The journal's line for a guest channel event. */
+function channelLine(event: FakeChannelEvent): string {
+  switch (event.kind) {
+    case "exec":
+      return `guest.exec ${event.script.split("\n").at(-1)}`;
+    case "upload":
+      return `guest.upload ${event.guestPath}`;
+    default:
+      return `guest.${event.kind}`;
+  }
 }

@@ -2,7 +2,7 @@
  * The little of `govc vm.info -json` the driver reads: power state, VMware Tools and the guest IP.
  * govc 0.24 prints Go field names (Runtime, Guest); newer releases print camelCase; both are read.
  */
-import type { Govc, GovcCallOptions } from "./govc.ts";
+import type { GovcCall, GovcRunner } from "./govc-runner.ts";
 
 export interface VmInfo {
   readonly powerState: "poweredOn" | "poweredOff" | "suspended";
@@ -21,7 +21,7 @@ export class VmNotFoundError extends Error {
   }
 }
 
-export async function readVmInfo(govc: Govc, vmPath: string, call: GovcCallOptions = {}): Promise<VmInfo> {
+export async function readVmInfo(govc: GovcRunner, vmPath: string, call: GovcCall = {}): Promise<VmInfo> {
   const result = await govc.run(["vm.info", "-json", vmPath], call);
   const parsed = JSON.parse(result.stdout || "{}") as Record<string, unknown>;
   const vms = field(parsed, "VirtualMachines");

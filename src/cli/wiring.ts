@@ -1,21 +1,22 @@
 /**
- * The hypervisor driver a build runs on: `--driver`, else the stack's `rebake:hypervisor` kind,
+ * The one place commands get their drivers, guest channels and secrets from. Which hypervisor
+ * driver a build runs on: `--driver`, else the stack's `rebake:hypervisor` kind,
  * else QEMU. Connection settings come from `--hypervisor-config` or the stack. Every credential is
  * resolved (env:NAME, pulumi:key) here, before the driver exists, so a missing one fails before
  * any VM is created and names what to set; resolved values reach the drivers only through a
  * private copy of the environment, never through arguments or logs.
  */
-import { readFile } from "node:fs/promises";
 import { relative, resolve as resolvePath } from "node:path";
 import type { HypervisorDriver } from "../hypervisors/driver.ts";
 import { createDriver as createHypervisorDriver, HYPERVISOR_NAMES, isHypervisorName, type DriverSettingsByName, type HypervisorName } from "../hypervisors/select.ts";
 import type { GuestChannelSettings } from "../guest/guest-channel-settings.ts";
-import { UsageError } from "../cli/io.ts";
-import { resolveSecret, SecretError, type SecretSources } from "../recipe/secrets.ts";
-import type { HypervisorConnection, StackGuestChannel, VsphereConnection, XenOrchestraConnection } from "../stacks/model.ts";
-import { loadStack, parseHypervisorConfig } from "../stacks/load-stack.ts";
+import { UsageError } from "./io.ts";
+import { pulumiSecretVariable, resolveSecret, SecretError, type SecretSources } from "../recipe/secrets.ts";
+import type { HypervisorConnection, StackConfig, StackGuestChannel, VsphereConnection, XenOrchestraConnection } from "../stacks/model.ts";
+import { loadStack, MAX_STACK_FILE_BYTES, parseHypervisorConfig } from "../stacks/load-stack.ts";
 import { pulumiKeys, readPulumiSecrets } from "../stacks/pulumi-secrets.ts";
 import type { Exec } from "../util/exec.ts";
+import { InputFileError, readInputFile } from "../util/read-input.ts";
 
 export const DRIVER_NAMES = HYPERVISOR_NAMES;
 export type DriverName = HypervisorName;
@@ -115,9 +116,9 @@ export async function loadConnection(flags: ConnectionFlags, deps: { readonly cw
     const shown = relative(deps.cwd, file) || file;
     let text: string;
     try {
-      text = await readFile(file, "utf8");
+      text = readInputFile(file, MAX_STACK_FILE_BYTES).toString("utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError(`--hypervisor-config ${flags.hypervisorConfig}: no such file`);
+      if (error instanceof InputFileError) throw new UsageError(`--hypervisor-config ${flags.hypervisorConfig}: ${error.message}`);
       throw error;
     }
     connection = { hypervisor: parseHypervisorConfig(text, shown), source: shown };
@@ -128,10 +129,8 @@ export async function loadConnection(flags: ConnectionFlags, deps: { readonly cw
   if (!connection || flags.stack === undefined) return connection ? { connection } : {};
   if (flags.driver === "qemu" && connection.hypervisor.kind !== "qemu") return { connection };
   const h = connection.hypervisor as unknown as Record<string, unknown> & { guest?: Record<string, unknown> };
-  const keys = pulumiKeys([h.username, h.password, h.token, h.guest?.user, h.guest?.password]);
-  if (keys.length === 0) return { connection };
-  const pulumiSecret = await readPulumiSecrets(keys, { stack: flags.stack, cwd: deps.cwd, exec: deps.exec, ...(deps.signal ? { signal: deps.signal } : {}) });
-  return { connection, pulumiSecret };
+  const pulumiSecret = await stackSecretLookup([h.username, h.password, h.token, h.guest?.user, h.guest?.password], { ...deps, stack: flags.stack });
+  return pulumiSecret ? { connection, pulumiSecret } : { connection };
 }
 
 export function createDriver(name: string | undefined, options: DriverOptions): HypervisorDriver {
@@ -235,4 +234,37 @@ function optionalFields<T extends object, K extends keyof T>(from: T, keys: read
 /** Rejects an unknown `--driver` before anything else runs (exit 2). */
 export function checkDriverFlag(flag: string | undefined): void {
   if (flag !== undefined && !isHypervisorName(flag)) throw new UsageError(`--driver must be one of ${DRIVER_NAMES.join(", ")}, got: '${flag}'`);
+}
+
+/**
+ * The `pulumi:key` values among `refs`, read from the stack once, before anything runs (so a
+ * resolver stays synchronous and a missing key fails early); undefined when there are none.
+ */
+export async function stackSecretLookup(
+  refs: readonly unknown[],
+  deps: { readonly stack: string; readonly cwd: string; readonly exec: Exec; readonly signal?: AbortSignal },
+): Promise<SecretSources["pulumi"] | undefined> {
+  const keys = pulumiKeys(refs);
+  if (keys.length === 0) return undefined;
+  return readPulumiSecrets(keys, { stack: deps.stack, cwd: deps.cwd, exec: deps.exec, ...(deps.signal ? { signal: deps.signal } : {}) });
+}
+
+/** Every secret reference the publish program hands its providers: store passwords, API tokens. */
+export function publishSecretRefs(stack: StackConfig): string[] {
+  const hypervisorToken = stack.hypervisor.kind === "xenorchestra" ? [stack.hypervisor.token] : [];
+  return [...(stack.pvs?.sites.flatMap((site) => (site.store.password ? [site.store.password] : [])) ?? []), ...(stack.mcs ? [stack.mcs.cvad.token] : []), ...hypervisorToken];
+}
+
+/**
+ * The environment the Pulumi engine runs the publish program in: the user's, plus each `pulumi:`
+ * value the providers resolve, under its private variable (recipe/secrets.ts pulumiSecretVariable).
+ * A key the stack does not set stays unset: the provider's error then names it and the fix.
+ */
+export function publishEnvironment(env: NodeJS.ProcessEnv, refs: readonly string[], pulumiSecret: SecretSources["pulumi"] | undefined): Record<string, string> {
+  const out = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+  for (const key of pulumiKeys(refs)) {
+    const value = pulumiSecret?.(key);
+    if (value !== undefined) out[pulumiSecretVariable(key)] = value;
+  }
+  return out;
 }

@@ -3,11 +3,11 @@
  * percentage; otherwise timestamped lines (start, each quarter of the transfer, end), which CI
  * logs keep readable. Both end with a summary table.
  */
-import { formatSize } from "../cache/units.ts";
-import { formatDuration } from "../cli/progress/format.ts";
-import type { SiteResult, SyncEvent } from "./model.ts";
+import { formatSize } from "../../cache/units.ts";
+import { formatDuration } from "./format.ts";
+import type { SiteResult, SyncEvent } from "../../distribute/model.ts";
+import { CLEAR_LINE } from "../../util/terminal-text.ts";
 
-const CLEAR_LINE = "\r\x1b[2K";
 const PLAIN_STEP_PERCENT = 25;
 
 export interface SyncView {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { SiteResult, SyncEvent } from "../../src/distribute/model.ts";
-import { createSyncView, syncSummaryTable } from "../../src/distribute/sync-progress.ts";
+import { createSyncView, syncSummaryTable } from "../../src/cli/progress/sync-view.ts";
 
 const AT = "2026-01-01T00:00:00.000Z";
 const done = (site: string, status: SiteResult["status"], extra: Partial<SiteResult> = {}): SiteResult => ({ site, location: `/s/${site}`, vdisk: "ws-1.0.0", status, sentBytes: 0, localBytes: 0, resumedBytes: 0, attempts: 1, durationMs: 1500, ...extra });
