@@ -62,7 +62,7 @@ export async function timedBuild(dir: string, env: NodeJS.ProcessEnv, out: strin
 }
 
 /** Changes only the last app: its install command gains a harmless extra, so its hash changes. */
-async function changeLastApp(dir: string, round: number): Promise<void> {
+export async function changeLastApp(dir: string, round: number): Promise<void> {
   await edit(dir, LAST_APP, /install\.sh"( && echo rebuilt \d+ >\/dev\/null)?\n/, `install.sh" && echo rebuilt ${round} >/dev/null\n`);
 }
 

@@ -11,12 +11,17 @@
  * iPXE's sanboot finds no drive 0x80). So the agent answering is not proof enough: with
  * `graphics=off` SeaBIOS mirrors the text console (iPXE's messages) to the serial port, and the
  * check requires iPXE's lines for the TFTP download and the SAN boot in the serial log.
+ *
+ * A vDisk version (a differencing `.avhdx` with its parents beside it) is streamed as its whole
+ * chain by rebake's own NBD server (nbd-chain-server.ts): qemu-nbd refuses differencing VHDX.
  */
 import { spawn as nodeSpawn, type ChildProcess } from "node:child_process";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { VhdxChain } from "../capture/vhdx-reader.ts";
 import { sha256File } from "../util/hash-file.ts";
+import { startChainNbdServer, type ChainNbdServer } from "./nbd-chain-server.ts";
 import { QgaChannel } from "../guest/qga/qga-channel.ts";
 import type { Exec } from "../util/exec.ts";
 import { acceptsConnection, freePort } from "../util/local-port.ts";
@@ -40,7 +45,7 @@ export class NetbootCheckError extends Error {
 }
 
 export interface NetbootCheckOptions {
-  /** The VHDX as published into a store. */
+  /** The VHDX as published into a store, or a version (`.avhdx`) with its parents beside it. */
   readonly vdisk: string;
   /** Scratch directory: TFTP root, write cache, sockets, serial log. The caller removes it. */
   readonly workDir: string;
@@ -51,6 +56,8 @@ export interface NetbootCheckOptions {
   readonly signal?: AbortSignal;
   /** @default node:child_process spawn */
   readonly spawn?: typeof nodeSpawn;
+  /** A shell command run in the booted guest after the probe; its stdout is returned. */
+  readonly guestCommand?: string;
 }
 
 export interface NetbootCheckResult {
@@ -60,21 +67,37 @@ export interface NetbootCheckResult {
   /** Bytes the guest wrote into the throwaway cache. */
   readonly writeCacheBytes: number;
   readonly vdiskSha256: string;
+  /** stdout of `guestCommand`, when given. */
+  readonly guestOutput?: string;
+  /** The files streamed, the version first, then each parent down to the base. */
+  readonly chain: readonly string[];
+}
+
+/** sha256 of every file of the chain, in chain order. */
+async function chainHashes(files: readonly string[]): Promise<string[]> {
+  return Promise.all(files.map((file) => sha256File(file)));
 }
 
 export async function netbootCheck(options: NetbootCheckOptions): Promise<NetbootCheckResult> {
   const spawn = options.spawn ?? nodeSpawn;
   const { workDir, exec } = options;
-  const before = await sha256File(options.vdisk);
+  const chain = await VhdxChain.open(options.vdisk);
+  const files = chain.files.map((f) => f.path);
+  const before = await chainHashes(files);
   const tftp = join(workDir, "tftp");
   await exec("mkdir", ["-p", tftp]);
   await writeFile(join(tftp, IPXE_SCRIPT_NAME), IPXE_SCRIPT);
   const port = await freePort();
   const children: ChildProcess[] = [];
+  let chainServer: ChainNbdServer | undefined;
   try {
-    const nbd = spawn("qemu-nbd", ["--read-only", "--format=vhdx", "--persistent", "--shared=4", `--bind=127.0.0.1`, `--port=${port}`, `--export-name=${NBD_EXPORT}`, options.vdisk], { stdio: ["ignore", "ignore", "pipe"] });
-    children.push(nbd);
-    await waitForPort(port, nbd, "qemu-nbd");
+    if (files.length > 1) {
+      chainServer = await startChainNbdServer(chain, port, NBD_EXPORT);
+    } else {
+      const nbd = spawn("qemu-nbd", ["--read-only", "--format=vhdx", "--persistent", "--shared=4", `--bind=127.0.0.1`, `--port=${port}`, `--export-name=${NBD_EXPORT}`, options.vdisk], { stdio: ["ignore", "ignore", "pipe"] });
+      children.push(nbd);
+      await waitForPort(port, nbd, "qemu-nbd");
+    }
     const cache = join(workDir, "write-cache.qcow2");
     await exec("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", `nbd://127.0.0.1:${port}/${NBD_EXPORT}`, cache]);
     const cacheBefore = (await stat(cache)).size;
@@ -104,13 +127,20 @@ export async function netbootCheck(options: NetbootCheckOptions): Promise<Netboo
     if (missing.length) throw new NetbootCheckError(`the VM booted, but not through the network: ${serialLog} lacks iPXE's ${missing.map((m) => JSON.stringify(m)).join(" and ")}; check that ipxe-qemu is installed (QEMU's PXE ROMs)`);
     const probe = await channel.exec(`cat /proc/cmdline && dd if=/dev/urandom of=${PROBE_FILE} bs=1M count=4 2>/dev/null && sync && echo written`, { shell: "sh", timeoutMs: PROBE_EXEC_TIMEOUT_MS });
     if (probe.exitCode !== 0 || !probe.stdout.includes("written")) throw new NetbootCheckError(`writing to the streamed vDisk in the guest failed (exit ${probe.exitCode}): ${probe.stderr.trim()}`);
+    let guestOutput: string | undefined;
+    if (options.guestCommand) {
+      const run = await channel.exec(options.guestCommand, { shell: "sh", timeoutMs: PROBE_EXEC_TIMEOUT_MS });
+      if (run.exitCode !== 0) throw new NetbootCheckError(`the guest command failed (exit ${run.exitCode}): ${run.stderr.trim()}`);
+      guestOutput = run.stdout;
+    }
     await channel.close();
     const writeCacheBytes = (await stat(cache)).size - cacheBefore;
     qemu.kill("SIGTERM");
     await exited(qemu);
-    const after = await sha256File(options.vdisk);
-    if (after !== before) throw new NetbootCheckError(`the vDisk ${options.vdisk} changed while it was streamed (sha256 ${before} -> ${after}); the export must be read-only`);
-    return { bootMs, kernelCommandLine: probe.stdout.split("\n")[0]?.trim() ?? "", writeCacheBytes, vdiskSha256: after };
+    const after = await chainHashes(files);
+    const changed = files.filter((_, i) => after[i] !== before[i]);
+    if (changed.length) throw new NetbootCheckError(`${changed.join(", ")} changed while streamed (sha256 ${changed.map((f) => `${before[files.indexOf(f)]} -> ${after[files.indexOf(f)]}`).join(", ")}); the export must be read-only`);
+    return { bootMs, kernelCommandLine: probe.stdout.split("\n")[0]?.trim() ?? "", writeCacheBytes, vdiskSha256: after[0]!, chain: files, ...(guestOutput === undefined ? {} : { guestOutput }) };
   } finally {
     for (const child of children.reverse()) {
       if (child.exitCode === null && child.signalCode === null) {
@@ -118,6 +148,8 @@ export async function netbootCheck(options: NetbootCheckOptions): Promise<Netboo
         await exited(child);
       }
     }
+    await chainServer?.close();
+    await chain.close();
   }
 }
 

@@ -51,11 +51,26 @@ const VHDX_VERSION = 1;
 const LOG_VERSION = 0;
 
 /** Payload BAT entry states ([MS-VHDX] 2.5.1.1). Sector-bitmap entries of a dynamic disk stay 0. */
+export const PAYLOAD_BLOCK_NOT_PRESENT = 0;
+export const PAYLOAD_BLOCK_UNDEFINED = 1;
 export const PAYLOAD_BLOCK_ZERO = 2;
+export const PAYLOAD_BLOCK_UNMAPPED = 3;
 export const PAYLOAD_BLOCK_FULLY_PRESENT = 6;
+/** Differencing disks only: the block's sector bitmap says which sectors this file holds ([MS-VHDX] 2.5.1.1). */
+export const PAYLOAD_BLOCK_PARTIALLY_PRESENT = 7;
+/** Sector bitmap BAT entry states ([MS-VHDX] 2.5.1.2). */
+export const SB_BLOCK_NOT_PRESENT = 0;
+export const SB_BLOCK_PRESENT = 6;
+/** A sector bitmap block is 1 MiB, one bit per logical sector of chunkRatio payload blocks ([MS-VHDX] 2.4.2). */
+export const SECTOR_BITMAP_BLOCK_SIZE = MIB;
+/** BAT entry: State in bits 0..2, FileOffsetMB in bits 20..63 ([MS-VHDX] 2.5.1). */
+export const BAT_STATE_MASK = 7n;
+export const BAT_OFFSET_MASK = ~((1n << 20n) - 1n) & ((1n << 64n) - 1n);
 
 const METADATA_IS_VIRTUAL_DISK = 1 << 1;
 const METADATA_IS_REQUIRED = 1 << 2;
+/** File Parameters flags ([MS-VHDX] 2.6.2.1): bit 0 LeaveBlocksAllocated, bit 1 HasParent. */
+export const FILE_PARAMETERS_HAS_PARENT = 1 << 1;
 
 /** Known GUIDs, in the spec's textual form. */
 export const GUID = {
@@ -66,6 +81,10 @@ export const GUID = {
   virtualDiskId: "BECA12AB-B2E6-4523-93EF-C309E000C746",
   logicalSectorSize: "8141BF1D-A96F-4709-BA47-F233A8FAAB5F",
   physicalSectorSize: "CDA348C7-445D-4471-9CC9-E9885251C556",
+  /** Metadata item of a differencing disk ([MS-VHDX] 2.6.2.6). */
+  parentLocator: "A8D35F2D-B30B-454D-ABF7-D3D84834AB0C",
+  /** LocatorType of the VHDX parent locator ([MS-VHDX] 2.6.2.6.3). */
+  vhdxParentLocatorType: "B04AEFB7-D19E-4A81-B789-25B8E9445913",
 } as const;
 
 export class VhdxParameterError extends Error {
@@ -88,6 +107,14 @@ export function guidToBytes(text: string): Buffer {
   out.writeUInt16LE(bytes.readUInt16BE(6), 6);
   bytes.copy(out, 8, 8, 16);
   return out;
+}
+
+/** The spec's textual form of a binary GUID, braced and lower case: `{xxxxxxxx-xxxx-...}`. */
+export function guidToText(bytes: Buffer): string {
+  if (bytes.length !== 16) throw new VhdxParameterError(`a GUID has 16 bytes, got ${bytes.length}`);
+  const hex = (value: number, digits: number) => value.toString(16).padStart(digits, "0");
+  const tail = bytes.subarray(8, 16).toString("hex");
+  return `{${hex(bytes.readUInt32LE(0), 8)}-${hex(bytes.readUInt16LE(4), 4)}-${hex(bytes.readUInt16LE(6), 4)}-${tail.slice(0, 4)}-${tail.slice(4)}}`;
 }
 
 /** A random (version 4) GUID in binary form, from 16 bytes of the caller's random source. */
@@ -119,13 +146,15 @@ export interface VhdxLayout {
   readonly batLength: number;
   /** Where the first payload block goes. */
   readonly payloadOffset: number;
+  /** A differencing disk: every chunk, the last one too, has its sector bitmap entry. */
+  readonly differencing: boolean;
 }
 
 function roundUp(value: number, multiple: number): number {
   return Math.ceil(value / multiple) * multiple;
 }
 
-export function vhdxLayout(virtualSize: number, blockSize: number): VhdxLayout {
+export function vhdxLayout(virtualSize: number, blockSize: number, differencing = false): VhdxLayout {
   if (!Number.isSafeInteger(virtualSize) || virtualSize <= 0 || virtualSize % LOGICAL_SECTOR_SIZE !== 0) {
     throw new VhdxParameterError(
       `the virtual disk size must be a positive multiple of ${LOGICAL_SECTOR_SIZE} bytes, got ${virtualSize}: resize the source with qemu-img resize`,
@@ -140,8 +169,11 @@ export function vhdxLayout(virtualSize: number, blockSize: number): VhdxLayout {
   }
   const chunkRatio = (SECTORS_PER_BITMAP_BLOCK * LOGICAL_SECTOR_SIZE) / blockSize;
   const payloadBlocks = Math.ceil(virtualSize / blockSize);
-  // Dynamic disks: a sector-bitmap entry after every chunkRatio payload entries, none after the last.
-  const batEntries = payloadBlocks + Math.floor((payloadBlocks - 1) / chunkRatio);
+  // Dynamic disks: a sector-bitmap entry after every chunkRatio payload entries, none after the last;
+  // differencing disks: one after every chunk, the last partial chunk included ([MS-VHDX] 2.5).
+  const batEntries = differencing
+    ? Math.ceil(payloadBlocks / chunkRatio) * (chunkRatio + 1)
+    : payloadBlocks + Math.floor((payloadBlocks - 1) / chunkRatio);
   const batLength = roundUp(batEntries * 8, STRUCTURE_ALIGNMENT);
   return {
     virtualSize,
@@ -152,6 +184,7 @@ export function vhdxLayout(virtualSize: number, blockSize: number): VhdxLayout {
     batOffset: BAT_OFFSET,
     batLength,
     payloadOffset: BAT_OFFSET + batLength,
+    differencing,
   };
 }
 
@@ -215,12 +248,60 @@ export function encodeLog(): Buffer {
   return Buffer.alloc(LOG_LENGTH);
 }
 
-/** The metadata region: table, then the five required items of a dynamic disk without parent. */
-export function encodeMetadataRegion(layout: VhdxLayout, identity: VhdxIdentity): Buffer {
+/** Where a differencing disk's parent is: the keys of the VHDX parent locator ([MS-VHDX] 2.6.2.6.3). */
+export interface ParentLocator {
+  /** The parent's DataWriteGuid, binary: a reader refuses a parent whose data changed since. */
+  readonly parentLinkage: Buffer;
+  /** The parent's path relative to this file's directory, `\\`-separated as Windows reads it. */
+  readonly relativePath: string;
+  /** The parent's full Windows path, when known (e.g. `D:\\Store\\ws2022.vhdx`). */
+  readonly absoluteWin32Path?: string;
+}
+
+/**
+ * The parent locator item: header (LocatorType, Reserved, KeyValueCount; [MS-VHDX] 2.6.2.6.1),
+ * one 12-byte entry per pair (KeyOffset, ValueOffset relative to the item, KeyLength,
+ * ValueLength; 2.6.2.6.2), then the keys and values as UTF-16LE without terminators.
+ */
+export function encodeParentLocator(parent: ParentLocator): Buffer {
+  const pairs: [string, string][] = [
+    ["parent_linkage", guidToText(parent.parentLinkage)],
+    ["relative_path", parent.relativePath],
+    ...(parent.absoluteWin32Path ? [["absolute_win32_path", parent.absoluteWin32Path] as [string, string]] : []),
+  ];
+  const headerSize = 20 + pairs.length * 12;
+  const strings = pairs.flatMap(([key, value]) => [Buffer.from(key, "utf16le"), Buffer.from(value, "utf16le")]);
+  const out = Buffer.alloc(headerSize + strings.reduce((sum, b) => sum + b.length, 0));
+  guidToBytes(GUID.vhdxParentLocatorType).copy(out, 0);
+  out.writeUInt16LE(pairs.length, 18);
+  let at = headerSize;
+  pairs.forEach((_, i) => {
+    const key = strings[2 * i]!;
+    const value = strings[2 * i + 1]!;
+    const entry = 20 + i * 12;
+    out.writeUInt32LE(at, entry);
+    key.copy(out, at);
+    at += key.length;
+    out.writeUInt32LE(at, entry + 4);
+    value.copy(out, at);
+    at += value.length;
+    out.writeUInt16LE(key.length, entry + 8);
+    out.writeUInt16LE(value.length, entry + 10);
+  });
+  return out;
+}
+
+/**
+ * The metadata region: table, then the five required items of a dynamic disk, and for a
+ * differencing disk (`parent` given) the HasParent flag and the parent locator item.
+ */
+export function encodeMetadataRegion(layout: VhdxLayout, identity: VhdxIdentity, parent?: ParentLocator): Buffer {
+  if (Boolean(parent) !== layout.differencing) throw new VhdxParameterError("a differencing layout needs a parent locator, and only it");
   const out = Buffer.alloc(METADATA_LENGTH);
   const fileParameters = Buffer.alloc(8);
   fileParameters.writeUInt32LE(layout.blockSize, 0);
-  // Flags stay 0: LeaveBlocksAllocated=0 (dynamic), HasParent=0.
+  // LeaveBlocksAllocated stays 0 (dynamic); HasParent only for a differencing disk.
+  fileParameters.writeUInt32LE(parent ? FILE_PARAMETERS_HAS_PARENT : 0, 4);
   const virtualDiskSize = Buffer.alloc(8);
   virtualDiskSize.writeBigUInt64LE(BigInt(layout.virtualSize), 0);
   const logicalSectorSize = Buffer.alloc(4);
@@ -233,6 +314,8 @@ export function encodeMetadataRegion(layout: VhdxLayout, identity: VhdxIdentity)
     { guid: GUID.virtualDiskId, data: identity.virtualDiskId, flags: METADATA_IS_VIRTUAL_DISK | METADATA_IS_REQUIRED },
     { guid: GUID.logicalSectorSize, data: logicalSectorSize, flags: METADATA_IS_VIRTUAL_DISK | METADATA_IS_REQUIRED },
     { guid: GUID.physicalSectorSize, data: physicalSectorSize, flags: METADATA_IS_VIRTUAL_DISK | METADATA_IS_REQUIRED },
+    // The parent locator describes the file, not the virtual disk: IsRequired only (2.6.2.6).
+    ...(parent ? [{ guid: GUID.parentLocator, data: encodeParentLocator(parent), flags: METADATA_IS_REQUIRED }] : []),
   ];
   out.write("metadata", 0, "latin1");
   out.writeUInt16LE(items.length, 10);
@@ -277,4 +360,59 @@ export function encodeBat(layout: VhdxLayout, presentBlocks: readonly number[]):
 /** The file's size once every present block is written. */
 export function vhdxFileSize(layout: VhdxLayout, presentBlockCount: number): number {
   return layout.payloadOffset + presentBlockCount * layout.blockSize;
+}
+
+/** Where a differencing file stores one payload block: fully, or the sectors its bitmap marks. */
+export interface DifferencingBlock {
+  readonly block: number;
+  readonly state: typeof PAYLOAD_BLOCK_FULLY_PRESENT | typeof PAYLOAD_BLOCK_PARTIALLY_PRESENT;
+}
+
+/** Where a differencing file's sector bitmap blocks and payload blocks go: bitmaps first, then payload. */
+export interface DifferencingPlacement {
+  /** Chunks that hold a partially present block, ascending: each gets one bitmap block. */
+  readonly bitmapChunks: readonly number[];
+  readonly bitmapOffset: (chunk: number) => number;
+  readonly payloadOffset: (index: number) => number;
+  readonly fileSize: number;
+}
+
+export function placeDifferencing(layout: VhdxLayout, blocks: readonly DifferencingBlock[]): DifferencingPlacement {
+  const bitmapChunks = [...new Set(blocks.filter((b) => b.state === PAYLOAD_BLOCK_PARTIALLY_PRESENT).map((b) => Math.floor(b.block / layout.chunkRatio)))].sort((a, b) => a - b);
+  const firstPayload = layout.payloadOffset + bitmapChunks.length * SECTOR_BITMAP_BLOCK_SIZE;
+  return {
+    bitmapChunks,
+    bitmapOffset: (chunk) => layout.payloadOffset + bitmapChunks.indexOf(chunk) * SECTOR_BITMAP_BLOCK_SIZE,
+    payloadOffset: (index) => firstPayload + index * layout.blockSize,
+    fileSize: firstPayload + blocks.length * layout.blockSize,
+  };
+}
+
+/**
+ * The BAT of a differencing disk: blocks not listed are NOT_PRESENT (read from the parent), listed
+ * ones point at consecutive payload blocks; chunks with a partially present block point at their
+ * sector bitmap block (SB_BLOCK_PRESENT), the others stay SB_BLOCK_NOT_PRESENT ([MS-VHDX] 2.5.1.2).
+ */
+export function encodeDifferencingBat(layout: VhdxLayout, blocks: readonly DifferencingBlock[]): Buffer {
+  if (!layout.differencing) throw new VhdxParameterError("encodeDifferencingBat needs a differencing layout");
+  const out = Buffer.alloc(layout.batLength);
+  const placement = placeDifferencing(layout, blocks);
+  let previous = -1;
+  blocks.forEach((entry, i) => {
+    if (!Number.isInteger(entry.block) || entry.block <= previous || entry.block >= layout.payloadBlocks) {
+      throw new VhdxParameterError(`present blocks must ascend within 0..${layout.payloadBlocks - 1}, got ${entry.block} after ${previous}`);
+    }
+    previous = entry.block;
+    out.writeBigUInt64LE(BigInt(placement.payloadOffset(i)) | BigInt(entry.state), batIndexOfBlock(entry.block, layout.chunkRatio) * 8);
+  });
+  for (const chunk of placement.bitmapChunks) {
+    const index = chunk * (layout.chunkRatio + 1) + layout.chunkRatio;
+    out.writeBigUInt64LE(BigInt(placement.bitmapOffset(chunk)) | BigInt(SB_BLOCK_PRESENT), index * 8);
+  }
+  return out;
+}
+
+/** Byte offset of a payload block's bits inside its chunk's sector bitmap block. */
+export function bitmapOffsetOfBlock(block: number, layout: VhdxLayout): number {
+  return (block % layout.chunkRatio) * (layout.blockSize / LOGICAL_SECTOR_SIZE / 8);
 }

@@ -15,6 +15,7 @@ const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly loa
   build: { summary: "build, capture and verify a golden image", load: () => import("./commands/build.ts") },
   verify: { summary: "boot a captured artifact and run the recipe's checks", load: () => import("./commands/verify.ts") },
   cache: { summary: "list or prune the layer and download caches", load: () => import("./commands/cache.ts") },
+  version: { summary: "write a PVS build as a vDisk version (.avhdx) of an earlier build", load: () => import("./commands/version.ts") },
   sync: { summary: "copy the stack's vDisk to every PVS site store (skip, delta or full)", load: () => import("./commands/sync.ts") },
   devices: { summary: "check PVS device manifests (MAC, name, collection, site, image)", load: () => import("./commands/devices.ts") },
   boot: { summary: "the PVS boot settings of each site: PXE checklist, bootstrap servers, boot ISO", load: () => import("./commands/boot.ts") },

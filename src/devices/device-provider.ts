@@ -74,6 +74,7 @@ export function deviceInputs(devices: readonly DeviceRow[], context: DeviceConte
       siteName: device.site,
       diskLocatorName: vdisk,
       storeName: site.store.name,
+      accessMode: context.pvs.accessMode,
     };
     return [{ name: deviceResourceName(device.mac), args }];
   });

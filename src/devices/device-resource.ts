@@ -19,7 +19,7 @@ export interface DeviceOutputs extends DeviceInputs {
 
 /** A device is its MAC, name, collection and site: changing one is a new device in PVS. */
 const REPLACING_KEYS = ["mac", "deviceName", "collectionName", "siteName", "connectionServer"] as const;
-const UPDATING_KEYS = ["diskLocatorName", "storeName", "port"] as const;
+const UPDATING_KEYS = ["diskLocatorName", "storeName", "port", "accessMode"] as const;
 
 export async function createDevice(inputs: DeviceInputs, exec: Exec = createExec()): Promise<{ id: string; outs: DeviceOutputs }> {
   const executor = executorFor(inputs.executor, exec);

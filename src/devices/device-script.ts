@@ -9,6 +9,8 @@
 import { psQuote } from "../util/powershell-quote.ts";
 import { RESULT_MARKER } from "../pvs/register-script.ts";
 import { FIND_FUNCTION, findFunctionLines, pvsPrelude, scriptText } from "../pvs/script-prelude.ts";
+import { deviceAccessLine } from "../pvs/version-script.ts";
+import type { PvsAccessMode } from "../stacks/model.ts";
 
 export interface DeviceRequest {
   /** `Set-PvsConnection -Server`. */
@@ -22,6 +24,8 @@ export interface DeviceRequest {
   /** The vDisk the device boots: its disk locator in the site's store. */
   readonly diskLocatorName: string;
   readonly storeName: string;
+  /** The stack's access: which vDisk version the device boots (Set-PvsDevice -Type). */
+  readonly accessMode?: PvsAccessMode;
 }
 
 const prelude = (request: Pick<DeviceRequest, "connectionServer" | "port">) => [...pvsPrelude({ server: request.connectionServer, port: request.port }), ...findFunctionLines()];
@@ -42,6 +46,7 @@ export function createDeviceScript(request: DeviceRequest): string {
     "}",
     // -RemoveExisting: the device boots exactly this vDisk, whatever it booted before.
     `Add-PvsDiskLocatorToDevice -Name ${psQuote(request.diskLocatorName)} -SiteName ${psQuote(request.siteName)} -StoreName ${psQuote(request.storeName)} -DeviceMac ${mac} -RemoveExisting`,
+    ...(request.accessMode ? [deviceAccessLine(request.deviceName, request.accessMode)] : []),
     `Write-Output ('${RESULT_MARKER}' + (@{ device = ${name}; mac = ${mac}; created = (-not $existing) } | ConvertTo-Json -Compress))`,
   ]);
 }

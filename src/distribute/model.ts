@@ -13,6 +13,8 @@ export interface SyncSource {
   readonly family: string;
   readonly blockmap: Blockmap;
   readonly properties: VdiskProperties;
+  /** The build manifest the file belongs to, when it came from one (a `version.json` may sit beside it). */
+  readonly manifestPath?: string;
 }
 
 export interface SyncSite {

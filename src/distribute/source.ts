@@ -54,7 +54,7 @@ export async function resolveSyncSource(root: string, stack: StackConfig, option
   }
   const writeCache = await writeCacheOf(manifest.recipe.file);
   const properties = vdiskPropertiesOf(manifest, writeCache);
-  return { path, vdisk, family, blockmap, properties };
+  return { path, vdisk, family, blockmap, properties, manifestPath };
 }
 
 /** The blockmap beside the source; computed in one read and saved when missing or stale. */

@@ -175,7 +175,7 @@ async function uploadOverSmb(store: SmbStore, source: SyncSource, options: SiteS
  * a publish and a sync of one vDisk never interleave. A lock left by a killed run on this host
  * (its pid is gone) is taken over, or an interrupted sync could never resume.
  */
-async function withLock<T>(store: VdiskStore, vdisk: string, body: () => Promise<T>): Promise<T> {
+export async function withLock<T>(store: VdiskStore, vdisk: string, body: () => Promise<T>): Promise<T> {
   const lock = publishLockFile(vdisk);
   const owner = `${hostname()} pid ${process.pid} at ${new Date().toISOString()}\n`;
   let acquired = await store.createExclusive(lock, owner);

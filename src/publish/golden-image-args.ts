@@ -3,6 +3,7 @@
  * manifest must be the pinned version of the pinned recipe, built for the stack's target, verified,
  * with the artifact the target needs.
  */
+import type { VersionRecord } from "../distribute/version-record.ts";
 import type { BuildManifest } from "../manifest/model.ts";
 import { DEFAULT_WRITE_CACHE, publishedVdiskName, snapshotOf, vdiskPropertiesOf, vhdxOf } from "../stores/published-vdisk.ts";
 import type { StackConfig } from "../stacks/model.ts";
@@ -14,6 +15,8 @@ export interface GoldenImageArgs {
   readonly manifest: BuildManifest;
   /** Directory of the manifest: output paths are relative to it. */
   readonly manifestDir: string;
+  /** The build written as a vDisk version (`rebake version`): registered as a version of its chain. */
+  readonly version?: VersionRecord;
   /** From the recipe's PVS target. @default DEFAULT_WRITE_CACHE */
   readonly writeCache?: { readonly type: WriteCacheType; readonly sizeMiB: number };
 }

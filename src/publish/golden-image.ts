@@ -11,8 +11,10 @@ import { checkGoldenImageArgs, GoldenImageArgsError, type GoldenImageArgs } from
 import { DEFAULT_WRITE_CACHE, publishedVdiskName, snapshotOf, vdiskPropertiesOf, vhdxOf } from "../stores/published-vdisk.ts";
 import { Vdisk } from "./providers/vdisk.ts";
 import { PvsRegistration } from "./providers/pvs-registration.ts";
+import { PvsVersion } from "./providers/pvs-version.ts";
 import { CatalogImage, XoSnapshot } from "./providers/mcs.ts";
 import { VirtualMachineSnapshot } from "./vsphere-snapshot.ts";
+import type { VersionRecord } from "../distribute/version-record.ts";
 
 export const GOLDEN_IMAGE_TYPE = "rebake:index:GoldenImage";
 
@@ -29,8 +31,9 @@ export class GoldenImage extends pulumi.ComponentResource {
     this.registerOutputs({ published: this.published });
   }
 
-  private publishPvs({ stack, manifest, manifestDir, writeCache = DEFAULT_WRITE_CACHE }: GoldenImageArgs): void {
+  private publishPvs({ stack, manifest, manifestDir, version, writeCache = DEFAULT_WRITE_CACHE }: GoldenImageArgs): void {
     const pvs = stack.pvs!;
+    if (version) return this.publishPvsVersion(pvs, version);
     const vhdx = vhdxOf(manifest)!;
     const vdiskName = publishedVdiskName(manifest, vhdx);
     const properties = vdiskPropertiesOf(manifest, writeCache);
@@ -59,6 +62,28 @@ export class GoldenImage extends pulumi.ComponentResource {
         sha256: disk.sha256,
       }, { parent: this, dependsOn: [disk] });
       this.published[site.name] = vdiskName;
+    }
+  }
+
+  /**
+   * A vDisk version: `rebake sync` put `<vdisk>.<n>.avhdx` into every store (or the full vDisk
+   * where the parent was missing); each site adds the version and gives it the stack's access.
+   */
+  private publishPvsVersion(pvs: NonNullable<GoldenImageArgs["stack"]["pvs"]>, version: VersionRecord): void {
+    for (const site of pvs.sites) {
+      new PvsVersion(`${site.name}-version`, {
+        executor: pvs.executor,
+        connectionServer: pvs.server,
+        port: pvs.port,
+        vdiskName: version.vdisk,
+        storeName: site.store.name,
+        siteName: site.name,
+        number: version.number,
+        accessMode: pvs.accessMode,
+        ...(pvs.maxVersionChain === undefined ? {} : { maxChain: pvs.maxVersionChain }),
+        sha256: version.sha256,
+      }, { parent: this });
+      this.published[site.name] = version.vdisk;
     }
   }
 

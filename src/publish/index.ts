@@ -8,6 +8,7 @@ import { dirname, isAbsolute, join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { readManifest } from "../manifest/write-manifest.ts";
+import { readVersionRecord } from "../distribute/version-record.ts";
 import { loadStack } from "../stacks/load-stack.ts";
 import { declareStackDevices } from "../devices/stack-devices.ts";
 import { GoldenImage } from "./golden-image.ts";
@@ -37,7 +38,8 @@ export async function program(options: ProgramOptions = {}) {
   const manifestPath = isAbsolute(stack.image.manifest) ? stack.image.manifest : join(root, stack.image.manifest);
   const manifest = await readManifest(manifestPath);
   const writeCache = await writeCacheOf(manifest.recipe.file);
-  const image = new GoldenImage(stack.image.recipe, { stack, manifest, manifestDir: dirname(manifestPath), ...(writeCache ? { writeCache } : {}) });
+  const version = stack.target === "pvs" ? await readVersionRecord(manifestPath) : undefined;
+  const image = new GoldenImage(stack.image.recipe, { stack, manifest, manifestDir: dirname(manifestPath), ...(writeCache ? { writeCache } : {}), ...(version ? { version } : {}) });
   // Issue 6: one PVS target device per row of each site's device manifest (src/devices/).
   if (stack.target === "pvs") await declareStackDevices(root, stack, image.published, { parent: image });
   return { recipe: stack.image.recipe, version: stack.image.version, target: stack.target, published: image.published };

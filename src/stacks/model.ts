@@ -205,6 +205,8 @@ export interface PvsConfig {
   readonly executor: PvsExecutorConfig;
   /** The access mode this environment gives the published version. */
   readonly accessMode: PvsAccessMode;
+  /** Versions a vDisk's chain may hold before it is merged into a new base. @default DEFAULT_MAX_CHAIN (src/pvs/version-script.ts) */
+  readonly maxVersionChain?: number;
   readonly sites: readonly PvsSite[];
 }
 

@@ -88,6 +88,7 @@ export const STACK_CONFIG_FIELDS: Readonly<Record<string, Field>> = {
         }),
       ),
       accessMode: required(oneOf("maintenance", "test", "production")),
+      maxVersionChain: optional(integer(1, 64)),
       sites: required(
         list(
           object({

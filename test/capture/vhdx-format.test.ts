@@ -10,6 +10,8 @@ import {
   encodeBat,
   encodeHeaderSection,
   encodeMetadataRegion,
+  encodeParentLocator,
+  guidToText,
   guidToBytes,
   randomGuid,
   vhdxLayout,
@@ -142,4 +144,37 @@ test("the BAT rejects present blocks out of order or out of range", () => {
   const layout = vhdxLayout(64 * MIB, 2 * MIB);
   assert.throws(() => encodeBat(layout, [3, 2]), VhdxParameterError);
   assert.throws(() => encodeBat(layout, [32]), VhdxParameterError);
+});
+
+const differencingLayouts = [
+  // Every chunk, the last partial one too, ends with its sector bitmap entry ([MS-VHDX] 2.5).
+  { virtualSize: 64 * MIB, blockSize: 2 * MIB, batEntries: 2049 },
+  { virtualSize: 4 * GIB + 512, blockSize: 32 * MIB, batEntries: 2 * 129 },
+  { virtualSize: 4 * GIB, blockSize: 32 * MIB, batEntries: 129 },
+];
+
+for (const expected of differencingLayouts) {
+  test(`a differencing ${expected.virtualSize}-byte disk in ${expected.blockSize / MIB} MiB blocks has ${expected.batEntries} BAT entries`, () => {
+    assert.equal(vhdxLayout(expected.virtualSize, expected.blockSize, true).batEntries, expected.batEntries);
+  });
+}
+
+test("the parent locator holds its keys and values as UTF-16LE at the offsets its entries give", () => {
+  const linkage = randomGuid(Buffer.alloc(16, 9));
+  const item = encodeParentLocator({ parentLinkage: linkage, relativePath: "ws2022.vhdx", absoluteWin32Path: "D:\\Store\\ws2022.vhdx" });
+  assert.ok(item.subarray(0, 16).equals(guidToBytes(GUID.vhdxParentLocatorType)));
+  const pairs = new Map<string, string>();
+  for (let i = 0; i < item.readUInt16LE(18); i++) {
+    const entry = 20 + i * 12;
+    const key = item.toString("utf16le", item.readUInt32LE(entry), item.readUInt32LE(entry) + item.readUInt16LE(entry + 8));
+    pairs.set(key, item.toString("utf16le", item.readUInt32LE(entry + 4), item.readUInt32LE(entry + 4) + item.readUInt16LE(entry + 10)));
+  }
+  assert.deepEqual(Object.fromEntries(pairs), { parent_linkage: guidToText(linkage), relative_path: "ws2022.vhdx", absolute_win32_path: "D:\\Store\\ws2022.vhdx" });
+  assert.match(guidToText(linkage), /^\{[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\}$/);
+});
+
+test("a differencing layout refuses metadata without a parent locator, and a dynamic one refuses a locator", () => {
+  const parent = { parentLinkage: randomGuid(Buffer.alloc(16, 9)), relativePath: "p.vhdx" };
+  assert.throws(() => encodeMetadataRegion(vhdxLayout(64 * MIB, 2 * MIB, true), identity), VhdxParameterError);
+  assert.throws(() => encodeMetadataRegion(vhdxLayout(64 * MIB, 2 * MIB), identity, parent), VhdxParameterError);
 });

@@ -52,3 +52,24 @@ export async function sourceOf(dir: string, version: string, data: Buffer): Prom
   const blockmap = await computeBlockmap(path, { blockSize: TEST_BLOCK });
   return { path, vdisk: `ws2022-${version}`, family: "ws2022", blockmap, properties: { ...PROPERTIES, version } };
 }
+
+/** A PVS stack file pinning ws2022-pvs `version`, with one site per store location. */
+export function pvsStackYaml(version: string, locations: readonly string[]): string {
+  return [
+    "config:",
+    "  rebake:target: pvs",
+    "  rebake:image:",
+    "    recipe: ws2022-pvs",
+    `    version: ${version}`,
+    "  rebake:hypervisor:",
+    "    kind: qemu",
+    "  rebake:pvs:",
+    "    server: pvs01.example",
+    "    executor:",
+    "      kind: local",
+    "    accessMode: production",
+    "    sites:",
+    ...locations.flatMap((location, i) => [`      - name: Site${i}`, "        server: pvs01.example", "        collection: C", "        store:", `          name: Store${i}`, `          location: ${location}`]),
+    "",
+  ].join("\n");
+}

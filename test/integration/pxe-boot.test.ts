@@ -2,7 +2,8 @@
  * The published vDisk boots as a streamed, read-only disk: the rebake test OS is installed under
  * QEMU (TCG), captured into a VHDX with rebake's capture, then a VM without a disk of its own
  * network-boots (iPXE over QEMU's TFTP) into the vDisk streamed by `qemu-nbd -r -f vhdx`, with a
- * throwaway write cache, and its guest agent answers.
+ * throwaway write cache, and its guest agent answers. Then the same for a vDisk version: a change
+ * written as a differencing `.avhdx` against that vDisk, streamed as base + delta.
  */
 import { after, before, it } from "node:test";
 import assert from "node:assert/strict";
@@ -11,6 +12,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { IPXE_SCRIPT, netbootCheck } from "../../src/boot/netboot-check.ts";
 import { captureVhdx } from "../../src/capture/vhdx-capture.ts";
+import { captureDifferencingVhdx } from "../../src/capture/vhdx-diff-capture.ts";
+import { createHash } from "node:crypto";
 import { main } from "../../src/cli/main.ts";
 import { createExec } from "../../src/util/exec.ts";
 import { cidataIso } from "../support/cidata.ts";
@@ -22,6 +25,8 @@ const BOOT_TIMEOUT_MS = 240_000;
 const exec = createExec();
 let dir: string;
 let iso: string;
+/** The installed disk and its captured vDisk, from the first test: the version's parent. */
+let installed: { golden: string; vdisk: string } | undefined;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "rebake-pxe-"));
@@ -56,6 +61,7 @@ it("a diskless VM network-boots the captured vDisk streamed read-only, and its g
   const golden = await installTestOs();
   const vdisk = join(dir, "pvs-target.vhdx");
   const captured = await captureVhdx({ path: golden }, vdisk, { exec });
+  installed = { golden, vdisk };
   const work = join(dir, "netboot");
   await mkdir(work);
   const result = await netbootCheck({ vdisk, workDir: work, exec, bootTimeoutMs: BOOT_TIMEOUT_MS });
@@ -69,4 +75,23 @@ it("a diskless VM network-boots the captured vDisk streamed read-only, and its g
   const io = { stdout: (t: string) => void (out += t), stderr: (t: string) => void (out += t), cwd: dir, env: {}, isTty: false, signal: new AbortController().signal };
   assert.equal(await main(["boot", "--netboot-check", "pvs-target.vhdx", "--json"], io), 0, out);
   assert.equal((JSON.parse(out) as { passed: boolean }).passed, true);
+});
+
+/** 1 MiB near the end of the 2 GiB disk: free space of the installed filesystem, clear of a GPT backup. */
+const CHANGE_OFFSET = 2 * 1024 ** 3 - 4 * 1024 ** 2;
+
+it("a diskless VM network-boots a vDisk version streamed as base + delta, and reads the version's bytes", { timeout: BOOT_TIMEOUT_MS + 120_000 }, async () => {
+  assert.ok(installed, "the first test installed and captured the parent vDisk");
+  const changed = join(dir, "changed.qcow2");
+  await exec("qemu-img", ["create", "-q", "-f", "qcow2", "-b", installed.golden, "-F", "qcow2", changed]);
+  await exec("qemu-io", ["-c", `write -P 0x5a ${CHANGE_OFFSET} 1M`, changed]);
+  const version = join(dir, "pvs-target.1.avhdx");
+  const written = await captureDifferencingVhdx({ path: changed }, { path: installed.vdisk, relativePath: "pvs-target.vhdx" }, version, { exec, changes: { kind: "layers", previous: { path: installed.golden } } });
+  assert.equal(written.changedBytes, 1024 * 1024);
+  const work = join(dir, "netboot-version");
+  await mkdir(work);
+  const result = await netbootCheck({ vdisk: version, workDir: work, exec, bootTimeoutMs: BOOT_TIMEOUT_MS, guestCommand: `dd if=/dev/vda bs=1M skip=${CHANGE_OFFSET / 1024 ** 2} count=1 2>/dev/null | sha256sum` });
+  assert.deepEqual(result.chain, [version, installed.vdisk]);
+  assert.match(result.kernelCommandLine, /root=/);
+  assert.equal(result.guestOutput?.split(" ")[0], createHash("sha256").update(Buffer.alloc(1024 * 1024, 0x5a)).digest("hex"), "the guest reads the version's bytes through the chain");
 });

@@ -137,3 +137,44 @@ describe("GoldenImage for MCS (mocks)", () => {
     assert.equal(snapshot?.inputs.tokenRef, "env:XO_TOKEN");
   });
 });
+
+const PVS_STACK = (accessMode: string) => `config:
+  rebake:target: pvs
+  rebake:image: {recipe: ws2022-pvs, version: 1.1.0}
+  rebake:hypervisor: {kind: qemu}
+  rebake:pvs:
+    server: pvs01.example
+    executor: {kind: local}
+    accessMode: ${accessMode}
+    maxVersionChain: 3
+    sites:
+      - {name: HQ, server: pvs01.example, collection: C, store: {name: Store-HQ, location: /stores/hq}}
+      - {name: Branch, server: pvs02.example, collection: C, store: {name: Store-BR, location: /stores/br}}
+`;
+
+const PVS_MANIFEST: BuildManifest = {
+  ...MANIFEST,
+  recipe: { name: "ws2022-pvs", version: "1.1.0", file: "/nonexistent", hash: "e".repeat(64) },
+  target: "pvs",
+  driver: "qemu",
+  outputs: [{ kind: "vhdx", path: "ws2022-pvs.vhdx", size: 100, sha256: "f".repeat(64) }],
+};
+
+describe("GoldenImage for a PVS vDisk version (mocks)", () => {
+  for (const accessMode of ["maintenance", "test", "production"]) {
+    it(`registers the version at every site for ${accessMode} devices instead of copying a new vDisk`, async () => {
+      registered.length = 0;
+      const stack = parseStack(PVS_STACK(accessMode), "stacks/Pulumi.t.yaml", "t");
+      const version = { format: "rebake-vdisk-version/1", vdisk: "ws2022-pvs-1.0.0", number: 2, path: "ws2022-pvs-1.0.0.2.avhdx", sha256: "a".repeat(64), size: 10, parentFile: "ws2022-pvs-1.0.0.1.avhdx", parentPath: "../1.0.1/ws2022-pvs-1.0.0.1.avhdx", parentSha256: "b".repeat(64), parentLinkage: "{x}", method: "layers", methodReason: "r" } as const;
+      const image = new GoldenImage("ws2022-pvs", { stack, manifest: PVS_MANIFEST, manifestDir: "/m", version });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(registered.filter((r) => /Vdisk|PvsRegistration/.test(r.type)).length, 0);
+      const versions = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:PvsVersion");
+      assert.deepEqual(versions.map((v) => [v.inputs.siteName, v.inputs.vdiskName, v.inputs.number, v.inputs.accessMode, v.inputs.maxChain]), [
+        ["HQ", "ws2022-pvs-1.0.0", 2, accessMode, 3],
+        ["Branch", "ws2022-pvs-1.0.0", 2, accessMode, 3],
+      ]);
+      assert.deepEqual(image.published, { HQ: "ws2022-pvs-1.0.0", Branch: "ws2022-pvs-1.0.0" });
+    });
+  }
+});

@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { content, type Workspace } from "../distribute/fixtures.ts";
+import { content, pvsStackYaml, type Workspace } from "../distribute/fixtures.ts";
 
 /** A project with a built version 1.0.0 (a vhdx and its manifest) and a stack with the given site locations. */
 export async function syncProject(ws: Workspace, locations: readonly string[]): Promise<string> {
@@ -18,22 +18,6 @@ export async function syncProject(ws: Workspace, locations: readonly string[]): 
     outputs: [{ kind: "vhdx", path: "ws2022-pvs.vhdx", size: data.length, sha256: createHash("sha256").update(data).digest("hex") }],
   }));
   await mkdir(join(root, "stacks"), { recursive: true });
-  await writeFile(join(root, "stacks", "Pulumi.t.yaml"), [
-    "config:",
-    "  rebake:target: pvs",
-    "  rebake:image:",
-    "    recipe: ws2022-pvs",
-    "    version: 1.0.0",
-    "  rebake:hypervisor:",
-    "    kind: qemu",
-    "  rebake:pvs:",
-    "    server: pvs01.example",
-    "    executor:",
-    "      kind: local",
-    "    accessMode: production",
-    "    sites:",
-    ...locations.flatMap((location, i) => [`      - name: Site${i}`, "        server: pvs01.example", "        collection: C", "        store:", `          name: Store${i}`, `          location: ${location}`]),
-    "",
-  ].join("\n"));
+  await writeFile(join(root, "stacks", "Pulumi.t.yaml"), pvsStackYaml("1.0.0", locations));
   return root;
 }

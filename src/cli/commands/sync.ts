@@ -4,11 +4,13 @@
  * holds, or a full copy. Exit 0 when every site has it, 3 when some sites failed.
  */
 import { formatSize, parseSize, UnitError } from "../../cache/units.ts";
-import type { SiteResult } from "../../distribute/model.ts";
 import { resolveSyncSource, sitesOf } from "../../distribute/source.ts";
 import { DEFAULT_CONCURRENCY, syncAll } from "../../distribute/sync.ts";
 import { createSyncView } from "../progress/sync-view.ts";
 import { TokenBucket, UNLIMITED } from "../../distribute/token-bucket.ts";
+import { readVersionRecord } from "../../distribute/version-record.ts";
+import { DEFAULT_MAX_DELTA_FRACTION } from "../../distribute/version-route.ts";
+import { syncVersionAll, versionSourceOf } from "../../distribute/version-sync.ts";
 import { loadStack } from "../../stacks/load-stack.ts";
 import { stackSecretLookup } from "../wiring.ts";
 import { createExec } from "../../util/exec.ts";
@@ -18,7 +20,7 @@ import { EXIT, UsageError, type CliIo } from "../io.ts";
 /** More sites at once than this only splits the same links and disks finer. */
 const MAX_CONCURRENCY = 64;
 
-export const HELP = `usage: rebake sync --stack <name> [--verify] [--bwlimit 50M] [--concurrency N] [--from DIR] [--json]
+export const HELP = `usage: rebake sync --stack <name> [--verify] [--bwlimit 50M] [--concurrency N] [--from DIR] [--full] [--max-delta-fraction F] [--json]
 
 Copies the vDisk of the version the stack pins into the store of every PVS site of the stack.
 A site that holds the same name, size and recorded sha256 is skipped without reading the vDisk.
@@ -27,6 +29,9 @@ blocks that differ (a <name>.blockmap beside every vDisk says which), verified b
 site, and renamed into place. An interrupted sync continues where it stopped.
 smb:// stores are reached with smbclient, which only writes whole files: they get a full copy,
 without resume or --bwlimit. Mount the share and use the mount path to get the delta.
+When the pinned build was written as a PVS vDisk version (rebake version), a site holding the
+version's parent gets only the <vdisk>.<n>.avhdx; a site without the parent, or a version larger
+than --max-delta-fraction of the full vDisk, gets the full vDisk, and the output says why.
 
 options:
   --stack NAME        the stack (stacks/Pulumi.<name>.yaml)
@@ -34,6 +39,8 @@ options:
   --verify            reread each site's copy to check it, even when its sidecar matches
   --bwlimit RATE      bytes per second for all sites together, e.g. 50M (filesystem stores)
   --concurrency N     sites at once, 1 to ${MAX_CONCURRENCY} (default: ${DEFAULT_CONCURRENCY})
+  --full              ship the full vDisk even when the build is a vDisk version
+  --max-delta-fraction F  largest version, as a fraction of the full vDisk, to ship as a version (default: ${DEFAULT_MAX_DELTA_FRACTION})
   --json              machine-readable result
   --help              show this help
 
@@ -47,6 +54,8 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
       verify: { type: "boolean" },
       bwlimit: { type: "string" },
       concurrency: { type: "string" },
+      full: { type: "boolean" },
+      "max-delta-fraction": { type: "string" },
     }, 0);
   if (values.help) {
     io.stdout(HELP);
@@ -65,6 +74,8 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     throw error;
   }
   if (bytesPerSecond === 0) throw new UsageError("--bwlimit must be above 0");
+  const maxDeltaFraction = values["max-delta-fraction"] === undefined ? undefined : Number(values["max-delta-fraction"]);
+  if (maxDeltaFraction !== undefined && !(maxDeltaFraction >= 0 && maxDeltaFraction <= 1)) throw new UsageError(`--max-delta-fraction must be a number from 0 to 1, got '${values["max-delta-fraction"]}'`);
 
   const stack = await loadStack(io.cwd, values.stack);
   const pulumiSecret = await stackSecretLookup(stack.pvs?.sites.map((site) => site.store.password) ?? [], { stack: stack.stack, cwd: io.cwd, exec: createExec(), signal: io.signal });
@@ -74,10 +85,21 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   }
   const view = values.json ? undefined : createSyncView(io.isTty ? "tty" : "plain", io.stdout);
   const source = await resolveSyncSource(io.cwd, stack, { ...(values.from ? { from: values.from } : {}), signal: io.signal });
+  const record = values.full || !source.manifestPath ? undefined : await readVersionRecord(source.manifestPath);
+  const throttle = bytesPerSecond ? new TokenBucket(bytesPerSecond) : UNLIMITED;
+  if (record && source.manifestPath) {
+    const version = versionSourceOf(record, source.manifestPath, source);
+    if (!values.json) io.stdout(`syncing version ${record.number} of ${record.vdisk} (${version.file}, ${formatSize(version.size)}; full vDisk ${formatSize(source.blockmap.size)}) to ${sites.length} site${sites.length === 1 ? "" : "s"}\n`);
+    const results = await syncVersionAll(version, sites, { concurrency, throttle, ...(values.verify ? { verify: true } : {}), signal: io.signal, ...(maxDeltaFraction === undefined ? {} : { maxDeltaFraction }) });
+    const code = exitCode(results);
+    if (values.json) io.stdout(`${JSON.stringify({ stack: stack.stack, vdisk: record.vdisk, version: version.file, size: version.size, sha256: version.sha256, sites: results, exitCode: code }, null, 2)}\n`);
+    else for (const r of results) io.stdout(`${r.site}: ${r.status === "version" ? `version ${version.file}` : r.status === "full" ? `full vDisk ${source.vdisk}.vhdx` : r.status}, sent ${formatSize(r.sentBytes)}: ${r.error ? r.error.message : r.reason}\n`);
+    return code;
+  }
   if (!values.json) io.stdout(`syncing ${source.vdisk}.vhdx (${formatSize(source.blockmap.size)}) to ${sites.length} site${sites.length === 1 ? "" : "s"}\n`);
   const results = await syncAll(source, sites, {
     concurrency,
-    throttle: bytesPerSecond ? new TokenBucket(bytesPerSecond) : UNLIMITED,
+    throttle,
     ...(values.verify ? { verify: true } : {}),
     signal: io.signal,
     ...(view ? { onEvent: view.emit } : {}),
@@ -88,7 +110,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   return code;
 }
 
-export function exitCode(results: readonly SiteResult[]): number {
+export function exitCode(results: readonly { readonly status: string }[]): number {
   const failed = results.filter((r) => r.status === "failed").length;
   if (failed === 0) return EXIT.ok;
   return failed === results.length ? EXIT.failed : EXIT.partial;
