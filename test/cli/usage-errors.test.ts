@@ -30,6 +30,7 @@ const COMMANDS: Readonly<Record<string, { readonly valueFlag?: string; readonly 
   promote: { valueFlag: "--from", positionals: true },
   rollback: { valueFlag: "--stack", positionals: false },
   status: { positionals: false },
+  version: { valueFlag: "--parent", positionals: true },
 };
 
 /** The mistakes the hostile corpus made, per command (issue 11) and for every command. */

@@ -4,7 +4,6 @@
  * the sectors that differ, and `version.json`, which `rebake sync` ships instead of the full vDisk.
  */
 import { isAbsolute, join, dirname, relative } from "node:path";
-import { parseArgs } from "node:util";
 import { access } from "node:fs/promises";
 import { cacheDirs } from "../../cache/cache-dir.ts";
 import { LayerCache } from "../../cache/layer-cache.ts";
@@ -15,6 +14,7 @@ import type { BuildManifest } from "../../manifest/model.ts";
 import { readManifest } from "../../manifest/write-manifest.ts";
 import { publishedVdiskName, vhdxOf } from "../../stores/published-vdisk.ts";
 import { createExec } from "../../util/exec.ts";
+import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
 
 export const HELP = `usage: rebake version <manifest> --parent <manifest> [--cache-dir DIR] [--json]
@@ -41,18 +41,13 @@ function lastLayer(manifest: BuildManifest, layers: LayerCache): string | undefi
 const exists = (path: string) => access(path).then(() => true, () => false);
 
 export async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    strict: true,
-    allowPositionals: true,
-    options: { parent: { type: "string" }, "cache-dir": { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } },
-  });
+  const { values, positionals } = parseCommandArgs(args, { parent: { type: "string" }, "cache-dir": { type: "string" } }, 1);
   if (values.help) {
     io.stdout(HELP);
     return EXIT.ok;
   }
   const [target] = positionals;
-  if (!target || positionals.length > 1 || !values.parent) throw new UsageError(`one manifest and --parent are required\n\n${HELP}`);
+  if (!target || !values.parent) throw new UsageError(`one manifest and --parent are required`);
   const at = (p: string) => (isAbsolute(p) ? p : join(io.cwd, p));
   const manifestPath = at(target);
   const parentManifestPath = at(values.parent);
