@@ -167,7 +167,7 @@ describe("GoldenImage for a PVS vDisk version (mocks)", () => {
       const stack = parseStack(PVS_STACK(accessMode), "stacks/Pulumi.t.yaml", "t");
       const version = { format: "rebake-vdisk-version/1", vdisk: "ws2022-pvs-1.0.0", number: 2, path: "ws2022-pvs-1.0.0.2.avhdx", sha256: "a".repeat(64), size: 10, parentFile: "ws2022-pvs-1.0.0.1.avhdx", parentPath: "../1.0.1/ws2022-pvs-1.0.0.1.avhdx", parentSha256: "b".repeat(64), parentLinkage: "{x}", method: "layers", methodReason: "r" } as const;
       const image = new GoldenImage("ws2022-pvs", { stack, manifest: PVS_MANIFEST, manifestDir: "/m", version });
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await registrationsSettled();
       assert.equal(registered.filter((r) => /Vdisk|PvsRegistration/.test(r.type)).length, 0);
       const versions = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:PvsVersion");
       assert.deepEqual(versions.map((v) => [v.inputs.siteName, v.inputs.vdiskName, v.inputs.number, v.inputs.accessMode, v.inputs.maxChain]), [
