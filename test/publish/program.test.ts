@@ -8,7 +8,7 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { recordingMocks } from "../support/pulumi-mocks.ts";
+import { recordingMocks, registrationsSettled } from "../support/pulumi-mocks.ts";
 
 const { mocks, registered } = recordingMocks((inputs) => ({ ...inputs, sha256: (inputs as { sha256?: string }).sha256 }));
 pulumi.runtime.setMocks(mocks, "rebake", "dev");
@@ -28,9 +28,6 @@ function manifest(version: string, verified = true) {
   };
 }
 
-async function settle(): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 50));
-}
 
 describe("publish program (mocks)", () => {
   let root: string;
@@ -56,7 +53,7 @@ describe("publish program (mocks)", () => {
       registered.length = 0;
       pulumi.runtime.setMocks(mocks, "rebake", c.stack);
       const outputs = await program({ root, stack: c.stack });
-      await settle();
+      await registrationsSettled();
       assert.equal(outputs.version, c.version);
       const disks = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:Vdisk");
       const registrations = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:PvsRegistration");
