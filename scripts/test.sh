@@ -13,10 +13,15 @@ mapfile -t files < <(find test -name '*.test.ts' | sort)
 # No test may hang the suite: one that runs longer than this fails (the VM tests have their own,
 # shorter bounds that report the guest console).
 readonly TEST_TIMEOUT_MS=$((15 * 60 * 1000))
+# The spec report for people, a TAP copy to check: a skipped test is a promise the suite did not
+# keep, so any skip fails the run (node prints "# skipped N" in the TAP summary).
+tap=$(mktemp)
+trap 'rm -f "$tap"' EXIT
 # The runner and every test process it starts (and the VMs they start) form one process group of
 # their own, so a SIGTERM or Ctrl-C to this script (or to npm) ends all of them, not only this shell.
 set -m
-node --import tsx --test --test-concurrency=2 --test-timeout="$TEST_TIMEOUT_MS" "$@" "${files[@]}" &
+node --import tsx --test --test-concurrency=2 --test-timeout="$TEST_TIMEOUT_MS" --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$tap" "$@" "${files[@]}" &
 runner=$!
 stop_tests() {
   trap - TERM INT HUP
@@ -28,3 +33,9 @@ stop_tests() {
 }
 trap stop_tests TERM INT HUP
 wait "$runner"
+skipped=$(sed -n 's/^# skipped \([0-9][0-9]*\)$/\1/p' "$tap" | tail -n 1)
+if [ "${skipped:-0}" -gt 0 ]; then
+  echo "== $skipped test(s) skipped; the suite fails on any skip:" >&2
+  grep -E '# SKIP' "$tap" >&2 || true
+  exit 1
+fi

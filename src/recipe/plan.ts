@@ -68,7 +68,6 @@ interface InputDraft {
   readonly baseDir: string;
 }
 
-const SEED = "seed 000";
 
 /**
  * Windows binds the streaming NIC filter driver only at boot. Citrix's Linux flow runs pvs-imager
@@ -114,7 +113,7 @@ function draftSteps(
         kind: "driver",
         title: `Install driver ${driver.name} ${driver.version}`,
         installs: { name: driver.name, version: driver.version },
-        reason: `Device drivers with the OS updates, before any app (${SEED})`,
+        reason: `Device drivers with the OS updates, before any app`,
         reboot: "if-required",
         inputs: [{ name: `${driver.name} ${driver.version} driver package`, source: driver.source, baseDir: recipeDir }],
         install,
@@ -147,7 +146,7 @@ function osInstallStep(recipe: NormalizedRecipe, recipeDir: string): StepDraft {
     kind: "os-install",
     title: `Install ${osName} from ${isoName}`,
     installs: { name: "os", version: isoName },
-    reason: `The OS first, unattended from answer media; every layer builds on it (${SEED})`,
+    reason: `The OS first, unattended from answer media; every layer builds on it`,
     reboot: "never",
     inputs: [{ name: `${osName} install ISO`, source: iso, baseDir: recipeDir }],
     // The runner installs the OS itself (answer media, not guest commands); these settings shape it.
@@ -162,7 +161,7 @@ function updatesStep(recipe: NormalizedRecipe): StepDraft {
     key: "updates",
     kind: "updates",
     title: `Install ${updates.policy === "security" ? "security" : "all"} OS updates (up to ${updates.maxRounds} rounds)`,
-    reason: `OS updates right after the OS, with the drivers and tools, before any app (${SEED})`,
+    reason: `OS updates right after the OS, with the drivers and tools, before any app`,
     reboot: "if-required",
     inputs: [],
     commands: () => [updatesCommand(recipe.os.family, updates)],
@@ -183,7 +182,7 @@ function toolsStep(recipe: NormalizedRecipe, recipeDir: string): StepDraft {
     kind: "hypervisor-tools",
     title: `Install ${tools.kind} ${tools.version}`,
     installs: { name: tools.kind, version: tools.version },
-    reason: `Hypervisor tools with the drivers, before any app (${SEED})`,
+    reason: `Hypervisor tools with the drivers, before any app`,
     reboot: "if-required",
     inputs: tools.installer ? [{ name: `${tools.kind} ${tools.version} installer`, source: tools.installer, baseDir: recipeDir }] : [],
     install,
@@ -202,7 +201,7 @@ function appStep(app: NormalizedApp, family: OsFamily, baseDir: string): StepDra
     kind: "app",
     title: `Install ${app.name} ${app.version}`,
     installs: { name: app.name, version: app.version },
-    reason: `Apps after updates, drivers and tools, before the VDA (${SEED})${after}`,
+    reason: `Apps after updates, drivers and tools, before the VDA${after}`,
     reboot: app.reboot,
     inputs: [{ name: `${app.name} ${app.version} installer`, source: app.source, baseDir }],
     install: { ...install, successCodes: app.successCodes },
@@ -223,8 +222,8 @@ function vdaStep(recipe: NormalizedRecipe, recipeDir: string): StepDraft {
     installs: { name: "citrix-vda", version: vda.version },
     reason:
       target === "pvs"
-        ? `PVS: the VDA after the apps and before the target-device software (${SEED})`
-        : `MCS: the VDA after the apps, before the domain join and shutdown (${SEED})`,
+        ? `PVS: the VDA after the apps and before the target-device software`
+        : `MCS: the VDA after the apps, before the domain join and shutdown`,
     reboot: "always",
     inputs: [{ name: `Citrix VDA ${vda.version} installer`, source: vda.installer, baseDir: recipeDir }],
     commands: ([file], dir) => [{ ...command, command: fillPlaceholders(command.command, { file, dir, name: "citrix-vda", version: vda.version }) }],
@@ -250,7 +249,7 @@ function targetDeviceStep(recipe: NormalizedRecipe, recipeDir: string): StepDraf
     kind: "target-device",
     title: `Install Citrix Provisioning target-device software ${device.version}`,
     installs: { name: "pvs-target-device", version: device.version },
-    reason: `PVS: target-device software ${order}; ${why} (${SEED})`,
+    reason: `PVS: target-device software ${order}; ${why}`,
     reboot,
     inputs: [{ name: `PVS target-device ${device.version} installer`, source: device.installer, baseDir: recipeDir }],
     install,
@@ -264,7 +263,7 @@ function domainJoinStep(recipe: NormalizedRecipe, join: { readonly domain: strin
     key: "domain-join",
     kind: "domain-join",
     title: `Join the domain ${join.domain}${join.ou ? ` (${join.ou})` : ""}`,
-    reason: `MCS: optional domain join after the VDA, before sealing and the shutdown (${SEED})`,
+    reason: `MCS: optional domain join after the VDA, before sealing and the shutdown`,
     reboot: "always",
     inputs: [],
     commands: () => [{ ...command, secretEnv: { [JOIN_PASSWORD_ENV]: join.password } }],
@@ -300,8 +299,8 @@ function sealStep(recipe: NormalizedRecipe, recipeDir: string): StepDraft {
     title: `Seal the image${parts.length ? ` (${parts.join("; ")})` : ""}`,
     reason:
       recipe.target.kind === "pvs"
-        ? `PVS: seal last; the runner captures the disk right after a clean seal, with no shutdown step and no domain join (${SEED})`
-        : `MCS: seal last, before the shutdown and the snapshot (${SEED})`,
+        ? `PVS: seal last; the runner captures the disk right after a clean seal, with no shutdown step and no domain join`
+        : `MCS: seal last, before the shutdown and the snapshot`,
     reboot: "never",
     inputs: fileScripts.map((script) => ({ name: `seal script ${script.file}`, source: { path: script.file! }, baseDir: recipeDir })),
     commands: (paths, dir) => {
@@ -320,8 +319,8 @@ function shutdownStep(target: "mcs" | "pvs"): StepDraft {
     title: "Shut down the golden VM",
     reason:
       target === "mcs"
-        ? `MCS: the snapshot needs a powered-off master (${SEED})`
-        : `The recipe asks for a shutdown before capture (${SEED} says PVS captures without one)`,
+        ? `MCS: the snapshot needs a powered-off master`
+        : `The recipe asks for a shutdown before capture (PVS captures a running machine, or the disk right after a clean seal, without one)`,
     reboot: "never",
     inputs: [],
     // The runner shuts the VM down through the hypervisor and waits for power-off.

@@ -3,13 +3,13 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { AutounattendError, UNATTEND_NAMESPACE, WCM_NAMESPACE, renderAutounattend } from "../../src/answers/autounattend.ts";
-import { installReport } from "../../src/answers/install-report.ts";
-import { GUEST_TOOLS_SCRIPT, guestToolsScript } from "../../src/answers/guest-tools-script.ts";
+import { GUEST_TOOLS_SCRIPT } from "../../src/answers/guest-tools-script.ts";
 import { XmlValueError } from "../../src/answers/xml.ts";
 import type { Recipe, ToolsKind } from "../../src/recipe/model.ts";
 import { createSecretResolver, type ResolveSecret } from "../../src/recipe/secrets.ts";
 import { windowsRecipe } from "./recipes.ts";
-import { FIXTURES, assertSnapshot } from "./snapshot.ts";
+import { assertSnapshot } from "../support/snapshot.ts";
+import { FIXTURES, guestToolsSnapshot } from "./answers.snapshots.ts";
 import { parseXml, walk, type XmlNode } from "./xml-tree.ts";
 
 const PRODUCT_KEY = "TESTK-EYNOT-AREAL-KEY00-00000";
@@ -175,11 +175,10 @@ describe("first-logon guest tools script", () => {
   ];
   for (const { kind, installs } of KINDS) {
     test(`installs ${kind} from the attached tools media, reports the install on COM1 and powers off`, async () => {
-      const script = guestToolsScript(kind, installReport("b-1"));
+      const script = await assertSnapshot(guestToolsSnapshot(kind));
       assert.match(script, installs);
       // The report line the runner reads, then the power off it waits for, in that order.
       assert.match(script, /\$port\.WriteLine\('REBAKE-INSTALL: OK rebake-b-1'\)[\s\S]*Stop-Computer -Force\s*$/);
-      await assertSnapshot(join(FIXTURES, "guest-tools", `${kind}.ps1`), script);
     });
   }
 });

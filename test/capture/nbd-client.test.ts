@@ -17,13 +17,20 @@ interface ServerBehaviour {
 }
 
 /** A fixed-newstyle NBD server serving `content` on a Unix socket; records the requests it saw. */
-async function withServer(behaviour: ServerBehaviour, run: (socketPath: string, requests: { type: number; offset: number; length: number }[]) => Promise<void>) {
+async function withServer(
+  behaviour: ServerBehaviour,
+  run: (socketPath: string, requests: { type: number; offset: number; length: number }[], hungUp: Promise<void>) => Promise<void>,
+) {
   const dir = await mkdtemp(path.join(tmpdir(), "rebake-nbd-test-"));
   const socketPath = path.join(dir, "s");
   const requests: { type: number; offset: number; length: number }[] = [];
   const sockets = new Set<Socket>();
+  let clientHungUp!: () => void;
+  /** Resolves when a client closes its end: everything it sent has been read by then. */
+  const hungUp = new Promise<void>((resolve) => (clientHungUp = resolve));
   const server = createServer((socket) => {
     sockets.add(socket);
+    socket.on("end", () => clientHungUp());
     let buffered = Buffer.alloc(0);
     let stage: "flags" | "option" | "requests" = "flags";
     const greeting = Buffer.alloc(18);
@@ -68,7 +75,7 @@ async function withServer(behaviour: ServerBehaviour, run: (socketPath: string, 
   });
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
   try {
-    await run(socketPath, requests);
+    await run(socketPath, requests, hungUp);
   } finally {
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -77,7 +84,7 @@ async function withServer(behaviour: ServerBehaviour, run: (socketPath: string, 
 }
 
 test("the client learns the export size and reads ranges larger than one request in order", async () => {
-  await withServer({}, async (socketPath, requests) => {
+  await withServer({}, async (socketPath, requests, hungUp) => {
     const client = await NbdClient.connect(socketPath);
     assert.equal(client.size, EXPORT_SIZE);
     const into = Buffer.alloc(EXPORT_SIZE);
@@ -89,7 +96,7 @@ test("the client learns the export size and reads ranges larger than one request
       [MAX_READ_LENGTH, MAX_READ_LENGTH, 500, 300],
     );
     await client.close();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await hungUp;
     assert.equal(requests.at(-1)!.type, 2, "the session ends with NBD_CMD_DISC");
   });
 });

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { DeviceRow } from "../../src/devices/model.ts";
 import type { PvsConfig } from "../../src/stacks/model.ts";
 import { createRecordingExec } from "../../src/util/exec.ts";
-import { recordingMocks } from "../support/pulumi-mocks.ts";
+import { recordingMocks, registrationsSettled } from "../support/pulumi-mocks.ts";
 
 const { mocks, registered } = recordingMocks();
 pulumi.runtime.setMocks(mocks, "rebake", "prod");
@@ -30,23 +30,33 @@ function row(n: number, site = "HQ"): DeviceRow {
   return { mac: `00-15-5D-00-00-${n.toString(16).padStart(2, "0").toUpperCase()}`, name: `TC-${n}`, collection: "WS2022-Apps", site, image: "ws2022-pvs", file: "d.csv", line: n + 1 };
 }
 
-async function settle(): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 50));
-}
 
 async function declared(rows: DeviceRow[]): Promise<string[]> {
   registered.length = 0;
   declareDevices(rows, { pvs: PVS, vdisks: VDISKS });
-  await settle();
+  await registrationsSettled();
   return registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:PvsDevice").map((r) => r.name).sort();
 }
 
 describe("PVS devices from a manifest (mocks)", () => {
-  for (const count of [0, 1, 5]) {
-    it(`${count} rows declare ${count} device resources`, async () => {
-      assert.equal((await declared(Array.from({ length: count }, (_, i) => row(i + 1)))).length, count);
+  const counts: [number, string[]][] = [
+    [1, ["device-00155d000001"]],
+    [5, ["device-00155d000001", "device-00155d000002", "device-00155d000003", "device-00155d000004", "device-00155d000005"]],
+  ];
+  for (const [count, names] of counts) {
+    it(`${count} rows declare ${count} device resources, one per MAC`, async () => {
+      assert.deepEqual(await declared(Array.from({ length: count }, (_, i) => row(i + 1))), names);
     });
   }
+
+  it("an empty manifest declares no device, where the same recording sees the rows of a non-empty one", async () => {
+    // The control: the recording does see devices, so seeing none below is the provider's doing.
+    assert.deepEqual(await declared([row(1), row(2)]), ["device-00155d000001", "device-00155d000002"]);
+    registered.length = 0;
+    assert.deepEqual(declareDevices([], { pvs: PVS, vdisks: VDISKS }), []);
+    await registrationsSettled();
+    assert.deepEqual(registered, []);
+  });
 
   it("names are keyed by MAC: adding a row adds one name, removing one removes one, order does not matter", async () => {
     const base = await declared([row(1), row(2), row(3)]);
@@ -121,7 +131,7 @@ describe("devices of a stack (mocks)", () => {
   it("a site's manifest rows become devices booting the vDisk published to that site", async () => {
     registered.length = 0;
     const devices = await declareStackDevices(fixtures, stackWith("hq.csv"), { HQ: "ws2022-apps-3.0.2", "Branch-Lyon": "ws2022-apps-3.0.2" });
-    await settle();
+    await registrationsSettled();
     assert.equal(devices.length, 3);
     const inputs = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:PvsDevice").map((r) => `${r.name} ${String(r.inputs.deviceName)} ${String(r.inputs.diskLocatorName)}`);
     assert.deepEqual(inputs.sort(), ["device-00155d010203 HQ-TC-001 ws2022-apps-3.0.2", "device-00155d010204 HQ-TC-002 ws2022-apps-3.0.2", "device-00155d010205 HQ-TC-003 ws2022-apps-3.0.2"]);

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { AgentPortClosedError, QgaChannel, UploadChecksumError } from "../../src/guest/qga/qga-channel.ts";
 import { AgentPortState } from "../../src/hypervisors/qemu/agent-port.ts";
-import { QgaCommandError } from "../../src/guest/qga/qga-connection.ts";
+import { QgaCommandError, QgaConnection } from "../../src/guest/qga/qga-connection.ts";
 import { GuestTimeoutError } from "../../src/guest/channel.ts";
 import { startProtocolServer, type Request } from "../hypervisors/protocol-server.ts";
 
@@ -101,50 +101,52 @@ describe("QgaChannel (scripted agent)", () => {
   }
 
   it("waits for a reboot to take the agent down and bring it back", async () => {
-    let state: "up" | "rebooting" | "down" = "up";
-    const server = await startProtocolServer(
-      agent({
-        up: () => state !== "down",
-        onShutdown: () => {
-          state = "rebooting";
-          // The agent answers a little longer, then the guest is down for a while, then it is back.
-          setTimeout(() => (state = "down"), 300);
-          setTimeout(() => (state = "up"), 2_500);
-          return [];
-        },
-      }),
-    );
+    // The agent answers two more requests after accepting the reboot, leaves the next two
+    // unanswered (the guest is down), then answers again: phases move on requests, not on time.
+    let phase: "up" | "going down" | "down" | "back" = "up";
+    let inPhase = 0;
+    const up = () => {
+      if (phase === "going down" && inPhase++ >= 2) [phase, inPhase] = ["down", 0];
+      if (phase === "down" && inPhase++ >= 2) phase = "back";
+      return phase !== "down";
+    };
+    const server = await startProtocolServer(agent({ up, onShutdown: () => ((phase = "going down"), []) }));
     const channel = new QgaChannel({ socketPath: server.socketPath, requestTimeoutMs: 500 });
-    const started = Date.now();
-    await channel.reboot(10_000);
-    assert.ok(Date.now() - started >= 2_500, "reboot resolved before the guest came back");
+    await channel.reboot(60_000);
+    assert.equal(phase, "back", "reboot resolved before the guest came back");
+    assert.equal(server.requests.at(-1)?.execute, "guest-sync-delimited", "ready again means a fresh sync answered");
     await channel.close();
     await server.close();
   });
 
   it("follows a reboot by the agent's port closing and reopening, without waiting out the error window", async () => {
-    let up = true;
     const port = new AgentPortState("qga-port");
     const change = (open: boolean) => port.onEvent({ event: "VSERPORT_CHANGE", data: { id: "qga-port", open } });
     change(true);
-    const server = await startProtocolServer(
-      agent({
-        up: () => up,
-        onShutdown: () => {
-          setTimeout(() => ((up = false), change(false)), 50);
-          setTimeout(() => ((up = true), change(true)), 400);
-          return [];
-        },
-      }),
-    );
-    const channel = new QgaChannel({ socketPath: server.socketPath, requestTimeoutMs: 500, agentPort: port });
-    const started = Date.now();
-    await channel.reboot(10_000);
-    const took = Date.now() - started;
-    assert.ok(took >= 400 && took < 2_000, `reboot took ${took} ms: before the port reopened or after the 2 s error window`);
-    assert.equal(server.requests.filter((r) => r.execute === "guest-ping").length, 0);
+    const sent: string[] = [];
+    let shutdown: "pending" | "dropped when the port closed" | "sat out the error window" = "pending";
+    /** qemu-ga never answers guest-shutdown; the guest closes the port as its agent exits. */
+    class RebootingAgent extends QgaConnection {
+      override async request<T>(command: string, _args: Record<string, unknown> | undefined, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+        sent.push(command);
+        if (command !== "guest-shutdown") return {} as T;
+        change(false);
+        setImmediate(() => change(true));
+        return new Promise<T>((_resolve, reject) => {
+          const timer = setTimeout(() => ((shutdown = "sat out the error window"), reject(new GuestTimeoutError(`no answer within ${timeoutMs} ms`))), timeoutMs);
+          signal?.addEventListener("abort", () => (clearTimeout(timer), (shutdown = "dropped when the port closed"), reject(new Error("aborted"))), { once: true });
+        });
+      }
+      override async sync(): Promise<void> {
+        sent.push("guest-sync-delimited");
+      }
+    }
+    const channel = new QgaChannel({ socketPath: "/nonexistent", connection: new RebootingAgent("/nonexistent"), agentPort: port });
+    await channel.reboot(60_000);
+    assert.equal(shutdown, "dropped when the port closed");
+    assert.deepEqual(sent, ["guest-sync-delimited", "guest-shutdown", "guest-sync-delimited"], "no guest-ping probes: the port said when the guest went down and came back");
+    assert.equal(port.isOpen, true);
     await channel.close();
-    await server.close();
   });
 
   it("times out a reboot when the guest never comes back", async () => {
@@ -157,14 +159,28 @@ describe("QgaChannel (scripted agent)", () => {
   });
 
   it("sends nothing until the guest opens the agent's port, then syncs at once", async () => {
-    const server = await startProtocolServer(agent());
-    const port = new AgentPortState("qga-port");
+    let channelWaits!: () => void;
+    const waiting = new Promise<"waiting">((resolve) => (channelWaits = () => resolve("waiting")));
+    /** Tells the test when the channel starts waiting for the port: the moment to open it. */
+    class WatchedPort extends AgentPortState {
+      override waitOpen(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+        channelWaits();
+        return super.waitOpen(timeoutMs, signal);
+      }
+    }
+    const port = new WatchedPort("qga-port");
+    const beforeOpen: string[] = [];
+    const answer = agent();
+    const server = await startProtocolServer((request) => {
+      if (!port.isOpen) beforeOpen.push(request.execute);
+      return answer(request);
+    });
     const channel = new QgaChannel({ socketPath: server.socketPath, agentPort: port });
-    const ready = channel.waitReady(2_000);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(server.received.length, 0);
+    const ready = channel.waitReady(60_000);
+    assert.equal(await Promise.race([waiting, ready.then(() => "ready without waiting for the port")]), "waiting");
     port.onEvent({ event: "VSERPORT_CHANGE", data: { id: "qga-port", open: true } });
     await ready;
+    assert.deepEqual(beforeOpen, []);
     assert.equal(server.requests[0]?.execute, "guest-sync-delimited");
     await channel.close();
     await server.close();

@@ -4,7 +4,9 @@
  * MS-WSMV (content type, wsa:To/ReplyTo/MessageID/Action, mustUnderstand headers, ResourceURI,
  * OperationTimeout, the ShellId selector, CommandIds, the bodies of Create, Command, Receive,
  * Signal and Delete, cmd.exe's 8191-character command line). A broken rule is recorded in
- * `violations` and answered with a SOAP fault.
+ * `violations` and answered with a SOAP fault. The protocol's facts come from ./ms-wsmv.ts (copied
+ * from the specification, cited there) and requests are parsed by an independent XML parser
+ * (test/support/xml-reader.ts) with namespaces resolved: nothing here comes from src/guest/winrm.
  *
  * "Programs": chunk writes, Get-FileHash, Remove-Item and the boot-time query act on an in-memory
  * file system and boot clock; shutdown.exe /r takes the host down for `rebootDownMs`; every other
@@ -13,8 +15,17 @@
 import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { elements, firstText } from "../../src/guest/winrm/xml.ts";
-import { ACTION, ANONYMOUS_ADDRESS, CMD_SHELL_URI, COMMAND_STATE_DONE, OPERATION_TIMEOUT_FAULT, SIGNAL_TERMINATE } from "../../src/guest/winrm/wsman-envelope.ts";
+import { at, childrenNamed, qname, startXmlReader, type XmlNode } from "../support/xml-reader.ts";
+import {
+  ACTIONS, ANONYMOUS, CMD_LINE_LIMIT, CMD_RESOURCE_URI, COMMAND_STATES, CONTENT_TYPE, MESSAGE_ID, OPERATION_TIMED_OUT_CODE, OPERATION_TIMEOUT, SHELL_SELECTOR, SIGNAL_CODES, WSMV_NS,
+} from "./ms-wsmv.ts";
+
+const S = (local: string) => qname(WSMV_NS.soap, local);
+const WSA = (local: string) => qname(WSMV_NS.addressing, local);
+const WSMAN = (local: string) => qname(WSMV_NS.wsman, local);
+const RSP = (local: string) => qname(WSMV_NS.shell, local);
+const MUST_UNDERSTAND = S("mustUnderstand");
+const text = (node: XmlNode | undefined): string | undefined => node?.text.trim();
 
 export interface ProgramRun {
   readonly stdout?: string;
@@ -76,9 +87,6 @@ export interface ContractHost {
   stop(): Promise<void>;
 }
 
-const CONTENT_TYPE = /^application\/soap\+xml;\s*charset=utf-8$/i;
-const MESSAGE_ID = /^uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const COMMAND_LINE_LIMIT = 8191;
 const CHUNK_WRITE = /^powershell\.exe -NoProfile -NonInteractive -Command "\$b=\[Convert\]::FromBase64String\('([A-Za-z0-9+/=]*)'\);\$f=\[IO\.File\]::Open\('((?:[^']|'')*)',\[IO\.FileMode\]::(Create|Append),\[IO\.FileAccess\]::Write\);\$f\.Write\(\$b,0,\$b\.Length\);\$f\.Close\(\)"$/;
 const ENCODED = /^powershell\.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand ([A-Za-z0-9+/=]+)$/;
 const PS_FILE = /^powershell\.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "([^"]+)"$/;
@@ -95,6 +103,7 @@ export async function startWinrmContractHost(options: ContractHostOptions): Prom
   let downUntil = 0;
   const bootTime = () => `2026-01-0${boots}T08:00:00.0000000Z`;
   let url = "";
+  const xml = startXmlReader();
 
   const program = (commandLine: string): ProgramRun => {
     let match: RegExpExecArray | null;
@@ -153,31 +162,39 @@ export async function startWinrmContractHost(options: ContractHostOptions): Prom
     const check = (ok: boolean, rule: string) => ok || problems.push(rule);
     check(request.method === "POST" && request.url === "/wsman", `POST /wsman, got ${request.method} ${request.url}`);
     check(CONTENT_TYPE.test(request.headers["content-type"] ?? ""), `Content-Type application/soap+xml;charset=UTF-8, got ${request.headers["content-type"]}`);
-    const header = /<(?:\w+:)?Header>([\s\S]*)<\/(?:\w+:)?Header>/.exec(body)?.[1] ?? "";
-    const bodyXml = /<(?:\w+:)?Body>([\s\S]*)<\/(?:\w+:)?Body>|<(?:\w+:)?Body\/>/.exec(body)?.[1] ?? "";
-    check(/^<\?xml[^>]*\?><s:Envelope [^>]*xmlns:s="http:\/\/www\.w3\.org\/2003\/05\/soap-envelope"/.test(body), "a SOAP 1.2 envelope");
-    const action = elements(header, "Action")[0];
-    const resource = elements(header, "ResourceURI")[0];
-    const messageId = firstText(header, "MessageID") ?? "";
-    check(action?.attributes.mustUnderstand === "true", "wsa:Action with mustUnderstand=true");
-    check(resource?.text === CMD_SHELL_URI && resource.attributes.mustUnderstand === "true", `wsman:ResourceURI ${CMD_SHELL_URI} with mustUnderstand=true`);
-    check(firstText(header, "To") === url, `wsa:To ${url}, got ${firstText(header, "To")}`);
-    check(firstText(header, "Address") === ANONYMOUS_ADDRESS, "wsa:ReplyTo/wsa:Address anonymous");
+    const envelope = await xml.parse(body).catch((error: Error) => {
+      problems.push(`a well-formed XML envelope: ${error.message}`);
+      return undefined;
+    });
+    check(envelope?.tag === S("Envelope"), `a SOAP 1.2 envelope (${WSMV_NS.soap})`);
+    const header = at(envelope, S("Header"));
+    const bodyNode = at(envelope, S("Body"));
+    const action = at(header, WSA("Action"));
+    const resource = at(header, WSMAN("ResourceURI"));
+    const messageId = text(at(header, WSA("MessageID"))) ?? "";
+    check(action?.attrib[MUST_UNDERSTAND] === "true", "wsa:Action with mustUnderstand=true");
+    check(text(resource) === CMD_RESOURCE_URI && resource?.attrib[MUST_UNDERSTAND] === "true", `wsman:ResourceURI ${CMD_RESOURCE_URI} with mustUnderstand=true`);
+    check(text(at(header, WSA("To"))) === url, `wsa:To ${url}, got ${text(at(header, WSA("To")))}`);
+    check(text(at(header, WSA("ReplyTo"), WSA("Address"))) === ANONYMOUS, "wsa:ReplyTo/wsa:Address anonymous");
     check(MESSAGE_ID.test(messageId), `wsa:MessageID uuid:<UUID>, got ${messageId}`);
     check(!seenMessageIds.has(messageId), `a fresh wsa:MessageID, ${messageId} was used before`);
     seenMessageIds.add(messageId);
-    check(/^\d+$/.test(firstText(header, "MaxEnvelopeSize") ?? ""), "wsman:MaxEnvelopeSize");
-    check(/^PT\d+(\.\d+)?S$/.test(firstText(header, "OperationTimeout") ?? ""), `wsman:OperationTimeout PTnS, got ${firstText(header, "OperationTimeout")}`);
-    const selector = elements(header, "Selector").find((s) => s.attributes.Name === "ShellId")?.text;
-    const options_ = Object.fromEntries(elements(header, "Option").map((o) => [o.attributes.Name ?? "", o.text]));
+    check(/^\d+$/.test(text(at(header, WSMAN("MaxEnvelopeSize"))) ?? ""), "wsman:MaxEnvelopeSize");
+    check(OPERATION_TIMEOUT.test(text(at(header, WSMAN("OperationTimeout"))) ?? ""), `wsman:OperationTimeout PTnS, got ${text(at(header, WSMAN("OperationTimeout")))}`);
+    const selectors = childrenNamed(at(header, WSMAN("SelectorSet")), WSMAN("Selector"));
+    const selector = text(selectors.find((s) => SHELL_SELECTOR.test(s.attrib.Name ?? "")));
+    const options_ = Object.fromEntries(childrenNamed(at(header, WSMAN("OptionSet")), WSMAN("Option")).map((o) => [o.attrib.Name ?? "", text(o)]));
     const shell = selector ? shells.get(selector) : undefined;
-    const actionUri = action?.text ?? "";
+    const actionUri = text(action) ?? "";
     const recorded: RecordedRequest = { action: actionUri, ...(selector ? { shellId: selector } : {}) };
+    /** The body's only element when it has exactly one of this name, else undefined. */
+    const only = (parent: XmlNode | undefined, name: string): XmlNode | undefined => (parent?.children.length === 1 && parent.children[0]!.tag === name ? parent.children[0] : undefined);
+    const requestActions: readonly string[] = Object.values(ACTIONS).map((a) => a.request);
 
     const reply = (replyAction: string, replyBody: string) => {
       const xml =
         `<s:Envelope xml:lang="en-US" xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:x="http://schemas.xmlsoap.org/ws/2004/09/transfer" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell">` +
-        `<s:Header><a:Action>${replyAction}</a:Action><a:MessageID>uuid:${randomUUID().toUpperCase()}</a:MessageID><a:To>${ANONYMOUS_ADDRESS}</a:To><a:RelatesTo>${messageId}</a:RelatesTo></s:Header>` +
+        `<s:Header><a:Action>${replyAction}</a:Action><a:MessageID>uuid:${randomUUID().toUpperCase()}</a:MessageID><a:To>${ANONYMOUS}</a:To><a:RelatesTo>${messageId}</a:RelatesTo></s:Header>` +
         `<s:Body>${replyBody}</s:Body></s:Envelope>`;
       response.writeHead(200, { "Content-Type": "application/soap+xml;charset=UTF-8" }).end(xml);
     };
@@ -190,11 +207,12 @@ export async function startWinrmContractHost(options: ContractHostOptions): Prom
       response.writeHead(500, { "Content-Type": "application/soap+xml;charset=UTF-8" }).end(xml);
     };
 
-    if (actionUri === ACTION.create) {
-      check(selector === undefined, "no SelectorSet on Create");
-      check(/<rsp:Shell><rsp:InputStreams>stdin<\/rsp:InputStreams><rsp:OutputStreams>stdout stderr<\/rsp:OutputStreams><\/rsp:Shell>/.test(bodyXml), "rsp:Shell with InputStreams and OutputStreams");
+    if (actionUri === ACTIONS.create.request) {
+      check(selectors.length === 0, "no SelectorSet on Create");
+      const created = only(bodyNode, RSP("Shell"));
+      check(text(at(created, RSP("InputStreams"))) === "stdin" && text(at(created, RSP("OutputStreams"))) === "stdout stderr", "rsp:Shell with InputStreams stdin and OutputStreams stdout stderr");
       check(options_.WINRS_CODEPAGE !== undefined, "WINRS_CODEPAGE option");
-    } else if (Object.values(ACTION).includes(actionUri as never)) {
+    } else if (requestActions.includes(actionUri)) {
       check(shell !== undefined, `a ShellId selector naming an open shell, got ${selector}`);
     } else {
       problems.push(`a WinRS action, got ${actionUri}`);
@@ -206,32 +224,33 @@ export async function startWinrmContractHost(options: ContractHostOptions): Prom
     }
 
     switch (actionUri) {
-      case ACTION.create: {
+      case ACTIONS.create.request: {
         const id = randomUUID().toUpperCase();
         shells.set(id, { id, commands: new Map() });
         requests.push(recorded);
         return reply(
-          "http://schemas.xmlsoap.org/ws/2004/09/transfer/CreateResponse",
-          `<x:ResourceCreated><a:Address>${url}</a:Address><a:ReferenceParameters><w:ResourceURI>${CMD_SHELL_URI}</w:ResourceURI><w:SelectorSet><w:Selector Name="ShellId">${id}</w:Selector></w:SelectorSet></a:ReferenceParameters></x:ResourceCreated>` +
-            `<rsp:Shell xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell"><rsp:ShellId>${id}</rsp:ShellId><rsp:ResourceUri>${CMD_SHELL_URI}</rsp:ResourceUri><rsp:Owner>${options.user}</rsp:Owner><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>`,
+          ACTIONS.create.response,
+          `<x:ResourceCreated><a:Address>${url}</a:Address><a:ReferenceParameters><w:ResourceURI>${CMD_RESOURCE_URI}</w:ResourceURI><w:SelectorSet><w:Selector Name="ShellId">${id}</w:Selector></w:SelectorSet></a:ReferenceParameters></x:ResourceCreated>` +
+            `<rsp:Shell xmlns:rsp="${WSMV_NS.shell}"><rsp:ShellId>${id}</rsp:ShellId><rsp:ResourceUri>${CMD_RESOURCE_URI}</rsp:ResourceUri><rsp:Owner>${options.user}</rsp:Owner><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>`,
         );
       }
-      case ACTION.command: {
-        const commandLine = firstText(bodyXml, "Command") ?? "";
+      case ACTIONS.command.request: {
+        const commandNode = only(only(bodyNode, RSP("CommandLine")), RSP("Command"));
+        const commandLine = commandNode?.text ?? "";
         requests.push({ ...recorded, commandLine });
-        if (!/^<rsp:CommandLine><rsp:Command>[\s\S]+<\/rsp:Command><\/rsp:CommandLine>$/.test(bodyXml)) violations.push("Command: expected rsp:CommandLine/rsp:Command");
-        if (commandLine.length > COMMAND_LINE_LIMIT) violations.push(`Command: the command line is ${commandLine.length} characters, over cmd.exe's ${COMMAND_LINE_LIMIT}`);
+        if (!commandNode || commandLine === "") violations.push("Command: expected rsp:CommandLine/rsp:Command with a command");
+        if (commandLine.length > CMD_LINE_LIMIT) violations.push(`Command: the command line is ${commandLine.length} characters, over cmd.exe's ${CMD_LINE_LIMIT}`);
         const run = program(commandLine);
         const id = randomUUID().toUpperCase();
         shell!.commands.set(id, { id, stdout: Buffer.from(run.stdout ?? ""), stderr: Buffer.from(run.stderr ?? ""), exitCode: run.exitCode ?? 0, hang: run.hang ?? false, terminated: false });
-        return reply("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandResponse", `<rsp:CommandResponse><rsp:CommandId>${id}</rsp:CommandId></rsp:CommandResponse>`);
+        return reply(ACTIONS.command.response, `<rsp:CommandResponse><rsp:CommandId>${id}</rsp:CommandId></rsp:CommandResponse>`);
       }
-      case ACTION.receive: {
+      case ACTIONS.receive.request: {
         requests.push(recorded);
-        const desired = elements(bodyXml, "DesiredStream")[0];
-        const command = shell!.commands.get(desired?.attributes.CommandId ?? "");
-        if (!command || desired?.text !== "stdout stderr") {
-          violations.push(`Receive: expected DesiredStream "stdout stderr" for a command of shell ${shell!.id}, got ${desired?.attributes.CommandId}`);
+        const desired = only(only(bodyNode, RSP("Receive")), RSP("DesiredStream"));
+        const command = shell!.commands.get(desired?.attrib.CommandId ?? "");
+        if (!command || text(desired) !== "stdout stderr") {
+          violations.push(`Receive: expected rsp:Receive/rsp:DesiredStream "stdout stderr" for a command of shell ${shell!.id}, got ${desired?.attrib.CommandId}`);
           return fault("2150858843", "The request for the Windows Remote Shell with ShellId failed because the shell was not found");
         }
         const per = options.outputPerReceive ?? 64;
@@ -241,36 +260,36 @@ export async function startWinrmContractHost(options: ContractHostOptions): Prom
         command.stderr = command.stderr.subarray(err.length);
         if (command.hang && !command.terminated && out.length === 0 && err.length === 0) {
           await new Promise((resolve) => setTimeout(resolve, options.receiveHoldMs ?? 200));
-          return fault(OPERATION_TIMEOUT_FAULT, "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.");
+          return fault(OPERATION_TIMED_OUT_CODE, "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.");
         }
         const done = !command.hang && command.stdout.length === 0 && command.stderr.length === 0;
         const stream = (name: string, data: Buffer) => `<rsp:Stream Name="${name}" CommandId="${command.id}">${data.toString("base64")}</rsp:Stream>`;
         const streams = (out.length ? stream("stdout", out) : "") + (err.length ? stream("stderr", err) : "");
         const ends = done ? `<rsp:Stream Name="stdout" CommandId="${command.id}" End="true"></rsp:Stream><rsp:Stream Name="stderr" CommandId="${command.id}" End="true"></rsp:Stream>` : "";
         const state = done
-          ? `<rsp:CommandState CommandId="${command.id}" State="${COMMAND_STATE_DONE}"><rsp:ExitCode>${command.exitCode}</rsp:ExitCode></rsp:CommandState>`
-          : `<rsp:CommandState CommandId="${command.id}" State="http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Running"></rsp:CommandState>`;
-        return reply("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/ReceiveResponse", `<rsp:ReceiveResponse>${streams}${ends}${state}</rsp:ReceiveResponse>`);
+          ? `<rsp:CommandState CommandId="${command.id}" State="${COMMAND_STATES.done}"><rsp:ExitCode>${command.exitCode}</rsp:ExitCode></rsp:CommandState>`
+          : `<rsp:CommandState CommandId="${command.id}" State="${COMMAND_STATES.running}"></rsp:CommandState>`;
+        return reply(ACTIONS.receive.response, `<rsp:ReceiveResponse>${streams}${ends}${state}</rsp:ReceiveResponse>`);
       }
-      case ACTION.signal: {
+      case ACTIONS.signal.request: {
         requests.push(recorded);
-        const signal = elements(bodyXml, "Signal")[0];
-        const command = shell!.commands.get(signal?.attributes.CommandId ?? "");
-        if (!command || firstText(bodyXml, "Code") !== SIGNAL_TERMINATE) violations.push(`Signal: expected a known CommandId and code ${SIGNAL_TERMINATE}`);
+        const signal = only(bodyNode, RSP("Signal"));
+        const command = shell!.commands.get(signal?.attrib.CommandId ?? "");
+        if (!command || text(at(signal, RSP("Code"))) !== SIGNAL_CODES.terminate) violations.push(`Signal: expected rsp:Signal with a known CommandId and rsp:Code ${SIGNAL_CODES.terminate}`);
         if (command) {
           command.terminated = true;
           terminated.push(command.id);
         }
-        return reply("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/SignalResponse", "<rsp:SignalResponse/>");
+        return reply(ACTIONS.signal.response, "<rsp:SignalResponse/>");
       }
-      case ACTION.delete: {
+      case ACTIONS.delete.request: {
         requests.push(recorded);
-        if (bodyXml.trim() !== "") violations.push("Delete: expected an empty body");
+        if (!bodyNode || bodyNode.children.length > 0 || bodyNode.text.trim() !== "") violations.push("Delete: expected an empty body");
         for (const command of shell!.commands.values()) {
           if (command.hang && !command.terminated) violations.push(`Delete: command ${command.id} was still running and never signalled`);
         }
         shells.delete(shell!.id);
-        return reply("http://schemas.xmlsoap.org/ws/2004/09/transfer/DeleteResponse", "");
+        return reply(ACTIONS.delete.response, "");
       }
     }
   };
@@ -295,10 +314,12 @@ export async function startWinrmContractHost(options: ContractHostOptions): Prom
     terminated,
     openShells: () => shells.size,
     bootTime,
-    stop: () =>
-      new Promise<void>((resolve) => {
+    stop: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      await xml.close();
+    },
   };
 }

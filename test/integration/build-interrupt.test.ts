@@ -2,23 +2,32 @@
  * SIGINT in the middle of a real build (during the OS install under QEMU): the CLI exits 130 and
  * leaves no qemu process, no work dir, no uncommitted layer and no artifact behind.
  */
-import { test } from "node:test";
+import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { cp, mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
-import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { BuildEvent } from "../../src/runner/events.ts";
+import { testOsIso, TESTOS_BUILD_TIMEOUT_MS } from "../support/testos-iso.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const ISO = join(root, "build/testos/rebake-testos.iso");
-/** Long enough for QEMU to be running the installer. */
-const INTERRUPT_AFTER_MS = 3_000;
+let ISO = "";
+const qemuOf = (buildId: string) => execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).split("\n").filter((l) => l.includes("qemu-system") && l.includes(buildId));
 
-test("SIGINT during the OS install leaves no qemu process, temp file, uncommitted layer or artifact", { skip: !existsSync(ISO) && "the test OS ISO is missing: run bash scripts/build-testos.sh", timeout: 5 * 60_000 }, async () => {
+/** Resolves once QEMU runs the installer for this build: the moment to interrupt, instead of a guessed delay. */
+async function qemuRunning(buildId: string): Promise<void> {
+  while (qemuOf(buildId).length === 0) await sleep(100);
+}
+
+before(async () => {
+  ISO = await testOsIso();
+}, { timeout: TESTOS_BUILD_TIMEOUT_MS });
+
+test("SIGINT during the OS install leaves no qemu process, temp file, uncommitted layer or artifact", { timeout: 5 * 60_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), "rebake-sigint-"));
   try {
     await cp(join(root, "recipes/linux-demo.yaml"), join(dir, "recipes/linux-demo.yaml"));
@@ -38,14 +47,13 @@ test("SIGINT during the OS install leaves no qemu process, temp file, uncommitte
       const event = JSON.parse(line) as BuildEvent;
       if (event.type === "build-start") buildId = event.buildId;
       if (event.type === "step-start" && event.step.includes("os-install")) {
-        setTimeout(() => child.kill("SIGINT"), INTERRUPT_AFTER_MS);
+        void qemuRunning(buildId).then(() => child.kill("SIGINT"));
       }
     }
     assert.equal(await exited, 130, stderr);
     assert.match(stderr, /build interrupted \(interrupted by SIGINT\) during step 01-os-install/);
     assert.ok(buildId);
-    const qemu = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }).split("\n").filter((l) => l.includes("qemu-system") && l.includes(buildId));
-    assert.deepEqual(qemu, [], "no qemu process of this build");
+    assert.deepEqual(qemuOf(buildId), [], "no qemu process of this build");
     const leftovers = (await readdir(dir)).filter((n) => n.startsWith("rebake-"));
     assert.deepEqual(leftovers, [], "no work dir or VM runtime dir");
     assert.deepEqual(await readdir(join(dir, "cache/layers")), [], "no uncommitted layer");

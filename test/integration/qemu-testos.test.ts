@@ -4,23 +4,27 @@
  * from disk, then the guest agent in a real guest: exec, upload, a frozen running checkpoint.
  * Skipped when the ISO has not been built.
  */
-import { describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { QemuDriver } from "../../src/hypervisors/qemu/qemu-driver.ts";
 import { createExec } from "../../src/util/exec.ts";
 import { cidataIso } from "../support/cidata.ts";
+import { testOsIso, TESTOS_BUILD_TIMEOUT_MS } from "../support/testos-iso.ts";
 
-const ISO = path.resolve("build/testos/rebake-testos.iso");
+let ISO = "";
 const INSTALL_TIMEOUT_MS = 180_000;
 const BOOT_TIMEOUT_MS = 180_000;
 const exec = createExec();
 
-describe("QEMU driver with the rebake test OS", { skip: existsSync(ISO) ? false : `${ISO} not built (scripts/build-testos.sh)` }, () => {
+describe("QEMU driver with the rebake test OS", () => {
+  before(async () => {
+    ISO = await testOsIso();
+  }, { timeout: TESTOS_BUILD_TIMEOUT_MS });
+
   it("installs unattended, boots from disk, runs commands through the agent and checkpoints while running", { timeout: INSTALL_TIMEOUT_MS + 2 * BOOT_TIMEOUT_MS }, async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "rbt-"));
     const log: string[] = [];

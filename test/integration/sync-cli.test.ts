@@ -1,12 +1,11 @@
 /** `rebake sync` end to end on local directories: stack file, build manifest, exit codes, output. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
 import type { CliIo } from "../../src/cli/io.ts";
-import { content, workspace, type Workspace, pvsStackYaml } from "../distribute/fixtures.ts";
-import { createHash } from "node:crypto";
+import { workspace } from "../distribute/fixtures.ts";
+import { syncProject as project } from "../support/sync-project.ts";
 
 function captureIo(cwd: string): CliIo & { out: string; err: string } {
   const io = {
@@ -20,24 +19,6 @@ function captureIo(cwd: string): CliIo & { out: string; err: string } {
     signal: new AbortController().signal,
   };
   return io;
-}
-
-/** A project with a built version 1.0.0 (a vhdx and its manifest) and a stack with the given site locations. */
-async function project(ws: Workspace, locations: readonly string[]): Promise<string> {
-  const root = await ws.dir("project");
-  const out = await ws.dir("project/out/ws2022-pvs/1.0.0");
-  const data = content(20, (b) => b, 5);
-  await writeFile(join(out, "ws2022-pvs.vhdx"), data);
-  await writeFile(join(out, "manifest.json"), JSON.stringify({
-    manifestVersion: 1,
-    buildId: "b1",
-    target: "pvs",
-    recipe: { name: "ws2022-pvs", version: "1.0.0", file: "recipes/none.yaml", hash: "a".repeat(64) },
-    outputs: [{ kind: "vhdx", path: "ws2022-pvs.vhdx", size: data.length, sha256: createHash("sha256").update(data).digest("hex") }],
-  }));
-  await mkdir(join(root, "stacks"), { recursive: true });
-  await writeFile(join(root, "stacks", "Pulumi.t.yaml"), pvsStackYaml("1.0.0", locations));
-  return root;
 }
 
 test("rebake sync copies to every site, prints a summary table, and skips on the rerun", async () => {

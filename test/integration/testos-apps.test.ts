@@ -22,7 +22,8 @@ describe("demo app packages", () => {
     assert.equal(result.exitCode, 0, result.stderr);
   });
 
-  it("pin the sha256 of the archive they name, install on Linux and can be detected", async () => {
+  // Installing them and detecting them afterwards happens in a real test-OS guest, in testos.test.ts.
+  it("pin the sha256 of the archive they name and define a Linux install that unpacks it and a detect command", async () => {
     const files = (await readdir(APPS)).filter((name) => name.startsWith("demo-") && name.endsWith(".yaml"));
     assert.ok(files.length >= 2, `expected at least two demo apps, found ${files.join(", ")}`);
     const apps: App[] = [];

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseStack } from "../../src/stacks/load-stack.ts";
 import type { BuildManifest } from "../../src/manifest/model.ts";
-import { recordDependencies, recordingMocks } from "../support/pulumi-mocks.ts";
+import { recordDependencies, recordingMocks, registrationsSettled } from "../support/pulumi-mocks.ts";
 
 const { mocks, registered } = recordingMocks();
 await pulumi.runtime.setMocks(mocks, "rebake", "prod");
@@ -83,7 +83,7 @@ describe("GoldenImage for MCS (mocks)", () => {
     registered.length = 0;
     const stack = parseStack(MCS_STACK("vsphere"), "stacks/Pulumi.prod.yaml", "prod");
     const image = new GoldenImage("win11-mcs", { stack, manifest: MANIFEST, manifestDir: "/m" });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await registrationsSettled();
     assert.equal(registered.filter((r) => /Snapshot/.test(r.type)).length, 0);
     const catalogs = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:CatalogImage");
     assert.deepEqual(catalogs.map((c) => c.inputs.masterImagePath), [
@@ -102,7 +102,7 @@ describe("GoldenImage for MCS (mocks)", () => {
     registered.length = 0;
     const stack = parseStack(MCS_STACK("vsphere"), "stacks/Pulumi.prod.yaml", "prod");
     const image = new GoldenImage("win11-mcs", { stack, manifest: EXTERNAL, manifestDir: "/m" });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await registrationsSettled();
     const snapshot = registered.find((r) => r.type === "vsphere:index/virtualMachineSnapshot:VirtualMachineSnapshot");
     assert.deepEqual(snapshot?.inputs, { virtualMachineUuid: "4212a1f2-6b9c-3e8d-1f0a-2b3c4d5e6f70", snapshotName: "win11-mcs-1.4.0", description: `rebake win11-mcs 1.4.0 build b1 (recipe ${"d".repeat(12)})`, memory: false, quiesce: false });
     const catalogs = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:CatalogImage");
@@ -143,7 +143,7 @@ describe("GoldenImage for MCS (mocks)", () => {
     registered.length = 0;
     const yaml = MCS_STACK("vsphere").replace(/^( {4}goldenVm: \{name: W11-GOLD, uuid: [^}]*)\}/m, "$1, resourcePools: [VDI, Golden], snapshots: [w11-1.2.0, w11-1.3.0]}");
     new GoldenImage("win11-mcs", { stack: parseStack(yaml, "stacks/Pulumi.prod.yaml", "prod"), manifest: EXTERNAL, manifestDir: "/m" });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await registrationsSettled();
     const catalogs = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:CatalogImage");
     assert.equal(catalogs[0]?.inputs.masterImagePath, "XDHyp:\\HostingUnits\\HU1\\VDI.resourcepool\\Golden.resourcepool\\W11-GOLD.vm\\w11-1.2.0.snapshot\\w11-1.3.0.snapshot\\win11-mcs-1.4.0.snapshot");
   });
@@ -157,7 +157,7 @@ describe("GoldenImage for MCS (mocks)", () => {
   it("snapshots through the XO REST provider on Xen Orchestra", async () => {
     registered.length = 0;
     new GoldenImage("win11-xo", { stack: parseStack(MCS_STACK("xenorchestra"), "f", "prod"), manifest: EXTERNAL, manifestDir: "/m" });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await registrationsSettled();
     const snapshot = registered.find((r) => r.type === "pulumi-nodejs:dynamic/rebake:XoSnapshot");
     assert.equal(snapshot?.inputs.vmUuid, "4212a1f2-6b9c-3e8d-1f0a-2b3c4d5e6f70");
     assert.equal(snapshot?.inputs.tokenRef, "env:XO_TOKEN");
@@ -193,7 +193,7 @@ describe("GoldenImage for a PVS vDisk version (mocks)", () => {
       const stack = parseStack(PVS_STACK(accessMode), "stacks/Pulumi.t.yaml", "t");
       const version = { format: "rebake-vdisk-version/1", vdisk: "ws2022-pvs-1.0.0", number: 2, path: "ws2022-pvs-1.0.0.2.avhdx", sha256: "a".repeat(64), size: 10, parentFile: "ws2022-pvs-1.0.0.1.avhdx", parentPath: "../1.0.1/ws2022-pvs-1.0.0.1.avhdx", parentSha256: "b".repeat(64), parentLinkage: "{x}", method: "layers", methodReason: "r" } as const;
       const image = new GoldenImage("ws2022-pvs", { stack, manifest: PVS_MANIFEST, manifestDir: "/m", version });
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await registrationsSettled();
       assert.equal(registered.filter((r) => /Vdisk|PvsRegistration/.test(r.type)).length, 0);
       const versions = registered.filter((r) => r.type === "pulumi-nodejs:dynamic/rebake:PvsVersion");
       assert.deepEqual(versions.map((v) => [v.inputs.siteName, v.inputs.vdiskName, v.inputs.number, v.inputs.accessMode, v.inputs.maxChain]), [

@@ -116,17 +116,15 @@ describe("a file too large to be a recipe", () => {
     const handle = await open(join(dir, "huge.yaml"), "w");
     const line = "key: value\n".repeat(1000);
     for (let written = 0; written < TEN_MB; written += line.length) await handle.write(line);
+    // A byte that is not UTF-8: a loader that read the file would report an encoding problem too.
+    await handle.write(Buffer.from([0xff]));
     await handle.close();
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  it("is rejected as file-too-large at 0:0 without being parsed", async () => {
-    const started = performance.now();
+  it("is rejected as file-too-large at 0:0 without being decoded or parsed", async () => {
     const result = await validatePaths(["huge.yaml"], { cwd: dir });
-    const elapsed = performance.now() - started;
     assert.deepEqual(result.problems.map((p) => [p.file, p.rule, p.line, p.col]), [["huge.yaml", "file-too-large", 0, 0]]);
-    // Parsing 10 MB of YAML takes seconds; reading only its size takes milliseconds.
-    assert.ok(elapsed < 500, `took ${elapsed.toFixed(0)} ms`);
   });
 });
 

@@ -159,6 +159,8 @@ describe("the guest channel the stack names is the one the driver hands out", ()
       } finally {
         await driver.destroy(vm);
       }
+      assert.deepEqual(xo.violations, [], "every request the driver made followed XO's REST API");
+      assert.equal(xo.state.vms.size, 0, "the VM it created was destroyed");
     } finally {
       await xo.close();
     }

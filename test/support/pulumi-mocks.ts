@@ -64,3 +64,14 @@ export function recordDependencies(): { of(type: string, name: string): Resource
   };
   return { of: (type, name) => recorded.get(`${type}::${name}`) ?? { dependsOn: [], inputsFrom: {} } };
 }
+
+/**
+ * Resolves once every registration the program started has reached the mocks, the event a test
+ * waits for instead of a pause. The SDK counts each registration in flight (`rpcKeepAlive`) and
+ * `waitForRPCs` (exported by runtime/settings.js, used by `disconnect`) waits until that count
+ * drains, looping while new registrations, such as those made inside an `apply`, keep arriving.
+ */
+export async function registrationsSettled(): Promise<void> {
+  const settings = (await import("@pulumi/pulumi/runtime/settings.js")) as unknown as { waitForRPCs(): Promise<void> };
+  await settings.waitForRPCs();
+}

@@ -11,7 +11,7 @@ export const inputPinned = inputRule(
     if (source.url === undefined || source.sha256 !== undefined || source.unpinned !== undefined) return;
     yield {
       pointer: `${pointer}/url`,
-      message: `${label} is downloaded without a sha256; an unpinned download can change under the same recipe and break the rebuild-from-scratch promise (seed 001)`,
+      message: `${label} is downloaded without a sha256; an unpinned download can change under the same recipe and break the rebuild-from-scratch promise`,
       got: source.url,
       hint: `add sha256: <64 hex digits of the file>, or if it truly cannot be pinned yet: unpinned: { reason: "..." }`,
     };

@@ -8,7 +8,7 @@ import { appCommands, readTextIfPresent, recipeScripts, scriptText, type ReadTex
 /** The image layers in install order (seed 000). A custom step with `after: P` runs between P and the next phase. */
 export const PHASE_ORDER: readonly Phase[] = ["os", "updates", "drivers", "tools", "apps", "vda", "target-device", "seal"];
 
-const LAYERS = "OS -> updates + drivers + hypervisor tools -> apps -> VDA -> PVS target-device software -> seal (seed 000)";
+const LAYERS = "OS -> updates + drivers + hypervisor tools -> apps -> VDA -> PVS target-device software -> seal";
 
 /** Software with a dedicated recipe block, and the phases a custom step installing it may follow. */
 interface Placement {

@@ -8,7 +8,7 @@ export const mcsNeedsShutdown = perRecipe(
     if (target.kind !== "mcs" || target.shutdown !== false) return;
     yield {
       pointer: "/target/shutdown",
-      message: "MCS snapshots a powered-off master: the golden VM is shut down, then snapshotted, and the catalog points at that snapshot (seed 000, MCS steps 3-4)",
+      message: "MCS snapshots a powered-off master: the golden VM is shut down, then snapshotted, and the catalog points at that snapshot",
       got: false,
       hint: "remove target.shutdown (it defaults to true) or set it to true",
     };

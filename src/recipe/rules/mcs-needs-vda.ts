@@ -7,7 +7,7 @@ export const mcsNeedsVda = perRecipe(
     if (doc.value.target.kind !== "mcs" || doc.value.vda !== undefined) return;
     yield {
       pointer: "/target/kind",
-      message: "an MCS master image needs the Citrix VDA: MCS machines register with the Delivery Controller through it, and it is installed after the apps, before the snapshot (seed 000, MCS step 3)",
+      message: "an MCS master image needs the Citrix VDA: MCS machines register with the Delivery Controller through it, and it is installed after the apps, before the snapshot",
       got: "mcs without vda",
       hint: "add a vda block (version, installer, role: server | desktop)",
     };

@@ -6,7 +6,7 @@ export const pvsNeedsTargetDevice = perRecipe(
   function* (doc) {
     const target = doc.value.target;
     if (target.kind !== "pvs") return;
-    const why = "PVS needs the target-device software: its NIC filter driver streams the vDisk to every target device (seed 000, PVS step 4)";
+    const why = "PVS needs the target-device software: its NIC filter driver streams the vDisk to every target device";
     const device = target.targetDevice;
     if (device === undefined) {
       yield { pointer: "/target", message: why, got: "no targetDevice", hint: "add target.targetDevice with version and installer (PVS_Device_x64.exe)" };

@@ -3,7 +3,7 @@ import { DOMAIN_JOIN, matchingLine } from "./patterns.ts";
 import { perRecipe } from "./report.ts";
 import { readTextIfPresent, recipeScripts, scriptText, type ReadText } from "./scripts.ts";
 
-const WHY = "a PVS master is captured without a domain join: the streamed target devices join or keep their own computer accounts after the vDisk is created (seed 000, PVS step 3 and 6)";
+const WHY = "a PVS master is captured without a domain join: the streamed target devices join or keep their own computer accounts after the vDisk is created";
 
 /** PVS masters are captured unjoined: no target.domainJoin, no custom step or seal script that joins a domain. */
 export function createPvsNoDomainJoin(read: ReadText = readTextIfPresent): Rule {

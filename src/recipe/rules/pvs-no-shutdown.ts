@@ -3,7 +3,7 @@ import { matchingLine, SHUTDOWN } from "./patterns.ts";
 import { perRecipe } from "./report.ts";
 import { readTextIfPresent, recipeScripts, scriptText, type ReadText } from "./scripts.ts";
 
-const WHY = "a PVS master is not shut down before capture: the runner captures right after a clean seal (seed 000, PVS step 3: no shutdown)";
+const WHY = "a PVS master is not shut down before capture: the runner captures right after a clean seal";
 
 /** PVS masters are not shut down: no target.shutdown true, no custom step or seal script that powers off. */
 export function createPvsNoShutdown(read: ReadText = readTextIfPresent): Rule {

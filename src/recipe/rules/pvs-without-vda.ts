@@ -7,7 +7,7 @@ export const pvsWithoutVda = perRecipe(
     if (doc.value.target.kind !== "pvs" || doc.value.vda !== undefined) return;
     yield {
       pointer: "/target/kind",
-      message: "this PVS image has no VDA: it streams, but its machines cannot host Citrix sessions; fine for non-Citrix servers (seed 001)",
+      message: "this PVS image has no VDA: it streams, but its machines cannot host Citrix sessions; fine for non-Citrix servers",
       got: "pvs without vda",
       hint: "add a vda block if the machines serve Citrix sessions",
     };
