@@ -13,7 +13,8 @@
  * Linux). The same measurement with `targetDevice.reboot: always` follows and is reported as
  * `reboot_ratio`: what a target-device package that always needs a reboot costs a rebuild.
  */
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { placeTestOsIso } from "../test/support/testos-iso.ts";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,8 +38,7 @@ export async function demoProject(): Promise<{ readonly dir: string; readonly en
   const dir = await mkdtemp(join(tmpdir(), "rebake-bench-"));
   await cp(join(root, DEMO_RECIPE), join(dir, DEMO_RECIPE));
   await cp(join(root, "apps"), join(dir, "apps"), { recursive: true });
-  await mkdir(join(dir, "build/testos"), { recursive: true });
-  await symlink(ISO, join(dir, "build/testos/rebake-testos.iso"));
+  await placeTestOsIso(dir, ISO);
   return { dir, env: { ...process.env, REBAKE_CACHE_DIR: join(dir, "cache") } };
 }
 

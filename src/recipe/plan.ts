@@ -320,7 +320,7 @@ function shutdownStep(target: "mcs" | "pvs"): StepDraft {
     reason:
       target === "mcs"
         ? `MCS: the snapshot needs a powered-off master`
-        : `The recipe asks for a shutdown before capture (PVS captures a running machine, or the disk right after a clean seal, without one)`,
+        : `The recipe asks for a shutdown before capture (PVS normally captures right after a clean seal, without one)`,
     reboot: "never",
     inputs: [],
     // The runner shuts the VM down through the hypervisor and waits for power-off.

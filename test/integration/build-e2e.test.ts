@@ -7,13 +7,13 @@
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "../support/capture-io.ts";
-import { testOsIso, TESTOS_BUILD_TIMEOUT_MS } from "../support/testos-iso.ts";
+import { placeTestOsIso, testOsIso, TESTOS_BUILD_TIMEOUT_MS } from "../support/testos-iso.ts";
 import { sha256File } from "../../src/util/hash-file.ts";
 import { manifestSchemaErrors } from "../../src/manifest/validate-manifest.ts";
 import type { BuildManifest } from "../../src/manifest/model.ts";
@@ -27,8 +27,7 @@ async function demoProject(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "rebake-e2e-"));
   await cp(join(root, "recipes/linux-demo.yaml"), join(dir, "recipes/linux-demo.yaml"));
   await cp(join(root, "apps"), join(dir, "apps"), { recursive: true });
-  await mkdir(join(dir, "build/testos"), { recursive: true });
-  await symlink(ISO, join(dir, "build/testos/rebake-testos.iso"));
+  await placeTestOsIso(dir, ISO);
   return dir;
 }
 

@@ -5,14 +5,14 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, rm, symlink } from "node:fs/promises";
+import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import type { BuildEvent } from "../../src/runner/events.ts";
-import { testOsIso, TESTOS_BUILD_TIMEOUT_MS } from "../support/testos-iso.ts";
+import { placeTestOsIso, testOsIso, TESTOS_BUILD_TIMEOUT_MS } from "../support/testos-iso.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 let ISO = "";
@@ -32,8 +32,7 @@ test("SIGINT during the OS install leaves no qemu process, temp file, uncommitte
   try {
     await cp(join(root, "recipes/linux-demo.yaml"), join(dir, "recipes/linux-demo.yaml"));
     await cp(join(root, "apps"), join(dir, "apps"), { recursive: true });
-    await mkdir(join(dir, "build/testos"), { recursive: true });
-    await symlink(ISO, join(dir, "build/testos/rebake-testos.iso"));
+    await placeTestOsIso(dir, ISO);
     const child = spawn(process.execPath, ["--import", join(root, "node_modules/tsx/dist/esm/index.mjs"), join(root, "src/cli/main.ts"), "build", "recipes/linux-demo.yaml", "--out", "out", "--json"], {
       cwd: dir,
       env: { ...process.env, REBAKE_CACHE_DIR: join(dir, "cache"), TMPDIR: join(dir) },

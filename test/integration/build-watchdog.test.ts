@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, unlink, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,10 +17,10 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { BuildManifest } from "../../src/manifest/model.ts";
 import type { BuildEvent } from "../../src/runner/events.ts";
+import { placeTestOsIso } from "../support/testos-iso.ts";
 import { runCliJson, type CliRun } from "../support/cli-child.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const ISO = join(root, "build/testos/rebake-testos.iso");
 /** Each build here is bounded; a stalled one fails with its console tail well before this. */
 const BUILD_BOUND_MS = 6 * 60_000;
 /** Short, for the test OS: it prints or writes something every second while it installs. */
@@ -28,7 +28,6 @@ const STALL = "20s";
 
 /** `rebake build --json` as a child process; `onEvent` may act on the VM while it runs. */
 function rebake(dir: string, args: readonly string[], onEvent: (event: BuildEvent) => void = () => {}): Promise<CliRun> {
-  assert.ok(existsSync(ISO), "the test OS ISO is missing: scripts/test.sh builds it (bash scripts/build-testos.sh)");
   return runCliJson(["build", "recipes/linux-demo.yaml", "--json", ...args], {
     cwd: dir,
     env: { ...process.env, REBAKE_CACHE_DIR: join(dir, "cache"), TMPDIR: dir, REBAKE_ACCEL: "tcg" },
@@ -83,8 +82,7 @@ test("a VM that dies or stalls is never taken for a finished step; a bad cached 
   try {
     await cp(join(root, "recipes/linux-demo.yaml"), join(dir, "recipes/linux-demo.yaml"));
     await cp(join(root, "apps"), join(dir, "apps"), { recursive: true });
-    await mkdir(join(dir, "build/testos"), { recursive: true });
-    await symlink(ISO, join(dir, "build/testos/rebake-testos.iso"));
+    await placeTestOsIso(dir);
 
     await t.test("killing qemu mid-install fails the step at once, commits nothing, and the next build installs afresh", async () => {
       let buildId = "";

@@ -11,7 +11,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { copyFile, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { main } from "../../src/cli/main.ts";
@@ -23,6 +23,7 @@ import type { BuildManifest } from "../../src/manifest/model.ts";
 import { createExec } from "../../src/util/exec.ts";
 import { cidataIso, type Seed } from "../support/cidata.ts";
 import { stopChild } from "../support/stop-child.ts";
+import { placeTestOsIso } from "../support/testos-iso.ts";
 
 const REPO = path.resolve(import.meta.dirname, "../..");
 /** Where scripts/build-testos.sh writes the ISO (its default --out), which the demo recipe reads. */
@@ -187,8 +188,7 @@ describe("rebake test OS under UEFI (OVMF, Secure Boot off and on)", () => {
     assert.notEqual(uefiYaml, yaml, `${DEMO_RECIPE} no longer has the line "  firmware: bios": update this test's edit`);
     await writeFile(recipe, uefiYaml);
     await cp(path.join(REPO, "apps"), path.join(dir, "apps"), { recursive: true });
-    await mkdir(path.join(dir, "build/testos"), { recursive: true });
-    await symlink(iso, path.join(dir, "build/testos/rebake-testos.iso"));
+    await placeTestOsIso(dir, iso);
 
     const io = captureIo(dir, { ...process.env, REBAKE_CACHE_DIR: path.join(dir, "cache") });
     const started = Date.now();

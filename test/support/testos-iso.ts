@@ -3,6 +3,8 @@
  * never skipped over when missing. A test that needs it builds it or fails with the build's error.
  */
 import { existsSync } from "node:fs";
+import { copyFile, link, mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createExec } from "../../src/util/exec.ts";
 
@@ -16,4 +18,20 @@ export async function testOsIso(): Promise<string> {
   const iso = stdout.trim().split("\n").at(-1) ?? "";
   if (!existsSync(iso)) throw new Error(`scripts/build-testos.sh printed '${iso}', which does not exist`);
   return iso;
+}
+
+/**
+ * Puts the test OS ISO into a project copy at build/testos/rebake-testos.iso, as a file of the
+ * project: a symlink would lead outside it, which rebake refuses for inputs. A hard link costs
+ * nothing; across file systems it is copied.
+ */
+export async function placeTestOsIso(projectDir: string, iso?: string): Promise<string> {
+  const source = iso ?? (await testOsIso());
+  const target = join(projectDir, "build/testos/rebake-testos.iso");
+  await mkdir(dirname(target), { recursive: true });
+  await link(source, target).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EXDEV") throw error;
+    await copyFile(source, target);
+  });
+  return target;
 }
