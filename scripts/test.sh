@@ -39,3 +39,7 @@ if [ "${skipped:-0}" -gt 0 ]; then
   grep -E '# SKIP' "$tap" >&2 || true
   exit 1
 fi
+# One plain closing line, read the same way whatever the reporter.
+passed=$(sed -n 's/^# pass \([0-9][0-9]*\)$/\1/p' "$tap" | tail -n 1)
+failed=$(sed -n 's/^# fail \([0-9][0-9]*\)$/\1/p' "$tap" | tail -n 1)
+echo "${passed:-0} passed, ${failed:-0} failed"
