@@ -10,7 +10,7 @@
  * (2 MiB blocks, 256 MiB of data): sha256 1.8 GiB/s per core with SHA-NI, while a gear-hash CDC
  * scan in JavaScript runs at 0.96 GiB/s before any hashing, halving the indexing speed for no gain.
  */
-import { createHash } from "node:crypto";
+import { createHash, webcrypto } from "node:crypto";
 import { open } from "node:fs/promises";
 import { DEFAULT_BLOCK_SIZE_MIB } from "../capture/vhdx-capture.ts";
 import { MIB } from "../capture/vhdx-format.ts";
@@ -53,24 +53,70 @@ export interface ComputeOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-/** Reads the file once, hashing each block and the whole file in the same pass. */
+/**
+ * Reads the file once, hashing each block and the whole file in the same pass. The whole-file hash
+ * runs on this thread while the block hashes run on the libuv pool (scanBlocks): two hash passes
+ * over every byte, on two cores.
+ */
 export async function computeBlockmap(path: string, options: ComputeOptions = {}): Promise<Blockmap> {
   const blockSize = options.blockSize ?? DEFAULT_BLOCKMAP_BLOCK_SIZE;
+  const whole = createHash("sha256");
+  const { size, blocks } = await scanBlocks(path, blockSize, options, (data) => whole.update(data));
+  return { format: BLOCKMAP_FORMAT, blockSize, size, sha256: whole.digest("hex"), blocks };
+}
+
+/**
+ * Checks a file against a blockmap block by block: the first block whose sha256 differs (or the
+ * size, when that differs), undefined when every block matches. As strong as comparing the
+ * whole-file sha256, since the blockmap's block hashes and whole hash come from one read of the
+ * same bytes, but the blocks hash in parallel on the libuv pool instead of one sequential hash.
+ */
+export async function firstBadBlock(path: string, expected: Blockmap, options: Omit<ComputeOptions, "blockSize"> = {}): Promise<{ readonly index: number; readonly actual: string } | undefined> {
+  const { size, blocks } = await scanBlocks(path, expected.blockSize, options);
+  if (size !== expected.size) return { index: -1, actual: `size ${size}` };
+  const index = blocks.findIndex((hash, i) => hash !== expected.blocks[i]);
+  return index < 0 ? undefined : { index, actual: blocks[index]! };
+}
+
+/** Digests in flight at once: enough to keep the pool busy, few enough to bound memory (16 MiB of 2 MiB blocks). */
+const HASHES_IN_FLIGHT = 8;
+
+/** sha256 on the libuv thread pool (WebCrypto), leaving this thread free. */
+async function digestHex(data: Buffer): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest("SHA-256", data)).toString("hex");
+}
+
+/**
+ * Reads the file in order with the next block's read already in flight, hands each block to
+ * `each`, and returns every block's sha256. Each block gets its own buffer: a block is still being
+ * hashed while the next ones are read.
+ */
+async function scanBlocks(path: string, blockSize: number, options: Omit<ComputeOptions, "blockSize">, each?: (data: Buffer) => void): Promise<{ size: number; blocks: string[] }> {
   const handle = await open(path, "r");
+  let next: Promise<Buffer> | undefined;
   try {
     const size = (await handle.stat()).size;
-    const whole = createHash("sha256");
+    const read = (offset: number) => {
+      const length = Math.min(blockSize, size - offset);
+      return readFully(handle, Buffer.allocUnsafe(length), length, offset);
+    };
     const blocks: string[] = [];
-    const buffer = Buffer.allocUnsafe(blockSize);
+    const hashing: Promise<string>[] = [];
+    next = size > 0 ? read(0) : undefined;
     for (let offset = 0; offset < size; offset += blockSize) {
       options.signal?.throwIfAborted();
-      const data = await readFully(handle, buffer, Math.min(blockSize, size - offset), offset);
-      whole.update(data);
-      blocks.push(createHash("sha256").update(data).digest("hex"));
+      const data = await next!;
+      next = offset + blockSize < size ? read(offset + blockSize) : undefined;
+      each?.(data);
+      hashing.push(digestHex(data));
+      if (hashing.length >= HASHES_IN_FLIGHT) blocks.push(await hashing.shift()!);
       options.onProgress?.(offset + data.length, size);
     }
-    return { format: BLOCKMAP_FORMAT, blockSize, size, sha256: whole.digest("hex"), blocks };
+    blocks.push(...(await Promise.all(hashing)));
+    return { size, blocks };
   } finally {
+    // A read still in flight (abort, error) must end before its handle closes.
+    await next?.catch(() => undefined);
     await handle.close();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Brings one site store up to date with the source vDisk. Skip when the site holds the same name,
  * size and recorded sha256 (two small reads, no reread of the vDisk unless `verify`). Otherwise
- * build the file under a partial name, resumably, verify its sha256 at the site, then rename it.
+ * build the file under a partial name, resumably, verify it at the site (every block's sha256
+ * against the source's blockmap), then rename it.
  *
  * Filesystem stores get a block delta against the newest version at the site, resumable from a
  * journal. smb:// stores go through smbclient, which writes whole files only (`put`; its `reput`
@@ -17,7 +18,7 @@ import { SmbStore } from "../stores/smb-store.ts";
 import type { VdiskStore } from "../stores/store.ts";
 import { formatSidecar, parseSidecarContent } from "../stores/vdisk-sidecar.ts";
 import { createExec, type Exec } from "../util/exec.ts";
-import { blockmapName, computeBlockmap, formatBlockmap, parseBlockmap, type Blockmap } from "./blockmap.ts";
+import { blockmapName, computeBlockmap, firstBadBlock, formatBlockmap, parseBlockmap, type Blockmap } from "./blockmap.ts";
 import { buildOnFilesystem, type BuildStats, type DeltaBase } from "./filesystem-delta.ts";
 import type { SiteResult, SitePhase, SyncSite, SyncSource } from "./model.ts";
 import { otherVersions } from "./site-versions.ts";
@@ -59,8 +60,8 @@ export async function syncSite(site: SyncSite, source: SyncSource, options: Site
         const firstTry = attempts === 1;
         const built = await build(store, source, options, firstTry);
         options.onProgress?.("verify", 0, source.blockmap.size);
-        const copied = await store.sha256(partialFile(source.vdisk));
-        if (copied === source.blockmap.sha256) {
+        const wrong = await checkCopy(store, source, options.signal);
+        if (wrong === undefined) {
           await store.rename(partialFile(source.vdisk), vdiskFile(source.vdisk));
           await store.remove(journalFile(source.vdisk));
           await writeIndex(store, source);
@@ -71,7 +72,7 @@ export async function syncSite(site: SyncSite, source: SyncSource, options: Site
         await store.remove(journalFile(source.vdisk));
         if (attempts >= MAX_ATTEMPTS) {
           throw new ChecksumMismatchError(
-            `the copy of ${vdiskFile(source.vdisk)} at ${site.location} hashed to ${copied}, not ${source.blockmap.sha256}, twice; the store corrupts writes or the source changed during the sync: check the store's disk, then rerun`,
+            `the copy of ${vdiskFile(source.vdisk)} at ${site.location} failed its check twice (${wrong}); the store corrupts writes or the source changed during the sync: check the store's disk, then rerun`,
             site.location,
           );
         }
@@ -101,6 +102,22 @@ async function alreadyThere(store: VdiskStore, source: SyncSource, verify: boole
     `${store.location} already holds ${vdiskFile(source.vdisk)} but its content is ${actual}, not ${sha256}; a vDisk name is never overwritten (devices may be streaming it): remove it from PVS and the store, then rerun the sync`,
     store.location,
   );
+}
+
+/**
+ * Undefined when the partial copy holds the source's bytes, else what it holds instead. A
+ * filesystem store is checked block by block against the source's blockmap (the blocks hash in
+ * parallel); over smbclient the store hashes the file.
+ */
+async function checkCopy(store: VdiskStore, source: SyncSource, signal?: AbortSignal): Promise<string | undefined> {
+  const partial = partialFile(source.vdisk);
+  if (store instanceof FilesystemStore) {
+    const bad = await firstBadBlock(join(store.location, partial), source.blockmap, signal ? { signal } : {});
+    if (!bad) return undefined;
+    return bad.index < 0 ? `${bad.actual}, not ${source.blockmap.size}` : `block ${bad.index} hashed to ${bad.actual}, not ${source.blockmap.blocks[bad.index]}`;
+  }
+  const copied = await store.sha256(partial);
+  return copied === source.blockmap.sha256 ? undefined : `it hashed to ${copied}, not ${source.blockmap.sha256}`;
 }
 
 /** The blockmap and the sidecar: what lets the next sync skip or delta without rereading. */

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BlockmapError, blockmapName, computeBlockmap, formatBlockmap, parseBlockmap } from "../../src/distribute/blockmap.ts";
+import { BlockmapError, blockmapName, computeBlockmap, firstBadBlock, formatBlockmap, parseBlockmap } from "../../src/distribute/blockmap.ts";
 import { content, TEST_BLOCK, workspace } from "./fixtures.ts";
 
 test("a blockmap holds one sha256 per block, the short last block included, and the whole file's sha256", async () => {
@@ -21,6 +21,27 @@ test("a blockmap holds one sha256 per block, the short last block included, and 
     await ws.cleanup();
   }
 });
+
+for (const [name, change, expected] of [
+  ["the same bytes", (d: Buffer) => d, undefined],
+  ["one byte changed in the third block", (d: Buffer) => { const c = Buffer.from(d); c[2 * TEST_BLOCK + 5] = c[2 * TEST_BLOCK + 5]! ^ 1; return c; }, 2],
+  ["one byte changed in the short last block", (d: Buffer) => { const c = Buffer.from(d); c[c.length - 1] = c[c.length - 1]! ^ 1; return c; }, 3],
+  ["a byte missing at the end", (d: Buffer) => d.subarray(0, d.length - 1), -1],
+] as const) {
+  test(`checking a file against a blockmap: ${name}`, async () => {
+    const ws = await workspace();
+    try {
+      const data = content(3, (b) => b, 1000);
+      const path = join(ws.root, "a.vhdx");
+      await writeFile(path, data);
+      const map = await computeBlockmap(path, { blockSize: TEST_BLOCK });
+      await writeFile(path, change(data));
+      assert.equal((await firstBadBlock(path, map))?.index, expected);
+    } finally {
+      await ws.cleanup();
+    }
+  });
+}
 
 test("an empty file has no blocks", async () => {
   const ws = await workspace();
