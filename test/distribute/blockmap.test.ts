@@ -6,13 +6,18 @@ import { join } from "node:path";
 import { BlockmapError, blockmapName, computeBlockmap, firstBadBlock, formatBlockmap, parseBlockmap } from "../../src/distribute/blockmap.ts";
 import { content, TEST_BLOCK, workspace } from "./fixtures.ts";
 
+/** Three whole test blocks and a short one, written and indexed. */
+async function indexedFile(root: string) {
+  const data = content(3, (b) => b, 1000);
+  const path = join(root, "a.vhdx");
+  await writeFile(path, data);
+  return { data, path, map: await computeBlockmap(path, { blockSize: TEST_BLOCK }) };
+}
+
 test("a blockmap holds one sha256 per block, the short last block included, and the whole file's sha256", async () => {
   const ws = await workspace();
   try {
-    const data = content(3, (b) => b, 1000);
-    const path = join(ws.root, "a.vhdx");
-    await writeFile(path, data);
-    const map = await computeBlockmap(path, { blockSize: TEST_BLOCK });
+    const { data, map } = await indexedFile(ws.root);
     assert.equal(map.blocks.length, 4);
     assert.equal(map.sha256, createHash("sha256").update(data).digest("hex"));
     assert.equal(map.blocks[3], createHash("sha256").update(data.subarray(3 * TEST_BLOCK)).digest("hex"));
@@ -31,10 +36,7 @@ for (const [name, change, expected] of [
   test(`checking a file against a blockmap: ${name}`, async () => {
     const ws = await workspace();
     try {
-      const data = content(3, (b) => b, 1000);
-      const path = join(ws.root, "a.vhdx");
-      await writeFile(path, data);
-      const map = await computeBlockmap(path, { blockSize: TEST_BLOCK });
+      const { data, path, map } = await indexedFile(ws.root);
       await writeFile(path, change(data));
       assert.equal((await firstBadBlock(path, map))?.index, expected);
     } finally {
