@@ -9,7 +9,8 @@
  * All three sides run the 3 sites at once and end with the new file on stable storage, as rebake
  * does before its rename (rsync --fsync; cp then sync FILE): a copy still in the page cache is not
  * distributed. rebake's time also includes indexing the source (one read; normally done once per
- * build) and rereading each site's copy to verify its sha256, which neither rsync nor cp does.
+ * build) and rereading each site's copy to verify every block's sha256 against the source's blockmap,
+ * which neither rsync nor cp does.
  * It also measures deciding "this site already has it" (sidecar and size, no read of the vDisk)
  * against one full read of the vDisk, and the chunking choice (fixed blocks vs a CDC scan).
  *
@@ -165,7 +166,7 @@ export async function main(_args: readonly string[]): Promise<number> {
     for (const r of results) console.log(`rebake sync ${r.site}: ${r.status} from ${r.base ?? "-"}, sent ${(r.sentBytes / MIB).toFixed(1)} MiB, copied inside the site ${(r.localBytes / MIB).toFixed(1)} MiB${r.error ? `, ${r.error.message}` : ""}`);
     if (results.some((r) => r.status !== "delta")) throw new Error("a site did not get a delta");
     const bytesPerChanged = Math.max(...results.map((r) => r.sentBytes)) / changedBytes;
-    console.log(`rebake sync: ${(ours.ms / 1000).toFixed(2)} s for ${SITES} sites (source indexing and per-site sha256 verification included)`);
+    console.log(`rebake sync: ${(ours.ms / 1000).toFixed(2)} s for ${SITES} sites (source indexing and per-site verification included)`);
 
     // "Already there": the skip path of a real sync (lock, stat, sidecar) against one full read.
     const skip = [];
