@@ -252,7 +252,7 @@ export async function stackSecretLookup(
 /** Every secret reference the publish program hands its providers: store passwords, API tokens. */
 export function publishSecretRefs(stack: StackConfig): string[] {
   const hypervisorToken = stack.hypervisor.kind === "xenorchestra" ? [stack.hypervisor.token] : [];
-  return [...(stack.pvs?.sites.flatMap((site) => (site.store.password ? [site.store.password] : [])) ?? []), ...(stack.mcs ? [stack.mcs.cvad.token] : []), ...hypervisorToken];
+  return [...(stack.pvs?.sites.flatMap((site) => (site.store.password ? [site.store.password] : [])) ?? []), ...(stack.mcs?.cvad ? [stack.mcs.cvad.token] : []), ...(stack.mcs?.powershell?.executor.kind === "winrm" ? [stack.mcs.powershell.executor.password] : []), ...hypervisorToken];
 }
 
 /**

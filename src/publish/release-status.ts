@@ -18,6 +18,7 @@ import { releaseState } from "../release/release-state.ts";
 import type { KeptVersion } from "../release/retention.ts";
 import { stackRetention } from "../release/stack-retention.ts";
 import { readCatalogImage } from "./mcs/catalog-image.ts";
+import { readPowerShellCatalogImage } from "./mcs/catalog-image-powershell.ts";
 import { mcsImageOf } from "./golden-image-args.ts";
 import { vhdxOf } from "../stores/published-vdisk.ts";
 import { manifestPathOf } from "./release.ts";
@@ -37,9 +38,10 @@ export function liveReader(env: NodeJS.ProcessEnv): ServedReader {
       return openStore(site.location, site.credentials ? { credentials: site.credentials } : {}).list();
     },
     catalogImage(stack, catalog) {
-      const { cvad } = stack.mcs!;
+      const { via, cvad, powershell } = stack.mcs!;
+      if (via === "powershell") return readPowerShellCatalogImage({ ...powershell!, catalogName: catalog.name });
       return readCatalogImage(
-        { url: cvad.url, customerId: cvad.customerId, siteId: cvad.siteId, tokenRef: cvad.token, catalogId: catalog.id, masterImagePath: "", reboot: catalog.reboot, rebootWarningMinutes: catalog.rebootWarningMinutes, rebootDurationMinutes: catalog.rebootDurationMinutes },
+        { url: cvad!.url, customerId: cvad!.customerId, siteId: cvad!.siteId, tokenRef: cvad!.token, catalogId: catalog.id, masterImagePath: "", reboot: catalog.reboot, rebootWarningMinutes: catalog.rebootWarningMinutes, rebootDurationMinutes: catalog.rebootDurationMinutes },
         { env },
       );
     },

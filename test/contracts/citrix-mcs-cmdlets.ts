@@ -63,6 +63,23 @@ export const MCS_CMDLETS: readonly CmdletSpec[] = [
     ],
   },
   {
+    name: "Get-ProvScheme",
+    section: "citrix/delivery-controller-sdk docs/MachineCreation/Get-ProvScheme.md (one syntax block)",
+    // Return Values: Citrix.MachineCreation.Sdk.ProvisioningScheme, whose MasterImageVM is a string; the type itself is not published.
+    parameters: [
+      { name: "ProvisioningSchemeName", type: "string", position: 0 },
+      { name: "ProvisioningSchemeUid", type: "Guid" },
+      { name: "ScopeId", type: "Guid" },
+      { name: "ScopeName", type: "string" },
+      { name: "ReturnTotalRecordCount", type: "SwitchParameter" },
+      { name: "MaxRecordCount", type: "int" },
+      { name: "Skip", type: "int" },
+      { name: "SortBy", type: "string" },
+      { name: "Filter", type: "string" },
+      { name: "AdminAddress", type: "string" },
+    ],
+  },
+  {
     name: "Get-BrokerCatalog",
     section: "citrix/delivery-controller-sdk docs/Broker/Get-BrokerCatalog.md (Uid set and the filter set)",
     defaultSet: "Filter",
