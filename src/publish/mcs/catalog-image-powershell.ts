@@ -29,10 +29,17 @@ export interface PowerShellCatalogImageOutputs extends PowerShellCatalogImageInp
 
 export const MCS_ROLE: ExecutorRole = { script: "MCS publish script", server: "Delivery Controller", key: "mcs.powershell.executor", snapIn: "Citrix MachineCreation and Broker snap-ins" };
 
-/** Where a script runs; tests pass a recording executor. */
-export type ExecutorOf = (config: PowerShellExecutorConfig) => PowerShellExecutor;
+/** Side effects of the provider: where a script runs, and the script's poll interval, so tests never wait. */
+export interface PowerShellCatalogImageEnvironment {
+  /** @default executorFor with MCS_ROLE */
+  readonly executorOf?: (config: PowerShellExecutorConfig) => PowerShellExecutor;
+  /** @default PROV_TASK_POLL_SECONDS (publish-image-script.ts) */
+  readonly pollSeconds?: number;
+}
 
-const liveExecutor: ExecutorOf = (config) => executorFor(config, createExec(), process.platform, process.env, MCS_ROLE);
+function executorOf(config: PowerShellExecutorConfig, environment: PowerShellCatalogImageEnvironment): PowerShellExecutor {
+  return environment.executorOf ? environment.executorOf(config) : executorFor(config, createExec(), process.platform, process.env, MCS_ROLE);
+}
 
 async function runForResult(executor: PowerShellExecutor, script: string): Promise<Record<string, unknown>> {
   const { stdout } = await executor.run(script);
@@ -42,19 +49,20 @@ async function runForResult(executor: PowerShellExecutor, script: string): Promi
 }
 
 /** Publishes `imagePath` to the catalog; returns the image it had before. */
-async function pointAt(inputs: PowerShellCatalogImageInputs, imagePath: string, executorOf: ExecutorOf): Promise<string> {
-  const result = await runForResult(executorOf(inputs.executor), publishImageScript({ ...inputs, masterImagePath: imagePath }));
+async function pointAt(inputs: PowerShellCatalogImageInputs, imagePath: string, environment: PowerShellCatalogImageEnvironment): Promise<string> {
+  const script = publishImageScript({ ...inputs, masterImagePath: imagePath, ...(environment.pollSeconds !== undefined ? { pollSeconds: environment.pollSeconds } : {}) });
+  const result = await runForResult(executorOf(inputs.executor, environment), script);
   return String(result.previousImagePath ?? "");
 }
 
 /** The master image the catalog serves now (Get-ProvScheme MasterImageVM); status compares it with the stack's pin. */
-export async function readPowerShellCatalogImage(inputs: Pick<PowerShellCatalogImageInputs, "adminAddress" | "catalogName" | "executor">, executorOf: ExecutorOf = liveExecutor): Promise<string> {
-  const result = await runForResult(executorOf(inputs.executor), currentImageScript(inputs));
+export async function readPowerShellCatalogImage(inputs: Pick<PowerShellCatalogImageInputs, "adminAddress" | "catalogName" | "executor">, environment: PowerShellCatalogImageEnvironment = {}): Promise<string> {
+  const result = await runForResult(executorOf(inputs.executor, environment), currentImageScript(inputs));
   return String(result.masterImagePath ?? "");
 }
 
-export async function createPowerShellCatalogImage(inputs: PowerShellCatalogImageInputs, executorOf: ExecutorOf = liveExecutor): Promise<{ id: string; outs: PowerShellCatalogImageOutputs }> {
-  const previousImagePath = await pointAt(inputs, inputs.masterImagePath, executorOf);
+export async function createPowerShellCatalogImage(inputs: PowerShellCatalogImageInputs, environment: PowerShellCatalogImageEnvironment = {}): Promise<{ id: string; outs: PowerShellCatalogImageOutputs }> {
+  const previousImagePath = await pointAt(inputs, inputs.masterImagePath, environment);
   return { id: inputs.catalogName, outs: { ...inputs, previousImagePath } };
 }
 
@@ -72,13 +80,13 @@ export async function updatePowerShellCatalogImage(
   _id: string,
   olds: { readonly masterImagePath: string; readonly previousImagePath: string },
   news: PowerShellCatalogImageInputs,
-  executorOf: ExecutorOf = liveExecutor,
+  environment: PowerShellCatalogImageEnvironment = {},
 ): Promise<{ outs: PowerShellCatalogImageOutputs }> {
-  if (olds.masterImagePath !== news.masterImagePath) await pointAt(news, news.masterImagePath, executorOf);
+  if (olds.masterImagePath !== news.masterImagePath) await pointAt(news, news.masterImagePath, environment);
   return { outs: { ...news, previousImagePath: olds.masterImagePath === news.masterImagePath ? olds.previousImagePath : olds.masterImagePath } };
 }
 
 /** Rolls the catalog back to the image it had before this resource changed it. */
-export async function deletePowerShellCatalogImage(_id: string, olds: PowerShellCatalogImageOutputs, executorOf: ExecutorOf = liveExecutor): Promise<void> {
-  await pointAt(olds, olds.previousImagePath, executorOf);
+export async function deletePowerShellCatalogImage(_id: string, olds: PowerShellCatalogImageOutputs, environment: PowerShellCatalogImageEnvironment = {}): Promise<void> {
+  await pointAt(olds, olds.previousImagePath, environment);
 }
