@@ -24,7 +24,7 @@ import { mcsImageOf } from "./golden-image-args.ts";
 import { vhdxOf } from "../stores/published-vdisk.ts";
 import { manifestPathOf } from "./release.ts";
 import { readVersionRecord } from "../distribute/version-record.ts";
-import { createExec } from "../util/exec.ts";
+import { createExec, type Exec } from "../util/exec.ts";
 import { executorFor } from "../pvs/executor.ts";
 import { parseRegisteredVdisks, registeredVdisksScript, type RegisteredInSite } from "../pvs/served-script.ts";
 import { pvsDriftOf, pvsPinOf, type PvsPin } from "./pvs-drift.ts";
@@ -42,7 +42,7 @@ export interface ServedReader {
   pvsRegistered(stack: StackConfig): Promise<RegisteredInSite[]>;
 }
 
-export function liveReader(env: NodeJS.ProcessEnv): ServedReader {
+export function liveReader(env: NodeJS.ProcessEnv, exec: Exec = createExec()): ServedReader {
   return {
     async storeFiles(stack, siteName) {
       const site = sitesOf(stack, env).find((s) => s.name === siteName)!;
@@ -57,7 +57,7 @@ export function liveReader(env: NodeJS.ProcessEnv): ServedReader {
     },
     async pvsRegistered(stack) {
       const pvs = stack.pvs!;
-      const executor = executorFor(pvs.executor, createExec(), process.platform, env);
+      const executor = executorFor(pvs.executor, exec, process.platform, env);
       const script = registeredVdisksScript({ server: pvs.server, port: pvs.port }, pvs.sites.map((site) => ({ siteName: site.name, storeName: site.store.name })));
       const { stdout } = await executor.run(script, { signal: AbortSignal.timeout(PVS_STATUS_TIMEOUT_MS) });
       return parseRegisteredVdisks(stdout, executor.where);
