@@ -49,6 +49,14 @@ describe("the PVS status script in pwsh against the stub snap-in", { concurrency
     assert.deepEqual(empty, { siteName: "Empty", storeName: "Store-E", vdisks: [] });
   });
 
+  it("a store whose lookup says 'does not exist' (NotFound, 98) has no vDisks, terminating or not", async () => {
+    const script = registeredVdisksScript(CONNECTION, [{ siteName: "HQ", storeName: "Store-HQ" }, { siteName: "Lyon", storeName: "Store-LYO" }]);
+    const notFound = (terminating: boolean) => ({ error: { code: 98, message: "Store-HQ not found.", terminating } });
+    const result = await runWithStub(PVS_STUB_MODULE, script, { "Get-PvsDiskLocator": [notFound(true), notFound(false)] });
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.deepEqual(parseRegisteredVdisks(result.stdout, "test").map((site) => "vdisks" in site && site.vdisks), [[], []]);
+  });
+
   it("names are single-quoted literals, so a quote in a name cannot end the string", () => {
     assert.match(registeredVdisksScript(CONNECTION, [{ siteName: "O'Brien", storeName: "S" }]), /-SiteName 'O''Brien' -StoreName 'S'/);
   });
