@@ -20,7 +20,7 @@ import { releaseState } from "../release/release-state.ts";
 import type { KeptVersion } from "../release/retention.ts";
 import { stackRetention } from "../release/stack-retention.ts";
 import { readCatalogImage } from "./mcs/catalog-image.ts";
-import { readPowerShellCatalogImage } from "./mcs/catalog-image-powershell.ts";
+import { MCS_ROLE, readPowerShellCatalogImage } from "./mcs/catalog-image-powershell.ts";
 import { mcsImageOf } from "./golden-image-args.ts";
 import { vhdxOf } from "../stores/published-vdisk.ts";
 import { manifestPathOf } from "./release.ts";
@@ -51,7 +51,7 @@ export function liveReader(env: NodeJS.ProcessEnv, exec: Exec = createExec()): S
     },
     catalogImage(stack, catalog) {
       const { via, cvad, powershell } = stack.mcs!;
-      if (via === "powershell") return readPowerShellCatalogImage({ ...powershell!, catalogName: catalog.name });
+      if (via === "powershell") return readPowerShellCatalogImage({ ...powershell!, catalogName: catalog.name }, { executorOf: (config) => executorFor(config, exec, process.platform, env, MCS_ROLE) });
       return readCatalogImage(
         { url: cvad!.url, customerId: cvad!.customerId, siteId: cvad!.siteId, tokenRef: cvad!.token, catalogId: catalog.id, masterImagePath: "", reboot: catalog.reboot, rebootWarningMinutes: catalog.rebootWarningMinutes, rebootDurationMinutes: catalog.rebootDurationMinutes },
         { env },
