@@ -249,10 +249,10 @@ export async function stackSecretLookup(
   return readPulumiSecrets(keys, { stack: deps.stack, cwd: deps.cwd, exec: deps.exec, ...(deps.signal ? { signal: deps.signal } : {}) });
 }
 
-/** Every secret reference the publish program hands its providers: store passwords, API tokens. */
+/** Every secret reference the publish program hands its providers: store passwords, API tokens, WinRM passwords of the executors. */
 export function publishSecretRefs(stack: StackConfig): string[] {
   const hypervisorToken = stack.hypervisor.kind === "xenorchestra" ? [stack.hypervisor.token] : [];
-  return [...(stack.pvs?.sites.flatMap((site) => (site.store.password ? [site.store.password] : [])) ?? []), ...(stack.mcs ? [stack.mcs.cvad.token] : []), ...hypervisorToken];
+  return [...(stack.pvs?.sites.flatMap((site) => (site.store.password ? [site.store.password] : [])) ?? []), ...(stack.mcs?.cvad ? [stack.mcs.cvad.token] : []), ...[stack.pvs?.executor, stack.mcs?.powershell?.executor].flatMap((executor) => (executor?.kind === "winrm" ? [executor.password] : [])), ...hypervisorToken];
 }
 
 /**

@@ -10,6 +10,20 @@
  * VM's snapshot tree down to the one MCS uses ("snapshot-1/snapshot-2/snapshot-3" becomes
  * `snapshot-1.snapshot\snapshot-2.snapshot\snapshot-3.snapshot`). A snapshot taken after others
  * is their child, so its path is the whole chain, never just its own name.
+ *
+ * vSphere VM folders ("VMs and Templates") are not path elements. Citrix's XDHyp tree for vCenter
+ * follows the compute hierarchy (datacenter, cluster or host, resource pool), in `Name.type`
+ * elements: Search-HypVirtualMachineInventory reports a vCenter VM's RelativePath as
+ * `/DC-East.datacenter/Production.cluster/WEB-01.vm`, with no folder element
+ * (citrix/citrix-mcs-sdk-samples VMware/Inventory Search/Search VM Inventory/README.md), and
+ * Citrix's own vCenter master image example is `XDHyp:\HostingUnits\MyNetwork\MyVM.vm\MySnapshot.snapshot`
+ * (same repo, VMware/ProvScheme/Update Master Image/Update-MasterImage.ps1). In Citrix's samples a
+ * VM folder reaches MCS as the FolderId custom property of the provisioning scheme, the vSphere
+ * folder provisioned machines go to (same repo, VMware/ProvScheme/Folder ID/README.md: `group-v000`),
+ * not as part of the image path. The `.folder` items in Citrix's published paths are cloud
+ * containers (`image.folder`, `ServiceOffering.folder`: same repo, Azure/ProvScheme/Backup VM
+ * Sizes/Create-WithBackupVmConfiguration.ps1). No Citrix material found shows a `.folder` element
+ * in a vCenter path, so rebake writes none, and the vSphere driver does not read the VM's folder.
  */
 
 /** Characters the XDHyp provider cannot take inside one path element. */

@@ -115,22 +115,18 @@ export class GoldenImage extends pulumi.ComponentResource {
     // Promote what was verified: the build's own snapshot, not a new one of a VM that moved on.
     // checkGoldenImageArgs refused a built snapshot without its placement.
     const snapshot = image.built ? undefined : this.snapshotStackGoldenVm(args, image.snapshotName);
-    const { cvad, catalogs } = args.stack.mcs!;
-    for (const catalog of catalogs) {
+    const mcs = args.stack.mcs!;
+    for (const catalog of mcs.catalogs) {
       const path = mcsSnapshotPath(catalog.hostingUnit, image.vmName, image.placement!);
       // The catalog update takes its image path from the snapshot resource: it cannot run before the snapshot exists.
       const masterImagePath = snapshot ? snapshot.id.apply(() => path) : path;
-      new CatalogImage(`${catalog.name}-image`, {
-        url: cvad.url,
-        customerId: cvad.customerId,
-        siteId: cvad.siteId,
-        tokenRef: cvad.token,
-        catalogId: catalog.id,
-        masterImagePath,
-        reboot: catalog.reboot,
-        rebootWarningMinutes: catalog.rebootWarningMinutes,
-        rebootDurationMinutes: catalog.rebootDurationMinutes,
-      }, { parent: this, ...(snapshot ? { dependsOn: [snapshot] } : {}) });
+      const reboot = { reboot: catalog.reboot, rebootWarningMinutes: catalog.rebootWarningMinutes, rebootDurationMinutes: catalog.rebootDurationMinutes };
+      // The stack loader made sure the section of the chosen way is there.
+      const args_ =
+        mcs.via === "powershell"
+          ? { via: "powershell" as const, adminAddress: mcs.powershell!.adminAddress, executor: mcs.powershell!.executor, catalogName: catalog.name, masterImagePath, ...reboot }
+          : { url: mcs.cvad!.url, customerId: mcs.cvad!.customerId, siteId: mcs.cvad!.siteId, tokenRef: mcs.cvad!.token, catalogId: catalog.id, masterImagePath, ...reboot };
+      new CatalogImage(`${catalog.name}-image`, args_, { parent: this, ...(snapshot ? { dependsOn: [snapshot] } : {}) });
       this.published[catalog.name] = path;
     }
   }

@@ -1,6 +1,8 @@
 /**
  * `status`: what each stack pins against what is actually served: the versions in each PVS
- * site's store and the master image each MCS catalog uses (read from CVAD), with the drift
+ * site's store, what PVS itself has registered (disk locators and their versions' access, read
+ * through the stack's PVS executor) and the master image each MCS catalog uses (read from CVAD),
+ * with the drift
  * between them, the retention rule's kept versions and the release state from the audit log.
  */
 import { basename } from "node:path";
@@ -18,9 +20,18 @@ import { releaseState } from "../release/release-state.ts";
 import type { KeptVersion } from "../release/retention.ts";
 import { stackRetention } from "../release/stack-retention.ts";
 import { readCatalogImage } from "./mcs/catalog-image.ts";
+import { MCS_ROLE, readPowerShellCatalogImage } from "./mcs/catalog-image-powershell.ts";
 import { mcsImageOf } from "./golden-image-args.ts";
 import { vhdxOf } from "../stores/published-vdisk.ts";
 import { manifestPathOf } from "./release.ts";
+import { readVersionRecord } from "../distribute/version-record.ts";
+import { createExec, type Exec } from "../util/exec.ts";
+import { executorFor } from "../pvs/executor.ts";
+import { parseRegisteredVdisks, registeredVdisksScript, type RegisteredInSite } from "../pvs/served-script.ts";
+import { pvsDriftOf, pvsPinOf, type PvsPin } from "./pvs-drift.ts";
+
+/** A status read waits this long for PVS; a PVS server that does not answer is reported as not read. */
+export const PVS_STATUS_TIMEOUT_MS = 2 * 60 * 1000;
 
 /** What the systems serve, read through one interface so status runs against fakes in tests. */
 export interface ServedReader {
@@ -28,20 +39,30 @@ export interface ServedReader {
   storeFiles(stack: StackConfig, site: string): Promise<string[]>;
   /** The master image path a catalog uses now. */
   catalogImage(stack: StackConfig, catalog: McsCatalog): Promise<string>;
+  /** What PVS has registered in each of a PVS stack's sites, through its executor. */
+  pvsRegistered(stack: StackConfig): Promise<RegisteredInSite[]>;
 }
 
-export function liveReader(env: NodeJS.ProcessEnv): ServedReader {
+export function liveReader(env: NodeJS.ProcessEnv, exec: Exec = createExec()): ServedReader {
   return {
     async storeFiles(stack, siteName) {
       const site = sitesOf(stack, env).find((s) => s.name === siteName)!;
       return openStore(site.location, site.credentials ? { credentials: site.credentials } : {}).list();
     },
     catalogImage(stack, catalog) {
-      const { cvad } = stack.mcs!;
+      const { via, cvad, powershell } = stack.mcs!;
+      if (via === "powershell") return readPowerShellCatalogImage({ ...powershell!, catalogName: catalog.name }, { executorOf: (config) => executorFor(config, exec, process.platform, env, MCS_ROLE) });
       return readCatalogImage(
-        { url: cvad.url, customerId: cvad.customerId, siteId: cvad.siteId, tokenRef: cvad.token, catalogId: catalog.id, masterImagePath: "", reboot: catalog.reboot, rebootWarningMinutes: catalog.rebootWarningMinutes, rebootDurationMinutes: catalog.rebootDurationMinutes },
+        { url: cvad!.url, customerId: cvad!.customerId, siteId: cvad!.siteId, tokenRef: cvad!.token, catalogId: catalog.id, masterImagePath: "", reboot: catalog.reboot, rebootWarningMinutes: catalog.rebootWarningMinutes, rebootDurationMinutes: catalog.rebootDurationMinutes },
         { env },
       );
+    },
+    async pvsRegistered(stack) {
+      const pvs = stack.pvs!;
+      const executor = executorFor(pvs.executor, exec, process.platform, env);
+      const script = registeredVdisksScript({ server: pvs.server, port: pvs.port }, pvs.sites.map((site) => ({ siteName: site.name, storeName: site.store.name })));
+      const { stdout } = await executor.run(script, { signal: AbortSignal.timeout(PVS_STATUS_TIMEOUT_MS) });
+      return parseRegisteredVdisks(stdout, executor.where);
     },
   };
 }
@@ -61,6 +82,13 @@ export interface CatalogServes {
   readonly unreachable?: string;
 }
 
+/** What PVS has registered against the pin; `unreachable` when PVS could not be read at all. */
+export interface PvsServes {
+  readonly expected?: PvsPin;
+  readonly sites?: readonly RegisteredInSite[];
+  readonly unreachable?: string;
+}
+
 export interface StackStatus {
   readonly stack: string;
   readonly image: string;
@@ -73,6 +101,8 @@ export interface StackStatus {
   readonly keep: readonly KeptVersion[];
   readonly sites: readonly SiteServes[];
   readonly catalogs: readonly CatalogServes[];
+  /** PVS stacks: what PVS itself has registered. */
+  readonly pvs?: PvsServes;
   readonly drift: readonly string[];
 }
 
@@ -85,6 +115,8 @@ async function manifestOrUndefined(path: string): Promise<BuildManifest | undefi
 }
 
 const message = (error: unknown) => (error as Error).message.split("\n")[0]!;
+/** A PVS script's failure says why on the lines after the first (PowerShell's stderr). */
+const wholeMessage = (error: unknown) => (error as Error).message.split(/\r?\n/).map((line) => line.trim()).filter(Boolean).join(" ");
 
 /** The versions of `family` among store file names (`<family>-<version>.vhdx`). */
 export function versionsInStore(files: readonly string[], family: string): string[] {
@@ -103,10 +135,26 @@ export function driftOf(row: Omit<StackStatus, "drift">, keptInStore: ReadonlyMa
     const kept = keptInStore.get(site.store) ?? new Set();
     for (const version of site.versions) if (!kept.has(version)) drift.push(`site ${site.site}: store holds ${version}, which no stack keeps (its next publish removes it, or remove it by hand)`);
   }
+  if (row.pvs?.expected && row.pvs.sites) drift.push(...pvsDriftOf(row.pvs.expected, row.pvs.sites));
   for (const catalog of row.catalogs) {
     if (catalog.serves !== undefined && catalog.expected !== undefined && catalog.serves !== catalog.expected) drift.push(`catalog ${catalog.catalog} uses ${catalog.serves}, not the pinned ${catalog.expected}`);
   }
   return drift;
+}
+
+/** The pin in PVS's terms and what PVS has registered; PVS not answering is a note, not a failure of status. */
+async function pvsServes(reader: ServedReader, stack: StackConfig, manifest: BuildManifest | undefined, manifestPath: string): Promise<PvsServes> {
+  let expected: PvsPin | undefined;
+  try {
+    expected = manifest ? pvsPinOf(manifest, await readVersionRecord(manifestPath), stack.pvs!.accessMode) : undefined;
+  } catch (error) {
+    return { unreachable: message(error) };
+  }
+  try {
+    return { ...(expected ? { expected } : {}), sites: await reader.pvsRegistered(stack) };
+  } catch (error) {
+    return { ...(expected ? { expected } : {}), unreachable: wholeMessage(error) };
+  }
 }
 
 export async function status(root: string, reader: ServedReader): Promise<StackStatus[]> {
@@ -142,6 +190,7 @@ export async function status(root: string, reader: ServedReader): Promise<StackS
         return { ...base, unreachable: message(error) };
       }
     }));
+    const pvs = stack.pvs ? await pvsServes(reader, stack, manifest, manifestPathOf(root, stack)) : undefined;
     rows.push({
       stack: stack.stack,
       image: stack.image.recipe,
@@ -151,6 +200,7 @@ export async function status(root: string, reader: ServedReader): Promise<StackS
       ...(publish ? { published: publish.at } : {}),
       ...(revocation ? { revoked: `by ${revocation.who} at ${revocation.at}${revocation.reason ? `: ${revocation.reason}` : ""}` } : {}),
       keep, sites, catalogs,
+      ...(pvs ? { pvs } : {}),
     });
   }
   return rows.map((row) => ({ ...row, drift: driftOf(row, keptInStore) }));

@@ -1,9 +1,11 @@
 /**
- * Runs a PowerShell script where the Citrix.PVS.SnapIn lives: Windows PowerShell 5.1
- * (powershell.exe), on the PVS server over SSH (OpenSSH for Windows) or WinRM, or on this machine
- * when it is Windows. The snap-in is a PowerShell snap-in (Citrix's reference, docs/index.md: "Add-PSSnapin
- * -Name Citrix.PVS.SnapIn"), and PowerShell 6 and later load no snap-ins, so pwsh cannot run these
- * scripts.
+ * Runs a PowerShell script where Citrix's snap-ins live: Windows PowerShell 5.1 (powershell.exe),
+ * on the Citrix server over SSH (OpenSSH for Windows) or WinRM, or on this machine when it is
+ * Windows. The PVS SDK is a snap-in (Citrix's reference, docs/index.md: "Add-PSSnapin -Name
+ * Citrix.PVS.SnapIn"), so are the Delivery Controller's MCS and Broker SDKs (citrix/citrix-mcs-sdk-samples
+ * Update-MasterImage.ps1: "Add-PSSnapin citrix*"), and PowerShell 6 and later load no snap-ins, so
+ * pwsh cannot run these scripts. One executor serves both: the role names the scripts, the server
+ * and the stack key in messages.
  *
  * Over SSH and locally the script travels on stdin, so it is never split, quoted or length-limited
  * by a command line. A short bootstrap (-EncodedCommand, immune to cmd.exe's and PowerShell's quoting) reads it as
@@ -17,7 +19,7 @@ import { GuestError } from "../guest/channel.ts";
 import { WinrmChannel } from "../guest/winrm/winrm-channel.ts";
 import { resolveSecret } from "../recipe/secrets.ts";
 import type { Exec, ExecResult } from "../util/exec.ts";
-import type { PvsExecutorConfig } from "../stacks/model.ts";
+import type { PowerShellExecutorConfig } from "../stacks/model.ts";
 
 /** Windows PowerShell 5.1, the PowerShell that loads snap-ins. */
 export const WINDOWS_POWERSHELL = "powershell.exe";
@@ -59,22 +61,36 @@ export class PowerShellError extends Error {
 /** executor kind local on a machine that has no Windows PowerShell. */
 export class ExecutorPlatformError extends PowerShellError {}
 
+/** What the executor runs scripts for, in the words of its messages. */
+export interface ExecutorRole {
+  /** e.g. "PVS script" */
+  readonly script: string;
+  /** e.g. "PVS server" */
+  readonly server: string;
+  /** The stack key that configures the executor, e.g. "pvs.executor". */
+  readonly key: string;
+  /** The snap-in the scripts load. */
+  readonly snapIn: string;
+}
+
+export const PVS_ROLE: ExecutorRole = { script: "PVS script", server: "PVS server", key: "pvs.executor", snapIn: "Citrix.PVS.SnapIn" };
+
 export interface PowerShellExecutor {
   /** Where the script runs, for messages. */
   readonly where: string;
   run(script: string, options?: { readonly signal?: AbortSignal }): Promise<ExecResult>;
 }
 
-function failed(result: ExecResult, where: string): PowerShellError {
-  return new PowerShellError(`the PVS script failed on ${where} with exit code ${result.exitCode}:\n${(result.stderr || result.stdout).trim()}`, where);
+function failed(result: ExecResult, where: string, role: ExecutorRole): PowerShellError {
+  return new PowerShellError(`the ${role.script} failed on ${where} with exit code ${result.exitCode}:\n${(result.stderr || result.stdout).trim()}`, where);
 }
 
 /** Windows PowerShell on this machine, which must be Windows. */
-export function localExecutor(exec: Exec, platform: NodeJS.Platform = process.platform): PowerShellExecutor {
+export function localExecutor(exec: Exec, platform: NodeJS.Platform = process.platform, role: ExecutorRole = PVS_ROLE): PowerShellExecutor {
   const where = `local ${WINDOWS_POWERSHELL}`;
   if (platform !== "win32") {
     throw new ExecutorPlatformError(
-      `pvs.executor kind local runs the PVS scripts with Windows PowerShell 5.1 (${WINDOWS_POWERSHELL}) and the Citrix.PVS.SnapIn on this machine, but this machine runs ${platform}, which has neither (pwsh cannot load snap-ins): set pvs.executor to kind ssh or winrm with the PVS server's host and user`,
+      `${role.key} kind local runs the ${role.script}s with Windows PowerShell 5.1 (${WINDOWS_POWERSHELL}) and the ${role.snapIn} on this machine, but this machine runs ${platform}, which has neither (pwsh cannot load snap-ins): set ${role.key} to kind ssh or winrm with the ${role.server}'s host and user`,
       where,
     );
   }
@@ -82,7 +98,7 @@ export function localExecutor(exec: Exec, platform: NodeJS.Platform = process.pl
     where,
     async run(script, options) {
       const result = await exec(WINDOWS_POWERSHELL, POWERSHELL_ARGS, { input: script, nothrow: true, timeoutMs: DEFAULT_SCRIPT_TIMEOUT_MS, ...(options?.signal ? { signal: options.signal } : {}) });
-      if (result.exitCode !== 0) throw failed(result, where);
+      if (result.exitCode !== 0) throw failed(result, where, role);
       return result;
     },
   };
@@ -97,8 +113,8 @@ export interface SshTarget {
   readonly options?: readonly string[];
 }
 
-/** Windows PowerShell on the PVS server through `ssh`; host keys must be known (no blind trust). */
-export function sshExecutor(exec: Exec, target: SshTarget): PowerShellExecutor {
+/** Windows PowerShell on the Citrix server through `ssh`; host keys must be known (no blind trust). */
+export function sshExecutor(exec: Exec, target: SshTarget, role: ExecutorRole = PVS_ROLE): PowerShellExecutor {
   const where = `${target.user}@${target.host}:${target.port}`;
   const args = [
     "-p", String(target.port),
@@ -113,18 +129,18 @@ export function sshExecutor(exec: Exec, target: SshTarget): PowerShellExecutor {
     async run(script, options) {
       const result = await exec("ssh", args, { input: script, nothrow: true, timeoutMs: DEFAULT_SCRIPT_TIMEOUT_MS, ...(options?.signal ? { signal: options.signal } : {}) });
       if (result.exitCode === SSH_FAILURE_EXIT) {
-        throw new PowerShellError(`cannot reach the PVS server over SSH (${where}): ${result.stderr.trim()}; check the executor host, user and key in the stack file and that the host key is in known_hosts`, where);
+        throw new PowerShellError(`cannot reach the ${role.server} over SSH (${where}): ${result.stderr.trim()}; check the executor host, user and key in the stack file and that the host key is in known_hosts`, where);
       }
-      if (result.exitCode !== 0) throw failed(result, where);
+      if (result.exitCode !== 0) throw failed(result, where, role);
       return result;
     },
   };
 }
 
-export type WinrmExecutorConfig = Extract<PvsExecutorConfig, { kind: "winrm" }>;
+export type WinrmExecutorConfig = Extract<PowerShellExecutorConfig, { kind: "winrm" }>;
 
-/** Windows PowerShell on the PVS server through WinRM; the password is read from its reference per run. */
-export function winrmExecutor(config: WinrmExecutorConfig, env: NodeJS.ProcessEnv, readCa: (path: string) => string = (path) => readFileSync(path, "utf8")): PowerShellExecutor {
+/** Windows PowerShell on the Citrix server through WinRM; the password is read from its reference per run. */
+export function winrmExecutor(config: WinrmExecutorConfig, env: NodeJS.ProcessEnv, readCa: (path: string) => string = (path) => readFileSync(path, "utf8"), role: ExecutorRole = PVS_ROLE): PowerShellExecutor {
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `${config.https ? "https" : "http"}://${host}:${config.port}/wsman`;
   const where = `${config.user}@${url}`;
@@ -138,21 +154,21 @@ export function winrmExecutor(config: WinrmExecutorConfig, env: NodeJS.ProcessEn
         result = { command: `${WINDOWS_POWERSHELL} on ${where}`, ...ran };
       } catch (error) {
         if (!(error instanceof GuestError)) throw error;
-        throw new PowerShellError(`cannot run the PVS script over WinRM (${where}): ${error.message}; check the executor host, user, password and https settings in the stack file`, where);
+        throw new PowerShellError(`cannot run the ${role.script} over WinRM (${where}): ${error.message}; check the executor host, user, password and https settings in the stack file`, where);
       }
-      if (result.exitCode !== 0) throw failed(result, where);
+      if (result.exitCode !== 0) throw failed(result, where, role);
       return result;
     },
   };
 }
 
-export function executorFor(config: PvsExecutorConfig, exec: Exec, platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): PowerShellExecutor {
+export function executorFor(config: PowerShellExecutorConfig, exec: Exec, platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env, role: ExecutorRole = PVS_ROLE): PowerShellExecutor {
   switch (config.kind) {
     case "local":
-      return localExecutor(exec, platform);
+      return localExecutor(exec, platform, role);
     case "ssh":
-      return sshExecutor(exec, config);
+      return sshExecutor(exec, config, role);
     case "winrm":
-      return winrmExecutor(config, env);
+      return winrmExecutor(config, env, undefined, role);
   }
 }

@@ -23,7 +23,7 @@ import {
   type HypervisorConnection,
   type McsConfig,
   type PvsConfig,
-  type PvsExecutorConfig,
+  type PowerShellExecutorConfig,
   type StackConfig,
   WINRM_PORTS,
 } from "./model.ts";
@@ -193,8 +193,11 @@ function crossFieldProblems(config: Record<string, unknown>): ShapeProblem[] {
   };
   secretAt(`/config/${CONFIG_NAMESPACE}:hypervisor/${hypervisor.kind === "vsphere" ? "password" : "token"}`, hypervisor.password ?? hypervisor.token);
   problems.push(...hypervisorProblems(hypervisor, `/config/${CONFIG_NAMESPACE}:hypervisor`));
-  const mcs = config.mcs as { cvad?: { token?: unknown }; catalogs?: { name: string }[] } | undefined;
+  const mcs = config.mcs as { via?: string; cvad?: { token?: unknown }; powershell?: { executor?: { password?: unknown } }; catalogs?: { name: string }[] } | undefined;
   if (mcs?.cvad) secretAt(`/config/${CONFIG_NAMESPACE}:mcs/cvad/token`, mcs.cvad.token);
+  if (mcs) problems.push(...mcsViaProblems(mcs));
+  secretAt(`/config/${CONFIG_NAMESPACE}:mcs/powershell/executor/password`, mcs?.powershell?.executor?.password);
+  secretAt(`/config/${CONFIG_NAMESPACE}:pvs/executor/password`, (config.pvs as { executor?: { password?: unknown } } | undefined)?.executor?.password);
   problems.push(...duplicates(mcs?.catalogs ?? [], `/config/${CONFIG_NAMESPACE}:mcs/catalogs`, "catalog"));
   const pvs = config.pvs as { sites?: { name: string; store: { location: string; password?: unknown; username?: unknown } }[] } | undefined;
   pvs?.sites?.forEach((site, index) => {
@@ -208,6 +211,21 @@ function crossFieldProblems(config: Record<string, unknown>): ShapeProblem[] {
     }
   });
   problems.push(...duplicates(pvs?.sites ?? [], `/config/${CONFIG_NAMESPACE}:pvs/sites`, "site"));
+  return problems;
+}
+
+/** The section of the way MCS publishes is there, the other one is not. */
+function mcsViaProblems(mcs: { via?: string; cvad?: unknown; powershell?: unknown }): ShapeProblem[] {
+  const via = mcs.via ?? "rest";
+  const [needed, unused] = via === "powershell" ? (["powershell", "cvad"] as const) : (["cvad", "powershell"] as const);
+  const pointer = `/config/${CONFIG_NAMESPACE}:mcs`;
+  const problems: ShapeProblem[] = [];
+  if (mcs[needed] === undefined) {
+    problems.push({ pointer, part: "value", rule: "stack-required", message: `mcs via ${via} needs mcs.${needed}`, got: via, hint: via === "powershell" ? "add powershell: with adminAddress (the Delivery Controller) and executor (where the script runs)" : "add cvad: with url, customerId, siteId and token, or set via: powershell for an on-premises site" });
+  }
+  if (mcs[unused] !== undefined) {
+    problems.push({ pointer: `${pointer}/${unused}`, part: "key", rule: "stack-mcs-via", message: `mcs.${unused} is not used when mcs via is ${via}`, got: unused, hint: `remove mcs.${unused}, or set via: ${unused === "cvad" ? "rest" : "powershell"}` });
+  }
   return problems;
 }
 
@@ -269,13 +287,13 @@ function duplicates(items: readonly { name: string }[], pointer: string, what: s
   });
 }
 
-type PvsExecutorInput =
+type ExecutorInput =
   | { kind: "local" }
   | { kind: "ssh"; host: string; user: string; port?: number; identityFile?: string }
   | { kind: "winrm"; host: string; user: string; password: string; https?: boolean; port?: number; caPath?: string };
 
 /** WinRM defaults to https: Basic authentication sends the password with every request. */
-function executorWithDefaults(executor: PvsExecutorInput): PvsExecutorConfig {
+function executorWithDefaults(executor: ExecutorInput): PowerShellExecutorConfig {
   switch (executor.kind) {
     case "local":
       return { kind: "local" };
@@ -288,13 +306,17 @@ function executorWithDefaults(executor: PvsExecutorInput): PvsExecutorConfig {
   }
 }
 
+function withoutPowerShell<T extends { powershell?: unknown }>({ powershell: _, ...rest }: T): Omit<T, "powershell"> {
+  return rest;
+}
+
 /** Applies defaults to a valid config. */
 function toStackConfig(config: Record<string, unknown>, stack: string, file: string): StackConfig {
   const get = (key: string) => config[`${CONFIG_NAMESPACE}:${key}`] as never;
   const image = get("image") as { recipe: string; version: string; manifest?: string };
   const hypervisor = get("hypervisor") as HypervisorConnection & { insecure?: boolean };
-  const mcs = get("mcs") as (Omit<McsConfig, "catalogs"> & { catalogs: Partial<McsConfig["catalogs"][number]>[] }) | undefined;
-  const pvs = get("pvs") as (Omit<PvsConfig, "port" | "executor"> & { port?: number; executor: PvsExecutorInput }) | undefined;
+  const mcs = get("mcs") as (Omit<McsConfig, "catalogs" | "via" | "powershell"> & { via?: McsConfig["via"]; powershell?: { adminAddress: string; executor: ExecutorInput }; catalogs: Partial<McsConfig["catalogs"][number]>[] }) | undefined;
+  const pvs = get("pvs") as (Omit<PvsConfig, "port" | "executor"> & { port?: number; executor: ExecutorInput }) | undefined;
   return {
     stack,
     file,
@@ -304,7 +326,9 @@ function toStackConfig(config: Record<string, unknown>, stack: string, file: str
     ...(mcs
       ? {
           mcs: {
-            ...mcs,
+            ...withoutPowerShell(mcs),
+            via: mcs.via ?? "rest",
+            ...(mcs.powershell ? { powershell: { adminAddress: mcs.powershell.adminAddress, executor: executorWithDefaults(mcs.powershell.executor) } } : {}),
             catalogs: mcs.catalogs.map((c) => ({
               ...(c as McsConfig["catalogs"][number]),
               reboot: c.reboot ?? "rolling",

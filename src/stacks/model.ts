@@ -114,6 +114,8 @@ export interface McsCatalog {
   readonly rebootDurationMinutes: number;
 }
 
+export type McsVia = "rest" | "powershell";
+
 export interface McsConfig {
   /**
    * A golden VM rebake did not build, to snapshot at publish, by name (for the image path) and
@@ -130,19 +132,30 @@ export interface McsConfig {
      */
     readonly snapshots?: readonly string[];
   };
-  /** The CVAD REST endpoint (`https://api.cloud.com` or an on-premises Director/Orchestration URL). */
-  readonly cvad: { readonly url: string; readonly customerId: string; readonly siteId: string; readonly token: SecretRef };
+  /**
+   * How catalogs are pointed at the image: `rest`, the CVAD REST API (`cvad`); `powershell`,
+   * Publish-ProvMasterVMImage through the Citrix PowerShell SDK on a Delivery Controller
+   * (`powershell`), for on-premises sites without the REST API. @default "rest"
+   */
+  readonly via: McsVia;
+  /** The CVAD REST endpoint (`https://api.cloud.com` or an on-premises Director/Orchestration URL); with via rest. */
+  readonly cvad?: { readonly url: string; readonly customerId: string; readonly siteId: string; readonly token: SecretRef };
+  /** The Delivery Controller the SDK talks to (`-AdminAddress`) and where the script runs; with via powershell. */
+  readonly powershell?: { readonly adminAddress: string; readonly executor: PowerShellExecutorConfig };
   readonly catalogs: readonly McsCatalog[];
 }
+
+/** Where the PVS scripts run. */
+export type PvsExecutorConfig = PowerShellExecutorConfig;
 
 export type PvsAccessMode = "maintenance" | "test" | "production";
 
 /**
- * Where the PVS scripts run: Windows PowerShell 5.1 (the only PowerShell that loads the
- * Citrix.PVS.SnapIn) on the PVS server over SSH or WinRM, or `local` on a Windows machine
- * (src/pvs/executor.ts).
+ * Where Citrix PowerShell scripts run: Windows PowerShell 5.1 (the only PowerShell that loads
+ * Citrix's snap-ins) on the PVS server or Delivery Controller over SSH or WinRM, or `local` on a
+ * Windows machine (src/pvs/executor.ts).
  */
-export type PvsExecutorConfig =
+export type PowerShellExecutorConfig =
   | { readonly kind: "local" }
   | { readonly kind: "ssh"; readonly host: string; readonly user: string; readonly port: number; readonly identityFile?: string }
   /** WS-Management with HTTP Basic authentication (a local account; the listener must allow Basic). */

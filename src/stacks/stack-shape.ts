@@ -42,12 +42,19 @@ export const STACK_CONFIG_FIELDS: Readonly<Record<string, Field>> = {
           snapshots: optional(list(string("w11-1.3.0"), 0)),
         }),
       ),
-      cvad: required(
+      via: optional(oneOf("rest", "powershell")),
+      cvad: optional(
         object({
           url: required(string("https://api.cloud.com", URL_PATTERN)),
           customerId: required(string("corpexample")),
           siteId: required(string("0b4e9c9a-5d35-4b0a-8f15-9d0c4e7c1a11", GUID)),
           token: required(string("env:CVAD_TOKEN")),
+        }),
+      ),
+      powershell: optional(
+        object({
+          adminAddress: required(string("ddc01.corp.example", HOST)),
+          executor: required(executorShape("ddc01", "DDC")),
         }),
       ),
       catalogs: required(
@@ -68,25 +75,7 @@ export const STACK_CONFIG_FIELDS: Readonly<Record<string, Field>> = {
     object({
       server: required(string("pvs01.corp.example", HOST)),
       port: optional(integer(1, 65535)),
-      executor: required(
-        variant({
-          local: {},
-          ssh: {
-            host: required(string("pvs01.corp.example", HOST)),
-            user: required(string("svc-rebake")),
-            port: optional(integer(1, 65535)),
-            identityFile: optional(string("~/.ssh/rebake_pvs")),
-          },
-          winrm: {
-            host: required(string("pvs01.corp.example", HOST)),
-            user: required(string("pvs01\\svc-rebake")),
-            password: required(string("env:PVS_WINRM_PASSWORD")),
-            https: optional(boolean),
-            port: optional(integer(1, 65535)),
-            caPath: optional(string("certs/pvs-ca.pem")),
-          },
-        }),
-      ),
+      executor: required(executorShape("pvs01", "PVS")),
       accessMode: required(oneOf("maintenance", "test", "production")),
       maxVersionChain: optional(integer(1, 64)),
       sites: required(
@@ -171,6 +160,27 @@ export function hypervisorShape(): Shape {
       isoSr: optional(string("a5954951-3dfa-42b8-803f-4bc270b22a0b")),
       hostingUnit: optional(string("HU-Pool01")),
       guest,
+    },
+  });
+}
+
+/** Where Citrix PowerShell scripts run (src/pvs/executor.ts): the PVS server or a Delivery Controller. */
+function executorShape(host: string, secretSuffix: string): Shape {
+  return variant({
+    local: {},
+    ssh: {
+      host: required(string(`${host}.corp.example`, HOST)),
+      user: required(string("svc-rebake")),
+      port: optional(integer(1, 65535)),
+      identityFile: optional(string(`~/.ssh/rebake_${host.replace(/\d+$/, "")}`)),
+    },
+    winrm: {
+      host: required(string(`${host}.corp.example`, HOST)),
+      user: required(string(`${host}\\svc-rebake`)),
+      password: required(string(`env:${secretSuffix}_WINRM_PASSWORD`)),
+      https: optional(boolean),
+      port: optional(integer(1, 65535)),
+      caPath: optional(string(`certs/${host.replace(/\d+$/, "")}-ca.pem`)),
     },
   });
 }

@@ -36,3 +36,14 @@ test("without pulumi: references the stack's secrets are not read at all", async
   const exec: Exec = async () => assert.fail("pulumi was run");
   assert.equal(await stackSecretLookup(["env:STORE_PASSWORD", undefined], { stack: "prod", cwd: "/project", exec }), undefined);
 });
+
+const WINRM = { kind: "winrm", host: "h", user: "u", password: "pulumi:winrmPassword", https: true, port: 5986 };
+const executorStacks: { name: string; stack: unknown }[] = [
+  { name: "the PVS executor", stack: { pvs: { sites: [], executor: WINRM }, hypervisor: { kind: "qemu" } } },
+  { name: "the MCS PowerShell executor", stack: { mcs: { via: "powershell", powershell: { adminAddress: "ddc01", executor: WINRM }, catalogs: [] }, hypervisor: { kind: "qemu" } } },
+];
+for (const { name, stack } of executorStacks) {
+  test(`the WinRM password of ${name} reaches the publish providers`, () => {
+    assert.deepEqual(publishSecretRefs(stack as StackConfig), ["pulumi:winrmPassword"]);
+  });
+}

@@ -18,6 +18,16 @@ const BY_UID_WITH_IMAGE = "ByUidWithImage";
 const BY_UID = "ByUid";
 const IMAGE_SETS = [BY_NAME_WITH_IMAGE, BY_UID_WITH_IMAGE];
 
+/** The filtering parameters every MachineCreation Get- cmdlet has ("See about_Prov_Filtering"), and AdminAddress. */
+const PROV_FILTERING: readonly CmdletParameter[] = [
+  { name: "ReturnTotalRecordCount", type: "SwitchParameter" },
+  { name: "MaxRecordCount", type: "int" },
+  { name: "Skip", type: "int" },
+  { name: "SortBy", type: "string" },
+  { name: "Filter", type: "string" },
+  { name: "AdminAddress", type: "string" },
+];
+
 export const MCS_CMDLETS: readonly CmdletSpec[] = [
   {
     name: "Publish-ProvMasterVMImage",
@@ -54,12 +64,19 @@ export const MCS_CMDLETS: readonly CmdletSpec[] = [
       { name: "Active", type: "bool" },
       { name: "Metadata", type: "string" },
       { name: "Property", type: "string[]" },
-      { name: "ReturnTotalRecordCount", type: "SwitchParameter" },
-      { name: "MaxRecordCount", type: "int" },
-      { name: "Skip", type: "int" },
-      { name: "SortBy", type: "string" },
-      { name: "Filter", type: "string" },
-      { name: "AdminAddress", type: "string" },
+      ...PROV_FILTERING,
+    ],
+  },
+  {
+    name: "Get-ProvScheme",
+    section: "citrix/delivery-controller-sdk docs/MachineCreation/Get-ProvScheme.md (one syntax block)",
+    // Return Values: Citrix.MachineCreation.Sdk.ProvisioningScheme, whose MasterImageVM is a string; the type itself is not published.
+    parameters: [
+      { name: "ProvisioningSchemeName", type: "string", position: 0 },
+      { name: "ProvisioningSchemeUid", type: "Guid" },
+      { name: "ScopeId", type: "Guid" },
+      { name: "ScopeName", type: "string" },
+      ...PROV_FILTERING,
     ],
   },
   {

@@ -1,10 +1,12 @@
-/** The XDHyp path of an MCS snapshot: resource pools and the whole snapshot chain, as Citrix's terraform provider builds it. */
+/** The XDHyp path of an MCS snapshot: resource pools and the whole snapshot chain, as Citrix's terraform provider builds it; no VM folder elements (see the builder's comment). */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mcsSnapshotPath, McsPathError, type McsSnapshotPlacement } from "../../src/hypervisors/mcs-snapshot-path.ts";
 
 describe("MCS snapshot path", () => {
   const cases: { unit: string; vm: string; placement: McsSnapshotPlacement; expected: string }[] = [
+    // Citrix's own vCenter example (citrix/citrix-mcs-sdk-samples VMware/ProvScheme/Update Master Image/Update-MasterImage.ps1).
+    { unit: "MyNetwork", vm: "MyVM", placement: { resourcePools: [], snapshotChain: ["MySnapshot"] }, expected: "XDHyp:\\HostingUnits\\MyNetwork\\MyVM.vm\\MySnapshot.snapshot" },
     { unit: "HU-Lab", vm: "golden", placement: { resourcePools: [], snapshotChain: ["ws2022-3.2.0-b42"] }, expected: "XDHyp:\\HostingUnits\\HU-Lab\\golden.vm\\ws2022-3.2.0-b42.snapshot" },
     {
       unit: "HU-Lab",

@@ -207,6 +207,21 @@ describe("vSphere driver against vcsim", () => {
     assert.deepEqual(await vmNames(), []);
   });
 
+  test("the MCS path of a VM inside nested VM folders has no folder element: XDHyp follows pools, not folders", async () => {
+    await govc("folder.create", `/${VCSIM_INVENTORY.datacenter}/vm/Golden`);
+    await govc("folder.create", `/${VCSIM_INVENTORY.datacenter}/vm/Golden/W11`);
+    const vsphere = driver({ folder: `/${VCSIM_INVENTORY.datacenter}/vm/Golden/W11` });
+    const vm = await vsphere.createVm(spec("foldered"));
+    try {
+      const taken = await vsphere.snapshot(vm, "w11-2.0.0");
+      assert.equal(taken.ref, "XDHyp:\\HostingUnits\\HU-Lab\\foldered.vm\\w11-2.0.0.snapshot");
+    } finally {
+      await vsphere.destroy(vm);
+      await govc("object.destroy", `/${VCSIM_INVENTORY.datacenter}/vm/Golden`);
+    }
+    assert.deepEqual(await vmNames(), []);
+  });
+
   test("a create cancelled before it starts creates nothing", async () => {
     const controller = new AbortController();
     controller.abort(new Error("SIGINT"));

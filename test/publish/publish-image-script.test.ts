@@ -6,7 +6,7 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { publishImageScript, SNAP_INS, type PublishImageRequest } from "../../src/publish/mcs/publish-image-script.ts";
+import { currentImageScript, publishImageScript, SNAP_INS, type PublishImageRequest } from "../../src/publish/mcs/publish-image-script.ts";
 import { REBOOT_WARNING_MESSAGE } from "../../src/publish/mcs/reboot-options.ts";
 import { MCS_STUB_MODULE } from "../support/mcs-stub.ts";
 import { findPwsh, runWithStub, type StubCall, type StubResponses } from "../support/pwsh.ts";
@@ -17,10 +17,13 @@ await findPwsh();
 const TASK_ID = "248f102f-073f-45fe-aea9-1819a6d6dd1f";
 const IMAGE = "XDHyp:\\HostingUnits\\HU1\\VDI.resourcepool\\W11-GOLD.vm\\w11-1.3.0.snapshot\\w11-1.4.0.snapshot";
 const CATALOG_UID = 7;
+/** The image the catalog had, in the form Get-ProvScheme.md's example shows MasterImageVM. */
+const PREVIOUS = "/W11-GOLD.vm/w11-1.3.0.snapshot";
 
 /** The task id (a [guid], as the table says -RunAsynchronously returns), the task's states in turn, and the catalog. */
 function responses(request: PublishImageRequest, taskStates: readonly { Active: boolean; TaskState: string; TaskStateInformation?: string }[]): StubResponses {
   return {
+    "Get-ProvScheme": [{ returns: [{ ProvisioningSchemeName: request.catalogName, MasterImageVM: PREVIOUS }] }],
     "Publish-ProvMasterVMImage": [{ returns: [TASK_ID] }],
     "Get-ProvTask": taskStates.map((state) => ({ returns: [{ TaskId: TASK_ID, TaskStateInformation: null, ...state }] })),
     "Get-BrokerCatalog": [{ returns: [{ Name: request.catalogName, Uid: CATALOG_UID }] }],
@@ -38,6 +41,7 @@ const base: PublishImageRequest = { adminAddress: "ddc01.corp.example", catalogN
 function publishCalls(request: PublishImageRequest): StubCall[] {
   return [
     { cmdlet: "Add-PSSnapin", parameters: { Name: [...SNAP_INS] } },
+    { cmdlet: "Get-ProvScheme", parameters: { ProvisioningSchemeName: request.catalogName, AdminAddress: request.adminAddress } },
     { cmdlet: "Publish-ProvMasterVMImage", parameters: { ProvisioningSchemeName: request.catalogName, MasterImageVM: request.masterImagePath, RunAsynchronously: true, AdminAddress: request.adminAddress } },
     { cmdlet: "Get-ProvTask", parameters: { TaskId: TASK_ID, AdminAddress: request.adminAddress } },
     { cmdlet: "Get-ProvTask", parameters: { TaskId: TASK_ID, AdminAddress: request.adminAddress } },
@@ -59,11 +63,12 @@ describe("Publish-ProvMasterVMImage script in pwsh against stubs of Citrix's cmd
     { name: "a name with a quote stays one literal", request: { ...base, catalogName: "O'Brien Pool" }, reboot: rebootCalls({ ...base, catalogName: "O'Brien Pool" }, 240) },
   ];
   for (const { name, request, reboot } of cases) {
-    test(`${name}: publishes asynchronously, waits for the task, then the reboot`, async () => {
+    test(`${name}: reads the image it replaces, publishes asynchronously, waits for the task, then the reboot`, async () => {
       const run = await runStub(publishImageScript(request), responses(request, FINISHES));
       assert.equal(run.error, undefined, run.stdout);
       assert.deepEqual(run.calls, [...publishCalls(request), ...reboot]);
-      assert.match(run.stdout, new RegExp(`REBAKE-RESULT .*"taskId":"${TASK_ID}"`));
+      const result = JSON.parse(run.stdout.split("\n").find((line) => line.startsWith("REBAKE-RESULT "))!.slice("REBAKE-RESULT ".length));
+      assert.deepEqual(result, { taskId: TASK_ID, masterImagePath: request.masterImagePath, previousImagePath: PREVIOUS });
     });
   }
 
@@ -71,7 +76,20 @@ describe("Publish-ProvMasterVMImage script in pwsh against stubs of Citrix's cmd
     const failing = [{ Active: false, TaskState: "VirtualMachineSnapshotNotFound", TaskStateInformation: "w11-1.4.0.snapshot" }];
     const run = await runStub(publishImageScript(base), responses(base, failing));
     assert.match(run.error ?? "", /ended VirtualMachineSnapshotNotFound: w11-1\.4\.0\.snapshot/);
-    assert.deepEqual(run.calls.map((c) => c.cmdlet), ["Add-PSSnapin", "Publish-ProvMasterVMImage", "Get-ProvTask"]);
+    assert.deepEqual(run.calls.map((c) => c.cmdlet), ["Add-PSSnapin", "Get-ProvScheme", "Publish-ProvMasterVMImage", "Get-ProvTask"]);
+  });
+
+  test("a catalog whose provisioning scheme is not found publishes nothing", async () => {
+    const run = await runStub(publishImageScript(base), { "Get-ProvScheme": [{ returns: [] }] });
+    assert.match(run.error ?? "", /provisioning scheme W11-Pooled has no MasterImageVM/);
+    assert.deepEqual(run.calls.map((c) => c.cmdlet), ["Add-PSSnapin", "Get-ProvScheme"]);
+  });
+
+  test("the status script reads the catalog's MasterImageVM from its provisioning scheme", async () => {
+    const run = await runStub(currentImageScript(base), { "Get-ProvScheme": [{ returns: [{ ProvisioningSchemeName: base.catalogName, MasterImageVM: IMAGE }] }] });
+    assert.equal(run.error, undefined, run.stdout);
+    assert.deepEqual(run.calls.slice(1), [{ cmdlet: "Get-ProvScheme", parameters: { ProvisioningSchemeName: base.catalogName, AdminAddress: base.adminAddress } }]);
+    assert.match(run.stdout, /REBAKE-RESULT \{"masterImagePath":"XDHyp:\\\\HostingUnits/);
   });
 
   const refused = [

@@ -218,6 +218,13 @@ describe("release commands end to end in a git repository", () => {
         return served[location]!;
       },
       catalogImage: async () => "",
+      // dev's PVS server does not answer; test's version was never promoted to Test; prod serves its pin at HQ, and Lyon's lookup fails.
+      pvsRegistered: async (stack) => {
+        const vdisk = `ws2022-apps-${stack.image.version}`;
+        if (stack.stack === "dev") throw new Error("cannot reach the PVS server over SSH (svc@pvs-dev01:22): Connection timed out\nsecond line of ssh's stderr");
+        if (stack.stack === "test") return [{ siteName: "HQ", storeName: "Store-HQ", vdisks: [{ name: vdisk, versions: [{ version: 0, access: 0 }, { version: 1, access: 1 }] }] }];
+        return [{ siteName: "HQ", storeName: "Store-HQ", vdisks: [{ name: vdisk, versions: [{ version: 0, access: 0 }] }] }, { siteName: "Branch-Lyon", storeName: "Store-Lyon", error: "Server did not respond to a request in time." }];
+      },
     };
     const io = captureIo(root, env());
     assert.equal(await statusCommand(["--json"], io, reader), 1, io.err());
@@ -228,5 +235,17 @@ describe("release commands end to end in a git repository", () => {
     assert.deepEqual(byStack.dev!.drift, ["site Lab: store smb://pvs-dev01.corp.example/vDisks does not hold the pinned 3.0.2", "pins 3.0.2, which was never published to dev (rebake publish --stack dev)"].sort((a, b) => (a.startsWith("pins") ? -1 : b.startsWith("pins") ? 1 : 0)));
     assert.ok(byStack.prod!.drift.includes("site HQ: store holds 2.9.0, which no stack keeps (its next publish removes it, or remove it by hand)"));
     assert.match(byStack.prod!.sites.find((s) => s.site === "Branch-Lyon")!.unreachable!, /cannot reach smb:\/\/pvs-lyo01/);
+    const pvs = (stack: string) => (rows.find((r) => r.stack === stack) as unknown as { pvs: { expected?: { vdisk: string; accessMode: string }; unreachable?: string; sites?: { siteName: string; error?: string }[] } }).pvs;
+    assert.equal(pvs("dev").unreachable, "cannot reach the PVS server over SSH (svc@pvs-dev01:22): Connection timed out second line of ssh's stderr");
+    assert.deepEqual(pvs("test").expected, { vdisk: `ws2022-apps-${byStack.test!.version}`, accessMode: "test" });
+    assert.ok(byStack.test!.drift.includes(`site HQ: PVS vDisk ws2022-apps-${byStack.test!.version} has no Test version (accessMode test); its versions: 0 Production, 1 Maintenance`), byStack.test!.drift.join("\n"));
+    assert.equal(pvs("prod").sites!.find((s) => s.siteName === "Branch-Lyon")!.error, "Server did not respond to a request in time.");
+    assert.ok(!byStack.prod!.drift.some((d) => d.includes("PVS")), byStack.prod!.drift.join("\n"));
+    const text = captureIo(root, env());
+    assert.equal(await statusCommand([], text, reader), 1, text.err());
+    assert.match(text.out(), /^dev: PVS not read, so not compared: cannot reach the PVS server over SSH/m);
+    assert.match(text.out(), /^prod: PVS site Branch-Lyon \(store Store-Lyon\): not read: Server did not respond/m);
+    assert.match(text.out(), /^prod: PVS site HQ \(store Store-HQ\): ws2022-apps-3\.2\.0 versions 0 Production$/m);
+    assert.match(text.out(), /^test: DRIFT site HQ: PVS vDisk ws2022-apps-\S+ has no Test version/m);
   });
 });

@@ -1,7 +1,8 @@
 /** Where the PVS scripts run: Windows PowerShell 5.1 on Windows or over SSH, never pwsh on Linux. */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { executorFor, ExecutorPlatformError, POWERSHELL_ARGS, PowerShellError, WINDOWS_POWERSHELL } from "../../src/pvs/executor.ts";
+import { executorFor, ExecutorPlatformError, POWERSHELL_ARGS, PowerShellError, PVS_ROLE, WINDOWS_POWERSHELL, type ExecutorRole } from "../../src/pvs/executor.ts";
+import { MCS_ROLE } from "../../src/publish/mcs/catalog-image-powershell.ts";
 import { createRecordingExec } from "../../src/util/exec.ts";
 import { startWinrmContractHost, type ContractHost, type Program } from "../guest/winrm-contract-host.ts";
 import { findPwsh, runWithStub } from "../support/pwsh.ts";
@@ -13,6 +14,18 @@ describe("PVS PowerShell executor", () => {
     it(`kind local on ${platform} is an error that names Windows PowerShell and the remote executors`, () => {
       assert.throws(() => executorFor({ kind: "local" }, createRecordingExec(), platform), (error: unknown) =>
         error instanceof ExecutorPlatformError && /Windows PowerShell 5\.1 \(powershell\.exe\)/.test(error.message) && new RegExp(`runs ${platform}`).test(error.message) && /kind ssh or winrm/.test(error.message));
+    });
+  }
+
+  const roles: { role: ExecutorRole; key: RegExp; server: RegExp }[] = [
+    { role: PVS_ROLE, key: /set pvs\.executor to kind ssh/, server: /cannot reach the PVS server over SSH/ },
+    { role: MCS_ROLE, key: /set mcs\.powershell\.executor to kind ssh/, server: /cannot reach the Delivery Controller over SSH/ },
+  ];
+  for (const { role, key, server } of roles) {
+    it(`messages name the ${role.server} and the stack key it is configured by`, async () => {
+      assert.throws(() => executorFor({ kind: "local" }, createRecordingExec(), "linux", {}, role), (error: unknown) => error instanceof ExecutorPlatformError && key.test(error.message));
+      const unreachable = createRecordingExec(() => ({ exitCode: 255, stderr: "Connection refused" }));
+      await assert.rejects(executorFor({ kind: "ssh", host: "h", user: "u", port: 22 }, unreachable, "linux", {}, role).run("Get-Date"), (error: unknown) => error instanceof PowerShellError && server.test(error.message));
     });
   }
 

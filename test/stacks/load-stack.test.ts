@@ -79,6 +79,44 @@ describe("stack config", () => {
     assert.equal(config.mcs?.catalogs[0]?.rebootDurationMinutes, 240);
   });
 
+  const CVAD_LINE = "    cvad: {url: https://api.cloud.com, customerId: corp, siteId: 0b4e9c9a-5d35-4b0a-8f15-9d0c4e7c1a11, token: env:CVAD_TOKEN}\n";
+  const viaPowerShell = (executor: string) => MCS_STACK.replace(CVAD_LINE, `    via: powershell\n    powershell: {adminAddress: ddc01.corp.example, executor: ${executor}}\n`);
+
+  it("an MCS stack publishes through the CVAD REST API unless it says otherwise", () => {
+    assert.equal(parseStack(MCS_STACK, FILE, "t").mcs?.via, "rest");
+  });
+
+  const mcsExecutors: [string, string, unknown][] = [
+    ["ssh defaults to port 22", "{kind: ssh, host: ddc01.corp.example, user: svc}", { kind: "ssh", host: "ddc01.corp.example", user: "svc", port: 22 }],
+    ["winrm defaults to https on 5986", "{kind: winrm, host: ddc01.corp.example, user: svc, password: env:DDC_WINRM_PASSWORD}", { kind: "winrm", host: "ddc01.corp.example", user: "svc", password: "env:DDC_WINRM_PASSWORD", https: true, port: 5986 }],
+  ];
+  for (const [name, yaml, expected] of mcsExecutors) {
+    it(`MCS via powershell takes the Delivery Controller and the PVS executor's kinds: ${name}`, () => {
+      const config = parseStack(viaPowerShell(yaml), FILE, "t");
+      assert.equal(config.mcs?.via, "powershell");
+      assert.deepEqual(config.mcs?.powershell, { adminAddress: "ddc01.corp.example", executor: expected });
+    });
+  }
+
+  const viaCases: { name: string; text: string; rule: string; line: number; col: number; message: RegExp }[] = [
+    { name: "via powershell without the powershell section", text: MCS_STACK.replace(CVAD_LINE, "    via: powershell\n"), rule: "stack-required", line: 6, col: 5, message: /mcs via powershell needs mcs\.powershell/ },
+    { name: "via rest without the cvad section", text: MCS_STACK.replace(CVAD_LINE, ""), rule: "stack-required", line: 6, col: 5, message: /mcs via rest needs mcs\.cvad/ },
+    { name: "a cvad section beside via powershell", text: MCS_STACK.replace(CVAD_LINE, `${CVAD_LINE}    via: powershell\n    powershell: {adminAddress: ddc01, executor: {kind: local}}\n`), rule: "stack-mcs-via", line: 7, col: 5, message: /mcs\.cvad is not used when mcs via is powershell/ },
+    { name: "a literal WinRM password for the Delivery Controller", text: viaPowerShell("{kind: winrm, host: ddc01, user: svc, password: hunter2hunter2}"), rule: "stack-secret-literal", line: 8, col: 110, message: /secret reference/ },
+    { name: "an unknown executor kind", text: viaPowerShell("{kind: psremoting}"), rule: "stack-enum", line: 8, col: 69, message: /local, ssh, winrm/ },
+    { name: "an unknown way", text: MCS_STACK.replace(CVAD_LINE, `${CVAD_LINE}    via: soap\n`), rule: "stack-enum", line: 8, col: 10, message: /rest, powershell/ },
+  ];
+  for (const c of viaCases) {
+    it(`refuses ${c.name}, located`, () => {
+      const problems = problemsOf(c.text);
+      const problem = problems.find((p) => p.rule === c.rule);
+      assert.ok(problem, `no ${c.rule} in ${JSON.stringify(problems)}`);
+      assert.match(problem.message, c.message);
+      assert.deepEqual([problem.line, problem.col], [c.line, c.col]);
+      assert.ok(!JSON.stringify(problems).includes("hunter2"), "a secret value leaked");
+    });
+  }
+
   it("loads the project's dev, test and prod stacks", async () => {
     assert.deepEqual(await listStacks(ROOT), ["dev", "test", "prod"]);
     const modes = [];

@@ -100,7 +100,7 @@ export function diffCatalogImage(olds: CatalogImageOutputs, news: CatalogImageIn
 }
 
 /** A new image on the same catalog: the image being replaced becomes the rollback target. */
-export async function updateCatalogImage(_id: string, olds: CatalogImageOutputs, news: CatalogImageInputs, environment: CatalogImageEnvironment = {}): Promise<{ outs: CatalogImageOutputs }> {
+export async function updateCatalogImage(_id: string, olds: Pick<CatalogImageOutputs, "masterImagePath" | "previousImagePath">, news: CatalogImageInputs, environment: CatalogImageEnvironment = {}): Promise<{ outs: CatalogImageOutputs }> {
   if (olds.masterImagePath !== news.masterImagePath) await pointAt(news, news.masterImagePath, environment);
   return { outs: { ...news, previousImagePath: olds.masterImagePath === news.masterImagePath ? olds.previousImagePath : olds.masterImagePath } };
 }
