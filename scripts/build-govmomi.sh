@@ -66,6 +66,12 @@ debian_mirror() {
   return 1
 }
 
+# Parallel test files (every vcsim suite) call this script at once: one builds, the others wait
+# here and then find the binaries cached. Without it they share bin.tmp and break each other's build.
+mkdir -p "$out"
+exec 9>"$out/.build.lock"
+flock 9
+
 if [ "$force" -eq 0 ] && [ -x "$bin/govc" ] && [ -x "$bin/vcsim" ] && [ -s "$version_file" ]; then
   recorded=$(cat "$version_file")
   current=$(wanted_version || true)
