@@ -101,11 +101,6 @@ export function chooseAccel(options: KvmProbeOptions = {}): Promise<AccelChoice>
   return answer;
 }
 
-/** Forgets the in-memory answers, so the next chooseAccel reads the disk cache again. */
-export function forgetAccelChoices(): void {
-  cache.clear();
-}
-
 /** The first line of `<binary> --version`, or "" when it cannot be read. */
 export function qemuVersion(binary: string, spawn: typeof nodeSpawn = nodeSpawn): Promise<string> {
   return new Promise((resolve) => {
