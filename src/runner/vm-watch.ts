@@ -23,6 +23,8 @@ export const WATCH_INTERVAL_MS = 2_000;
 export const MIN_CPU_SHARE = 0.02;
 /** Console lines searched for markers are bounded; a guest could print forever. */
 const MAX_CONSOLE_LINE = 4096;
+/** How many marker-like lines (`WORD: ...`) are kept to search; older ones are dropped. */
+const MAX_MARKER_LINES = 1000;
 
 /** Time, injected so tests drive the watch without waiting. */
 export interface WatchTimers {
@@ -123,7 +125,11 @@ export class VmWatch {
       this.#tail.push(line);
       if (this.#tail.length > CONSOLE_TAIL_LINES) this.#tail.shift();
       // Markers (install success) are searched in what the guest printed; keep only marker-like lines.
-      if (/^[A-Z][A-Z0-9-]+:/.test(line)) this.#seen.push(line);
+      if (/^[A-Z][A-Z0-9-]+:/.test(line)) {
+        this.#seen.push(line);
+        // Installers print their report last: the newest marker lines are the ones that matter.
+        if (this.#seen.length > MAX_MARKER_LINES) this.#seen.shift();
+      }
       this.#onLine?.(line);
     }
   }
