@@ -27,8 +27,12 @@ export interface ManifestInput {
   readonly unpinnedReason?: string;
 }
 
-/** Outcome of a step: it ran (ok), its result came from the layer cache, or it did not apply. */
-export type ManifestStepStatus = "ok" | "cached" | "skipped";
+/**
+ * Outcome of a step: it ran (ok), its result came from the layer cache, or it did not apply. A
+ * manifest records one failed step at most: verify, whose checks failed on a built artifact (any
+ * other failure leaves no manifest).
+ */
+export type ManifestStepStatus = "ok" | "cached" | "skipped" | "failed";
 
 /** One step of the build: a plan step (with its layer hash) or a runner step (fetch, capture). */
 export interface ManifestStep {

@@ -24,7 +24,7 @@ export function manifestOf(request: BuildRequest, deps: BuildDeps, state: BuildS
     return {
       id: r.id,
       title: r.title,
-      status: r.status === "cached" || r.status === "skipped" ? r.status : "ok",
+      status: r.status === "cached" || r.status === "skipped" || r.status === "failed" ? r.status : "ok",
       cacheHit: r.status === "cached",
       ...(r.why !== undefined ? { why: r.why } : {}),
       ...(p ? { hash: p.hash } : {}),
@@ -55,5 +55,6 @@ export function manifestOf(request: BuildRequest, deps: BuildDeps, state: BuildS
     },
     warnings: plan.warnings,
     ...(state.resumedFromMemory !== undefined ? { resumedFromMemory: state.resumedFromMemory } : {}),
+    ...(state.verification ? { verification: state.verification } : {}),
   };
 }

@@ -2,7 +2,7 @@
  * The build: a literal list of steps from a plan to a captured artifact and its manifest.
  *
  *   prepare -> fetch inputs -> answer media -> create VM -> <plan steps, each checkpointed>
- *     -> release VM -> capture
+ *     -> release VM -> capture -> verify
  *
  * prepare chooses the build's layer store once (shared cache, private work dir, single layer); the
  * steps ask it where layers go, what is resumable and what to commit. Each step file is in
@@ -17,8 +17,8 @@ import { newBuildId } from "./build-id.ts";
 import { manifestOf } from "./build-manifest.ts";
 import { CleanupStack } from "../util/cleanup-stack.ts";
 import { systemClock } from "./events.ts";
-import { BrokenLayerError, GuestStallError } from "./errors.ts";
-import { runSteps, StepsFailedError } from "./run-steps.ts";
+import { BrokenLayerError, GuestStallError, VerificationFailedError } from "./errors.ts";
+import { runSteps, StepsFailedError, type StepRecord } from "./run-steps.ts";
 import type { Step } from "./step.ts";
 import { answerMediaStep } from "./steps/answer-media.ts";
 import { newBuildState, type BuildDeps, type BuildEnv, type BuildRequest, type BuildState } from "./steps/build-state.ts";
@@ -28,6 +28,7 @@ import { fetchInputsStep } from "./steps/fetch-inputs.ts";
 import { guestStep } from "./steps/guest-step.ts";
 import { prepareStep } from "./steps/prepare.ts";
 import { releaseStep } from "./steps/release.ts";
+import { verifyStep } from "./steps/verify.ts";
 import { DEFAULT_BOOT_TIMEOUT_MS, DEFAULT_INSTALL_TIMEOUT_MS } from "./timeouts.ts";
 import { DEFAULT_STALL_WINDOW_MS } from "./vm-watch.ts";
 
@@ -47,6 +48,7 @@ export function buildSteps(env: BuildEnv): Step<BuildState>[] {
     ...env.request.plan.steps.map((step, index) => guestStep(env, step, index)),
     releaseStep(env),
     captureStep(env),
+    verifyStep(env),
   ];
 }
 
@@ -101,20 +103,28 @@ async function buildOnce(request: BuildRequest, deps: BuildDeps): Promise<BuildR
   const state = newBuildState(request.buildId ?? newBuildId(started));
   const steps = buildSteps(env);
   request.emit({ type: "build-start", at: started.toISOString(), recipe: plan.recipe.name, buildId: state.buildId, steps: steps.map((s) => ({ id: s.name, title: s.title })) });
-  const { steps: records } = await runSteps(steps, state, {
-    signal: request.signal,
-    emit: request.emit,
-    cleanup: new CleanupStack(),
-    clock,
-    ...(request.onError ? { onError: request.onError } : {}),
-    ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
-    onKept: (_kept, release) => {
-      if (state.vm) request.onKept?.(deps.driver.access(state.vm), release);
-    },
-  });
-  const finished = clock();
-  const manifest = manifestOf(request, deps, state, records, started, finished);
-  const manifestPath = join(request.outDir, MANIFEST_FILE);
-  await writeManifest(manifestPath, manifest);
-  return { manifest, manifestPath };
+  const written = async (records: readonly StepRecord[]): Promise<BuildResult> => {
+    const manifest = manifestOf(request, deps, state, records, started, clock());
+    const manifestPath = join(request.outDir, MANIFEST_FILE);
+    await writeManifest(manifestPath, manifest);
+    return { manifest, manifestPath };
+  };
+  try {
+    const { steps: records } = await runSteps(steps, state, {
+      signal: request.signal,
+      emit: request.emit,
+      cleanup: new CleanupStack(),
+      clock,
+      ...(request.onError ? { onError: request.onError } : {}),
+      ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
+      onKept: (_kept, release) => {
+        if (state.vm) request.onKept?.(deps.driver.access(state.vm), release);
+      },
+    });
+    return await written(records);
+  } catch (error) {
+    // A failed verification still leaves a built artifact: its manifest records both.
+    if (error instanceof StepsFailedError && error.error instanceof VerificationFailedError) await written(error.steps);
+    throw error;
+  }
 }

@@ -2,6 +2,7 @@
  * What can go wrong in a build, one class per kind so the CLI and tests branch with `instanceof`.
  * Every message names the step (or file), the bad value and what to do about it.
  */
+import type { Verification } from "../manifest/model.ts";
 import { ERROR_TAIL_LINES, tail } from "../util/exec.ts";
 
 export class BuildError extends Error {
@@ -131,5 +132,16 @@ export class BrokenLayerError extends BuildError {
     readonly failure: Error,
   ) {
     super(`the cached layer of step ${stepId} did not boot to a guest agent (${failure.message.split("\n")[0]}); it was evicted from the layer cache`);
+  }
+}
+
+/**
+ * The artifact was built and captured but a check failed (or the vDisk changed) when it was booted:
+ * the manifest still records the build and the failed verification, so nothing is lost.
+ */
+export class VerificationFailedError extends BuildError {
+  constructor(readonly verification: Verification) {
+    const failed = verification.checks.filter((c) => !c.passed);
+    super(`verification failed: ${failed.map((c) => `${c.name}${c.detail ? ` (${c.detail.split("\n").at(-1)})` : ""}`).join(", ")}`);
   }
 }

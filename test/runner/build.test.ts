@@ -55,7 +55,7 @@ test("a build runs every step in order, commits a layer per step and writes the 
     assert.ok(vhdx.kind === "vhdx" && (await stat(join(f.outDir, vhdx.path))).size > 0);
     assert.deepEqual(
       manifest.steps.map((s) => [s.id, s.status, s.cacheHit]),
-      [["prepare", "ok", false], ["fetch-inputs", "ok", false], ["answer-media", "ok", false], ["create-vm", "ok", false], ["01-os", "ok", false], ["02-app-a", "ok", false], ["03-app-b", "ok", false], ["04-seal", "ok", false], ["release-vm", "ok", false], ["capture", "ok", false]],
+      [["prepare", "ok", false], ["fetch-inputs", "ok", false], ["answer-media", "ok", false], ["create-vm", "ok", false], ["01-os", "ok", false], ["02-app-a", "ok", false], ["03-app-b", "ok", false], ["04-seal", "ok", false], ["release-vm", "ok", false], ["capture", "ok", false], ["verify", "skipped", false]],
     );
     assert.equal(manifest.steps.find((s) => s.id === "02-app-a")?.exitCode, 0);
     assert.equal(manifest.inputs.length, 3);
@@ -109,7 +109,7 @@ test("an unchanged rebuild creates no VM and captures the last cached layer thro
     assert.ok(manifest.steps.filter((s) => s.hash).every((s) => s.cacheHit && s.status === "cached"));
     assert.deepEqual(
       manifest.steps.filter((s) => !s.hash).map((s) => [s.id, s.status, s.cacheHit]),
-      [["prepare", "ok", false], ["fetch-inputs", "skipped", false], ["answer-media", "skipped", false], ["create-vm", "skipped", false], ["release-vm", "skipped", false], ["capture", "ok", false]],
+      [["prepare", "ok", false], ["fetch-inputs", "skipped", false], ["answer-media", "skipped", false], ["create-vm", "skipped", false], ["release-vm", "skipped", false], ["capture", "ok", false], ["verify", "skipped", false]],
       "steps that do not apply are skipped, not cache hits",
     );
     assert.match(manifest.steps.find((s) => s.id === "create-vm")?.why ?? "", /every step is cached/);

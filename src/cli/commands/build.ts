@@ -1,6 +1,6 @@
 /**
- * `rebake build <recipe>`: plan, fetch, install, run every step in the guest, capture, write the
- * manifest, then verify the artifact (unless --no-verify). Exit 0 built (and verified), 1 invalid
+ * `rebake build <recipe>`: plan, fetch, install, run every step in the guest, capture, verify the
+ * artifact (the build's last step, unless --no-verify) and write the manifest. Exit 0 built (and verified), 1 invalid
  * recipe / failed step / failed check, 2 wrong usage, 130 interrupted.
  */
 import { rm } from "node:fs/promises";
@@ -28,8 +28,6 @@ import { BuildInterruptedError } from "../../runner/errors.ts";
 import { ON_ERROR_POLICIES, type OnErrorPolicy } from "../../runner/on-error.ts";
 import { StepsFailedError } from "../../runner/run-steps.ts";
 import { toolVersions } from "../../runner/tool-versions.ts";
-import { recordVerification } from "../../verify/record-verification.ts";
-import { verifyArtifact } from "../../verify/verify.ts";
 import { createExec } from "../../util/exec.ts";
 import { formatDuration } from "../progress/format.ts";
 
@@ -125,6 +123,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
         signal: io.signal,
         emit,
         noCache: Boolean(values["no-cache"]),
+        ...(values["no-verify"] ? {} : { verify: { checks: recipe.checks ?? [], recipeDir: dirname(recipeFile) } }),
         onError,
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
         ...(stallWindowMs !== undefined ? { stallWindowMs } : {}),
@@ -153,18 +152,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
         resolveSecret: secrets,
       },
     );
-    let manifest = result.manifest;
-    if (!values["no-verify"] && manifest.outputs.some((o) => o.kind === "vhdx" || (o.kind === "snapshot" && driver.snapshotLayer))) {
-      const verification = await verifyArtifact(
-        { manifest, manifestPath: result.manifestPath, checks: recipe.checks ?? [], recipeDir: dirname(recipeFile), signal: io.signal, emit, ...(recipe.hardware ? { hardware: recipe.hardware } : {}), ...(stallWindowMs !== undefined ? { stallWindowMs } : {}) },
-        { driver },
-      );
-      manifest = await recordVerification(result.manifestPath, manifest, verification);
-      if (!verification.passed) {
-        const failed = verification.checks.filter((c) => !c.passed);
-        throw new VerificationFailed(`verification failed: ${failed.map((c) => `${c.name}${c.detail ? ` (${c.detail.split("\n").at(-1)})` : ""}`).join(", ")}`);
-      }
-    }
+    const manifest = result.manifest;
     emit({ type: "build-end", at: new Date().toISOString(), status: "ok", durationMs: Date.now() - started });
     reporter.finish();
     if (!values.json) {
@@ -194,13 +182,6 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     return interrupted ? EXIT.interrupted : EXIT.failed;
   } finally {
     await rm(runtimeDir, { recursive: true, force: true });
-  }
-}
-
-class VerificationFailed extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "VerificationFailed";
   }
 }
 

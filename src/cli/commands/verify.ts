@@ -18,8 +18,8 @@ import { loadProject } from "../../recipe/project.ts";
 import { DEFAULT_DRIVER, createDriver } from "../wiring.ts";
 import { BuildInterruptedError } from "../../runner/errors.ts";
 import { StepsFailedError } from "../../runner/run-steps.ts";
-import { recordVerification } from "../../verify/record-verification.ts";
-import { verifyArtifact } from "../../verify/verify.ts";
+import { recordVerification } from "../../manifest/record-verification.ts";
+import { artifactOf, verifyArtifact } from "../../runner/verify-artifact.ts";
 
 export const HELP = `usage: rebake verify <manifest> [--driver qemu] [--json]
 
@@ -60,7 +60,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const driver = createDriver(driverName, { runtimeDir, env: io.env, log: (line) => reporter.emit({ type: "log", at: new Date().toISOString(), message: `${driverName}: ${line}` }) });
   try {
     const verification = await verifyArtifact(
-      { manifest, manifestPath, checks: recipe.checks ?? [], recipeDir: dirname(manifest.recipe.file), signal: io.signal, emit: reporter.emit, ...(recipe.hardware ? { hardware: recipe.hardware } : {}), ...(recipe.os.stallTimeoutMinutes !== undefined ? { stallWindowMs: recipe.os.stallTimeoutMinutes * 60_000 } : {}) },
+      { artifact: artifactOf(manifest, manifestPath), checks: recipe.checks ?? [], recipeDir: dirname(manifest.recipe.file), signal: io.signal, emit: reporter.emit, ...(recipe.hardware ? { hardware: recipe.hardware } : {}), ...(recipe.os.stallTimeoutMinutes !== undefined ? { stallWindowMs: recipe.os.stallTimeoutMinutes * 60_000 } : {}) },
       { driver },
     );
     await recordVerification(manifestPath, manifest, verification);

@@ -6,8 +6,8 @@ import type { DownloadCache, FetchedInput } from "../../cache/download-cache.ts"
 import type { LayerCache } from "../../cache/layer-cache.ts";
 import type { GuestChannel } from "../../guest/channel.ts";
 import type { DiskFormat, HypervisorDriver, VmAccess, VmHandle } from "../../hypervisors/driver.ts";
-import type { ManifestOutput } from "../../manifest/model.ts";
-import type { Recipe, SecretRef } from "../../recipe/model.ts";
+import type { ManifestOutput, Verification } from "../../manifest/model.ts";
+import type { Check, Recipe, SecretRef } from "../../recipe/model.ts";
 import type { Plan } from "../../recipe/plan-model.ts";
 import type { Clock, EmitEvent } from "../events.ts";
 import type { TimeSpent } from "../guest-step.ts";
@@ -48,6 +48,15 @@ export interface BuildRequest {
   readonly outDir: string;
   readonly signal: AbortSignal;
   readonly emit: EmitEvent;
+  /**
+   * Boot the artifact and run these checks as the build's last step; absent, verification is
+   * skipped (and the manifest says so).
+   */
+  readonly verify?: {
+    readonly checks: readonly Check[];
+    /** Check scripts given as `file` are relative to this directory (the recipe's). */
+    readonly recipeDir: string;
+  };
   /** Ignore the layer cache: build from the ISO in a private work dir, commit nothing. */
   readonly noCache?: boolean;
   /** @default "cleanup" */
@@ -110,6 +119,8 @@ export interface BuildState {
   spent: TimeSpent & { captureMs: number };
   outputs: ManifestOutput[];
   tools: Record<string, string>;
+  /** Set by the verify step, passed or not. */
+  verification?: Verification;
 }
 
 export function newBuildState(buildId: string): BuildState {

@@ -3,8 +3,10 @@ import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { build } from "../../src/runner/build.ts";
-import { verifyArtifact } from "../../src/verify/verify.ts";
-import { recordVerification } from "../../src/verify/record-verification.ts";
+import { VerificationFailedError } from "../../src/runner/errors.ts";
+import type { StepsFailedError } from "../../src/runner/run-steps.ts";
+import { artifactOf, verifyArtifact } from "../../src/runner/verify-artifact.ts";
+import { recordVerification } from "../../src/manifest/record-verification.ts";
 import { readManifest } from "../../src/manifest/write-manifest.ts";
 import { manifestSchemaErrors } from "../../src/manifest/validate-manifest.ts";
 import type { Check } from "../../src/recipe/model.ts";
@@ -27,7 +29,7 @@ test("verify boots the vDisk under a throwaway overlay, runs every check and rec
       exec: (script) => (script === "banner" ? { exitCode: 1, stdout: "grep: /opt/banner/banner.txt: No such file" } : script === "slow" ? { hang: true } : undefined),
     });
     const verification = await verifyArtifact(
-      { manifest: built.manifest, manifestPath: built.manifestPath, checks, recipeDir: f.root, signal: new AbortController().signal, emit: () => undefined, bootTimeoutMs: 1000 },
+      { artifact: artifactOf(built.manifest, built.manifestPath), checks, recipeDir: f.root, signal: new AbortController().signal, emit: () => undefined, bootTimeoutMs: 1000 },
       { driver: fakes.driver, tempRoot: f.tempRoot },
     );
     const vhdx = join(f.outDir, "demo-vdisk.vhdx");
@@ -58,7 +60,7 @@ test("verify boots an MCS snapshot's disk under a throwaway overlay, deletes it,
     const manifest: BuildManifest = { ...built.manifest, target: "mcs", outputs: [SNAPSHOT] };
     const fakes = createFakes();
     const verification = await verifyArtifact(
-      { manifest, manifestPath: built.manifestPath, checks: checks.slice(0, 1), recipeDir: f.root, signal: new AbortController().signal, emit: () => undefined, bootTimeoutMs: 1000 },
+      { artifact: artifactOf(manifest, built.manifestPath), checks: checks.slice(0, 1), recipeDir: f.root, signal: new AbortController().signal, emit: () => undefined, bootTimeoutMs: 1000 },
       { driver: fakes.driver, tempRoot: f.tempRoot },
     );
     assert.deepEqual(fakes.journal.filter((line) => /^(snapshotLayer|createVm|destroy)/.test(line)).map((line) => line.split(" ")[0]), ["snapshotLayer", "createVm", "destroy"]);
@@ -90,9 +92,61 @@ test("verify says which driver cannot boot an MCS snapshot instead of guessing",
     const built = await build(f.request(f.plan()), f.deps(createFakes()));
     const { snapshotLayer: _none, ...driver } = createFakes().driver;
     await assert.rejects(
-      verifyArtifact({ manifest: { ...built.manifest, outputs: [SNAPSHOT] }, manifestPath: built.manifestPath, checks, recipeDir: f.root, signal: new AbortController().signal, emit: () => undefined }, { driver }),
+      verifyArtifact({ artifact: artifactOf({ ...built.manifest, outputs: [SNAPSHOT] }, built.manifestPath), checks, recipeDir: f.root, signal: new AbortController().signal, emit: () => undefined }, { driver }),
       /the fake driver cannot boot an MCS snapshot/,
     );
+  } finally {
+    await f.dispose();
+  }
+});
+
+test("verify is the build's last step: the manifest is written once, with the verification and the step that ran it", async () => {
+  const f = await createFixture();
+  try {
+    const fakes = createFakes();
+    const built = await build(f.request(f.plan(), { verify: { checks: checks.slice(0, 1), recipeDir: f.root } }), f.deps(fakes));
+    assert.deepEqual(built.manifest.steps.slice(-2).map((s) => [s.id, s.status]), [["capture", "ok"], ["verify", "ok"]]);
+    assert.equal(built.manifest.verification?.passed, true);
+    assert.deepEqual(built.manifest.verification?.checks.map((c) => c.name), ["hello-runs"]);
+    assert.equal(built.manifest.verification?.artifactSha256, (built.manifest.outputs[0] as { sha256: string }).sha256);
+    assert.deepEqual(await readManifest(built.manifestPath), built.manifest);
+    assert.deepEqual(manifestSchemaErrors(JSON.parse(await readFile(built.manifestPath, "utf8"))), []);
+  } finally {
+    await f.dispose();
+  }
+});
+
+test("a failed check fails the build but keeps the vDisk and a manifest recording the failed verification", async () => {
+  const f = await createFixture();
+  try {
+    const fakes = createFakes({ exec: (script) => (script === "banner" ? { exitCode: 1, stdout: "grep: /opt/banner/banner.txt: No such file" } : undefined) });
+    const error = await build(f.request(f.plan(), { verify: { checks: checks.slice(0, 2), recipeDir: f.root } }), f.deps(fakes)).then(
+      () => assert.fail("the build passed a failed check"),
+      (e: unknown) => e as StepsFailedError,
+    );
+    assert.ok(error.error instanceof VerificationFailedError);
+    assert.equal(error.message, "verification failed: banner-present (grep: /opt/banner/banner.txt: No such file)");
+    const manifest = await readManifest(join(f.outDir, "manifest.json"));
+    assert.deepEqual(manifestSchemaErrors(manifest), []);
+    assert.deepEqual(manifest.steps.at(-1) && [manifest.steps.at(-1)!.id, manifest.steps.at(-1)!.status], ["verify", "failed"]);
+    assert.deepEqual(manifest.verification?.checks.map((c) => [c.name, c.passed]), [["hello-runs", true], ["banner-present", false]]);
+    assert.ok((await readdir(f.outDir)).includes("demo-vdisk.vhdx"), "the captured vDisk stays");
+  } finally {
+    await f.dispose();
+  }
+});
+
+test("verify is skipped, with the reason in the manifest, when not asked for or when the driver cannot boot an MCS snapshot", async () => {
+  const f = await createFixture();
+  try {
+    const off = await build(f.request(f.plan()), f.deps(createFakes()));
+    assert.deepEqual(off.manifest.steps.at(-1), { ...off.manifest.steps.at(-1)!, id: "verify", status: "skipped", why: "verification was not asked for (--no-verify)" });
+    assert.equal(off.manifest.verification, undefined);
+    const { snapshotLayer: _none, ...driver } = createFakes().driver;
+    const mcsPlan = { ...f.plan(), target: "mcs" as const };
+    const mcs = await build(f.request(mcsPlan, { recipe: { ...f.recipe, target: { kind: "mcs" } }, verify: { checks, recipeDir: f.root } }), f.deps({ ...createFakes(), driver }));
+    assert.equal(mcs.manifest.steps.at(-1)?.status, "skipped");
+    assert.match(mcs.manifest.steps.at(-1)?.why ?? "", /the fake driver cannot boot an MCS snapshot/);
   } finally {
     await f.dispose();
   }

@@ -1,5 +1,5 @@
 /**
- * `rebake verify`: boots the captured artifact under the hypervisor with a throwaway write overlay,
+ * Verification, the build's last step and `rebake verify`: boots the captured artifact under the hypervisor with a throwaway write overlay,
  * waits for the guest agent, runs the recipe's checks and records the result.
  * PVS: a qcow2 child of the VHDX (as a PVS target in standard mode writes to its cache, never to
  * the vDisk); the vDisk is hashed afterwards, proving it byte-identical to what the build wrote.
@@ -13,16 +13,16 @@ import { dirname, join, resolve } from "node:path";
 import { sha256File } from "../util/hash-file.ts";
 import type { HypervisorDriver, VmHandle } from "../hypervisors/driver.ts";
 import type { GuestChannel } from "../guest/channel.ts";
-import type { BuildManifest, CheckResult, Verification } from "../manifest/model.ts";
+import type { BuildManifest, CheckResult, ManifestOutput, Verification } from "../manifest/model.ts";
 import type { Check, Hardware } from "../recipe/model.ts";
-import { DEFAULT_BOOT_TIMEOUT_MS } from "../runner/timeouts.ts";
+import { DEFAULT_BOOT_TIMEOUT_MS } from "./timeouts.ts";
 import { vmSpecFor } from "../hypervisors/vm-spec.ts";
-import { BuildError } from "../runner/errors.ts";
-import { systemClock, type Clock, type EmitEvent } from "../runner/events.ts";
-import { runSteps } from "../runner/run-steps.ts";
-import type { Step } from "../runner/step.ts";
-import { withStepTimeout } from "../runner/step-timeout.ts";
-import { VmWatch } from "../runner/vm-watch.ts";
+import { BuildError } from "./errors.ts";
+import { systemClock, type Clock, type EmitEvent } from "./events.ts";
+import { runSteps } from "./run-steps.ts";
+import type { Step } from "./step.ts";
+import { withStepTimeout } from "./step-timeout.ts";
+import { VmWatch } from "./vm-watch.ts";
 import { tail } from "../util/exec.ts";
 
 /** Defaults of a check, as documented in the recipe model. */
@@ -33,9 +33,24 @@ const CHECK_DETAIL_LINES = 20;
 
 export class VerifyError extends BuildError {}
 
+/** What a build produced: enough to find and name the artifact to boot. */
+export interface BuiltArtifact {
+  readonly outputs: readonly ManifestOutput[];
+  /** Output paths are relative to this directory (the manifest's). */
+  readonly dir: string;
+  readonly recipeName: string;
+  readonly buildId: string;
+  /** Where the outputs are described, for messages: the manifest file, or the build. */
+  readonly source: string;
+}
+
+/** The artifact a manifest describes. */
+export function artifactOf(manifest: BuildManifest, manifestPath: string): BuiltArtifact {
+  return { outputs: manifest.outputs, dir: dirname(manifestPath), recipeName: manifest.recipe.name, buildId: manifest.buildId, source: manifestPath };
+}
+
 export interface VerifyRequest {
-  readonly manifest: BuildManifest;
-  readonly manifestPath: string;
+  readonly artifact: BuiltArtifact;
   readonly checks: readonly Check[];
   /** The recipe's hardware (firmware decides how the disk boots). */
   readonly hardware?: Hardware;
@@ -70,19 +85,27 @@ interface VerifyState {
   results: CheckResult[];
 }
 
+/** Why this driver cannot boot what the build produced, or undefined when it can. */
+export function whyUnbootable(artifact: BuiltArtifact, driver: HypervisorDriver): string | undefined {
+  const kinds = artifact.outputs.map((o) => o.kind);
+  if (kinds.includes("vhdx")) return undefined;
+  if (!kinds.includes("snapshot")) return `${artifact.source} has no vDisk or snapshot to boot (outputs: ${kinds.join(", ") || "none"})`;
+  if (!driver.snapshotLayer) return `the ${driver.name} driver cannot boot an MCS snapshot; verify ${artifact.source} with the driver that built it (qemu or vsphere)`;
+  return undefined;
+}
+
 export async function verifyArtifact(request: VerifyRequest, deps: VerifyDeps): Promise<Verification> {
   const clock = deps.clock ?? systemClock;
   const started = clock();
-  const vhdx = request.manifest.outputs.find((o) => o.kind === "vhdx");
-  const snapshot = request.manifest.outputs.find((o) => o.kind === "snapshot");
-  if (!vhdx && !snapshot) {
-    throw new VerifyError(`${request.manifestPath} has no vDisk or snapshot to boot (outputs: ${request.manifest.outputs.map((o) => o.kind).join(", ") || "none"})`);
-  }
+  const { artifact } = request;
+  const unbootable = whyUnbootable(artifact, deps.driver);
+  if (unbootable) throw new VerifyError(unbootable);
+  const vhdx = artifact.outputs.find((o) => o.kind === "vhdx");
+  const snapshot = artifact.outputs.find((o) => o.kind === "snapshot");
   const snapshotLayer = deps.driver.snapshotLayer?.bind(deps.driver);
-  if (!vhdx && !snapshotLayer) throw new VerifyError(`the ${deps.driver.name} driver cannot boot an MCS snapshot; verify ${request.manifestPath} with the driver that built it (qemu or vsphere)`);
   const bootTimeoutMs = request.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS;
   const state: VerifyState = vhdx?.kind === "vhdx"
-    ? { artifact: resolve(dirname(request.manifestPath), vhdx.path), expectedSha256: vhdx.sha256, workDir: "", results: [] }
+    ? { artifact: resolve(artifact.dir, vhdx.path), expectedSha256: vhdx.sha256, workDir: "", results: [] }
     : { artifact: "", workDir: "", results: [] };
 
   const boot: Step<VerifyState> = {
@@ -93,7 +116,7 @@ export async function verifyArtifact(request: VerifyRequest, deps: VerifyDeps): 
       ctx.cleanup.push(`remove ${s.workDir}`, () => rm(s.workDir, { recursive: true, force: true }));
       if (snapshot?.kind === "snapshot" && !vhdx) s.artifact = await snapshotLayer!(snapshot, s.workDir, ctx.signal);
       const vm = await deps.driver.createVm(
-        vmSpecFor(`rebake-verify-${request.manifest.recipe.name}-${request.manifest.buildId}`, request.hardware, {
+        vmSpecFor(`rebake-verify-${artifact.recipeName}-${artifact.buildId}`, request.hardware, {
           path: join(s.workDir, "overlay.qcow2"),
           baseLayer: s.artifact,
         }),
