@@ -128,6 +128,16 @@ describe("rebake build with pulumi: secrets in the recipe", () => {
     assert.deepEqual((await readFile(log(), "utf8")).trim().split("\n").sort(), ["config get joinPassword --stack lab", "config get win:productKey --stack lab"]);
   });
 
+  it("without --stack a pulumi: reference fails at once with the hint to build with --stack", async () => {
+    await rm(log(), { force: true });
+    const run = await runCliJson(["build", "recipes/plan-win-mcs.yaml", "--json", "--no-verify", "--out", "not-a-dir/out", "--cache-dir", join(root, "cache")], { cwd: root, env, boundMs: 60_000 });
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /^rebake build: secret-not-found {2}2 secrets cannot be resolved:\n/);
+    assert.match(run.stderr, /secret pulumi:joinPassword needs a Pulumi stack, but this build runs without one: build with --stack NAME/);
+    assert.deepEqual(run.events, []);
+    await assert.rejects(readFile(log(), "utf8"), { code: "ENOENT" }, "pulumi was not run");
+  });
+
   it("with the keys in the stack the check passes and the build starts", async () => {
     await rm(log(), { force: true });
     const run = await build(Object.entries(STACK_VALUES).map(([key, value]) => `${key}=${value}\n`).join(""));
