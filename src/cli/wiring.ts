@@ -11,7 +11,8 @@ import type { HypervisorDriver } from "../hypervisors/driver.ts";
 import { createDriver as createHypervisorDriver, HYPERVISOR_NAMES, isHypervisorName, type DriverSettingsByName, type HypervisorName } from "../hypervisors/select.ts";
 import type { GuestChannelSettings } from "../guest/guest-channel-settings.ts";
 import { UsageError } from "./io.ts";
-import { pulumiSecretVariable, resolveSecret, SecretError, type SecretSources } from "../recipe/secrets.ts";
+import type { SecretRef } from "../recipe/model.ts";
+import { checkSecrets, pulumiSecretVariable, resolveSecret, SecretError, type SecretSources } from "../recipe/secrets.ts";
 import type { HypervisorConnection, StackConfig, StackGuestChannel, VsphereConnection, XenOrchestraConnection } from "../stacks/model.ts";
 import { loadStack, MAX_STACK_FILE_BYTES, parseHypervisorConfig } from "../stacks/load-stack.ts";
 import { pulumiKeys, readPulumiSecrets } from "../stacks/pulumi-secrets.ts";
@@ -247,6 +248,22 @@ export async function stackSecretLookup(
   const keys = pulumiKeys(refs);
   if (keys.length === 0) return undefined;
   return readPulumiSecrets(keys, { stack: deps.stack, cwd: deps.cwd, exec: deps.exec, ...(deps.signal ? { signal: deps.signal } : {}) });
+}
+
+/**
+ * Where a build's recipe secrets come from: `env:NAME` from the environment and, with `--stack`,
+ * the `pulumi:` keys among `refs` read from that stack once. Every reference is resolved here,
+ * before any VM exists, and all that fail are reported at once (SecretsMissingError); without a
+ * stack a `pulumi:` reference fails with the hint to build with `--stack`.
+ */
+export async function recipeSecretSources(
+  refs: readonly SecretRef[],
+  deps: { readonly stack?: string; readonly env: NodeJS.ProcessEnv; readonly cwd: string; readonly exec: Exec; readonly signal?: AbortSignal },
+): Promise<SecretSources> {
+  const pulumi = deps.stack !== undefined ? await stackSecretLookup(refs, { stack: deps.stack, cwd: deps.cwd, exec: deps.exec, ...(deps.signal ? { signal: deps.signal } : {}) }) : undefined;
+  const sources: SecretSources = { env: deps.env, ...(pulumi ? { pulumi } : {}) };
+  checkSecrets(refs, sources);
+  return sources;
 }
 
 /** Every secret reference the publish program hands its providers: store passwords, API tokens, WinRM passwords of the executors. */

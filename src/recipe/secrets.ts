@@ -76,14 +76,17 @@ export function resolveSecret(ref: SecretRef, sources: SecretSources): string {
   if (scheme === "pulumi" && PULUMI_KEY.test(name)) {
     if (!sources.pulumi) {
       throw new SecretNotFoundError(
-        `secret ${ref} needs a Pulumi stack, but this build runs without one: build with a stack, or use env:NAME instead`,
+        `secret ${ref} needs a Pulumi stack, but this build runs without one: build with --stack NAME (the stack whose configuration holds the key), or use env:NAME instead`,
         ref,
       );
     }
     const value = sources.pulumi(name);
     if (value === undefined || value === "") {
+      // The key before `--secret`: output masking hides whatever follows `--secret `, which would
+      // hide the key. Without a value on the command line pulumi prompts for it, which keeps it
+      // out of the shell history (https://www.pulumi.com/docs/iac/cli/commands/pulumi_config_set/).
       throw new SecretNotFoundError(
-        `secret ${ref} is not in the stack configuration: run \`pulumi config set --secret ${name} <value>\` for the stack`,
+        `secret ${ref} is not in the stack configuration: run \`pulumi config set ${name} --secret\` for the stack (it prompts for the value)`,
         ref,
       );
     }
@@ -93,6 +96,41 @@ export function resolveSecret(ref: SecretRef, sources: SecretSources): string {
     `secret reference ${JSON.stringify(ref)} is not valid: write env:NAME (an environment variable) or pulumi:key (a Pulumi stack secret)`,
     ref,
   );
+}
+
+/**
+ * Some references of a build cannot be resolved: each with how to provide it (never a value), all
+ * at once, so one run tells the user everything to set.
+ */
+export class SecretsMissingError extends Error {
+  readonly rule: string;
+
+  constructor(readonly errors: readonly SecretError[]) {
+    super(
+      errors.length === 1
+        ? errors[0]!.message
+        : `${errors.length} secrets cannot be resolved:\n${errors.map((error) => `  - ${error.message}`).join("\n")}`,
+    );
+    this.name = new.target.name;
+    this.rule = errors.every((error) => error instanceof SecretNotFoundError) ? "secret-not-found" : "invalid-secret-ref";
+  }
+}
+
+/**
+ * Resolves every reference once, before anything runs, and throws {@link SecretsMissingError}
+ * naming all that fail, not just the first; the values are not kept.
+ */
+export function checkSecrets(refs: readonly SecretRef[], sources: SecretSources): void {
+  const errors: SecretError[] = [];
+  for (const ref of new Set(refs)) {
+    try {
+      resolveSecret(ref, sources);
+    } catch (error) {
+      if (!(error instanceof SecretError)) throw error;
+      errors.push(error);
+    }
+  }
+  if (errors.length > 0) throw new SecretsMissingError(errors);
 }
 
 /** A resolver that remembers every value it handed out, so the build can redact them from logs. */

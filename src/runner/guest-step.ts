@@ -94,7 +94,8 @@ async function uploadInputs(options: GuestStepOptions): Promise<void> {
 async function runCommand(options: GuestStepOptions, command: GuestCommand, index: number): Promise<{ exitCode: number; rebootRequired: boolean }> {
   const { step, channel, log, clock } = options;
   const env = Object.fromEntries(Object.entries(command.secretEnv ?? {}).map(([name, ref]) => [name, options.resolveSecret(ref)]));
-  const script = withEnvironment(command.shell, env, command.command);
+  // The log shows the command as written; with secrets, cmd runs inside a PowerShell wrapper.
+  const { shell, script } = withEnvironment(command.shell, env, command.command);
   const timeoutMs = command.timeoutSeconds * 1000;
   const maxRuns = command.maxRuns ?? 1;
   for (let run = 1; ; run++) {
@@ -105,7 +106,7 @@ async function runCommand(options: GuestStepOptions, command: GuestCommand, inde
     try {
       const result = await withStepTimeout(step.id, timeoutMs, `command ${index + 1} did not finish`, options.signal, (signal) =>
         channel.exec(script, {
-          shell: command.shell,
+          shell,
           timeoutMs,
           signal,
           onOutput: (chunk) => {

@@ -4,6 +4,8 @@ import {
   InvalidSecretRefError,
   REDACTED,
   SecretNotFoundError,
+  SecretsMissingError,
+  checkSecrets,
   createSecretResolver,
   redact,
   resolveSecret,
@@ -27,8 +29,8 @@ describe("resolveSecret", () => {
   const FAILS = [
     { ref: "env:MISSING", sources: WITH_STACK, error: SecretNotFoundError, hint: /export the environment variable MISSING/ },
     { ref: "env:EMPTY", sources: WITH_STACK, error: SecretNotFoundError, hint: /export the environment variable EMPTY/ },
-    { ref: "pulumi:nope", sources: WITH_STACK, error: SecretNotFoundError, hint: /pulumi config set --secret nope/ },
-    { ref: "pulumi:empty", sources: WITH_STACK, error: SecretNotFoundError, hint: /pulumi config set --secret empty/ },
+    { ref: "pulumi:nope", sources: WITH_STACK, error: SecretNotFoundError, hint: /pulumi config set nope --secret/ },
+    { ref: "pulumi:empty", sources: WITH_STACK, error: SecretNotFoundError, hint: /pulumi config set empty --secret/ },
     { ref: "pulumi:win:productKey", sources: WITHOUT_STACK, error: SecretNotFoundError, hint: /needs a Pulumi stack.*env:NAME/ },
     { ref: "WIN_KEY", sources: WITH_STACK, error: InvalidSecretRefError, hint: /env:NAME.*pulumi:key/ },
     { ref: "vault:WIN_KEY", sources: WITH_STACK, error: InvalidSecretRefError, hint: /env:NAME.*pulumi:key/ },
@@ -49,6 +51,38 @@ describe("resolveSecret", () => {
       );
     });
   }
+});
+
+describe("checkSecrets", () => {
+  test("passes when every reference resolves", () => {
+    checkSecrets(["env:WIN_KEY", "pulumi:win:productKey", "env:WIN_KEY"], WITH_STACK);
+  });
+
+  test("names every reference that fails at once, each with its fix, never a value", () => {
+    assert.throws(
+      () => checkSecrets(["env:WIN_KEY", "pulumi:nope", "env:MISSING", "pulumi:win:productKey"], WITH_STACK),
+      (thrown: Error) => {
+        assert.ok(thrown instanceof SecretsMissingError);
+        assert.equal(thrown.rule, "secret-not-found");
+        assert.deepEqual(thrown.errors.map((e) => e.ref), ["pulumi:nope", "env:MISSING"]);
+        assert.match(thrown.message, /^2 secrets cannot be resolved:\n {2}- secret pulumi:nope .*pulumi config set nope --secret.*\n {2}- secret env:MISSING .*export the environment variable MISSING/);
+        assert.ok(!thrown.message.includes(VALUE));
+        return true;
+      },
+    );
+  });
+
+  test("one failure reads as that failure alone", () => {
+    assert.throws(() => checkSecrets(["pulumi:win:productKey"], WITHOUT_STACK), (thrown: Error) => {
+      assert.ok(thrown instanceof SecretsMissingError);
+      assert.match(thrown.message, /^secret pulumi:win:productKey needs a Pulumi stack.*--stack NAME/);
+      return true;
+    });
+  });
+
+  test("a malformed reference is invalid-secret-ref", () => {
+    assert.throws(() => checkSecrets(["vault:x", "env:MISSING"], WITH_STACK), { rule: "invalid-secret-ref" });
+  });
 });
 
 describe("createSecretResolver", () => {

@@ -83,7 +83,11 @@ function recipeCommandTexts(): PowerShellText[] {
     { name: "domain join with hostile values", text: domainJoinCommand("windows", { domain: HOSTILE, user: HOSTILE, ou: HOSTILE }).command },
     { name: "script file", text: scriptFileCommand("powershell", `C:\\Windows\\Temp\\rebake\\01-step\\${HOSTILE}.ps1`) },
     { name: "upload directory", text: mkdirScript("powershell", `C:\\rebake\\${HOSTILE}`) },
-    { name: "secret environment", text: withEnvironment("powershell", { REBAKE_JOIN_PASSWORD: HOSTILE }, "Write-Output ok") },
+    { name: "secret environment", text: withEnvironment("powershell", { REBAKE_JOIN_PASSWORD: HOSTILE }, "Write-Output ok").script },
+    {
+      name: "cmd step with secret environment (its PowerShell wrapper)",
+      text: withEnvironment("cmd", { REBAKE_JOIN_PASSWORD: `${HOSTILE} "&calc& %PATH% !x! ^ <>|\n\u00fc`, B: HOSTILE }, `echo %B% & "C:\\Temp\\${HOSTILE}.exe" /S\r\nexit /b 3`).script,
+    },
     { name: "install wrapper with hostile values", text: withWindowsRebootCheck(`"C:\\Temp\\${HOSTILE}.exe" /S /v"/qn REBOOT=R"`) },
   ];
 }

@@ -16,5 +16,5 @@ test("values come from `pulumi config get` of the stack; a key it lacks says how
     ["pulumi", "config", "get", "guestPassword", "--stack", "dev", "/repo"],
   ]);
   assert.equal(resolveSecret("pulumi:vcPassword", { env: {}, pulumi }), "s3cret with spaces");
-  assert.throws(() => resolveSecret("pulumi:guestPassword", { env: {}, pulumi }), /run `pulumi config set --secret guestPassword <value>` for the stack/);
+  assert.throws(() => resolveSecret("pulumi:guestPassword", { env: {}, pulumi }), /run `pulumi config set guestPassword --secret` for the stack/);
 });

@@ -23,7 +23,8 @@ import { formatReport, problemsAsJson } from "../../recipe/format-problems.ts";
 import { planProject } from "../../recipe/plan-project.ts";
 import { resolveSecret } from "../../recipe/secrets.ts";
 import { build, type BuildResult } from "../../runner/build.ts";
-import { DEFAULT_DRIVER, checkDriverFlag, createDriver, loadConnection } from "../wiring.ts";
+import { buildSecretRefs } from "../../recipe/secret-refs.ts";
+import { DEFAULT_DRIVER, checkDriverFlag, createDriver, loadConnection, recipeSecretSources } from "../wiring.ts";
 import { BuildInterruptedError } from "../../runner/errors.ts";
 import { ON_ERROR_POLICIES, type OnErrorPolicy } from "../../runner/on-error.ts";
 import { StepsFailedError } from "../../runner/run-steps.ts";
@@ -51,7 +52,8 @@ options:
                         os.stallTimeoutMinutes, else 10m)
   --stack NAME          build where stacks/Pulumi.<NAME>.yaml says (rebake:hypervisor: driver,
                         connection, guest channel); credentials come from the environment
-                        variables or Pulumi secrets it names
+                        variables or Pulumi secrets it names, and the recipe's pulumi:key
+                        secrets from this stack's configuration
   --driver NAME         qemu, vsphere or xenorchestra (default: the stack's, else ${DEFAULT_DRIVER})
   --hypervisor-config FILE
                         a rebake:hypervisor block in its own YAML file; replaces the stack's
@@ -101,6 +103,8 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const emit = reporter.emit;
   const exec = createExec();
   const loaded = await loadConnection({ ...(values.stack !== undefined ? { stack: values.stack } : {}), ...(values["hypervisor-config"] !== undefined ? { hypervisorConfig: values["hypervisor-config"] } : {}), ...(values.driver !== undefined ? { driver: values.driver } : {}) }, { cwd: io.cwd, exec, signal: io.signal });
+  // Every secret the recipe needs, checked now: all that are missing fail before any VM exists.
+  const secretSources = await recipeSecretSources(buildSecretRefs(recipe, plan), { ...(values.stack !== undefined ? { stack: values.stack } : {}), env: io.env, cwd: io.cwd, exec, signal: io.signal });
   const runtimeDir = await makeOwnedDir(tmpdir(), "rebake-vm-");
   let driver: ReturnType<typeof createDriver>;
   try {
@@ -110,7 +114,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     await rm(runtimeDir, { recursive: true, force: true });
     throw error;
   }
-  const secrets = (ref: string) => resolveSecret(ref, { env: io.env });
+  const secrets = (ref: string) => resolveSecret(ref, secretSources);
   const started = Date.now();
   let releaseKept: (() => Promise<void>) | undefined;
   let result: BuildResult | undefined;

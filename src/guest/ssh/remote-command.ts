@@ -14,6 +14,7 @@ import { GuestError } from "../channel.ts";
 import { type GuestOs } from "../qga/guest-command.ts";
 import { shQuote } from "../../util/sh-quote.ts";
 import { psQuote } from "../../util/powershell-quote.ts";
+import { runFromTempFile } from "../windows-script-file.ts";
 
 export interface RemoteCommand {
   /** The command line the remote login shell runs. */
@@ -52,20 +53,12 @@ export function encodedPowershell(script: string): string {
  * runs it from a temp file so `exit N` means what it means in a script file, and exits with its code.
  */
 function windowsBootstrap(shell: "powershell" | "cmd"): string {
-  const extension = shell === "powershell" ? ".ps1" : ".cmd";
-  // .ps1 with a BOM so Windows PowerShell 5.1 reads it as UTF-8; .cmd in the ANSI code page cmd.exe expects.
-  const encoding = shell === "powershell" ? "(New-Object Text.UTF8Encoding $true)" : "[Text.Encoding]::Default";
-  const run = shell === "powershell" ? "& $file" : "& cmd.exe /d /c $file";
   return [
     "[Console]::Error.WriteLine('rebake-pid ' + $PID)",
     "try { [Console]::OutputEncoding = [Text.Encoding]::UTF8 } catch { }",
     "$in = [Console]::OpenStandardInput(); $buffer = New-Object IO.MemoryStream; $in.CopyTo($buffer)",
     "$script = [Text.Encoding]::UTF8.GetString($buffer.ToArray())",
-    `$file = Join-Path $env:TEMP ('rebake-' + [guid]::NewGuid().ToString() + '${extension}')`,
-    `[IO.File]::WriteAllText($file, $script, ${encoding})`,
-    "$global:LASTEXITCODE = 0",
-    `try { ${run} } catch { [Console]::Error.WriteLine($_); $global:LASTEXITCODE = 1 } finally { Remove-Item -LiteralPath $file -Force -ErrorAction SilentlyContinue }`,
-    "exit $LASTEXITCODE",
+    ...runFromTempFile(shell),
   ].join("\n");
 }
 

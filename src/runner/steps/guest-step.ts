@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import type { PlanStep } from "../../recipe/plan-model.ts";
+import { stepSecretRefs } from "../../recipe/secret-refs.ts";
 import { installReport } from "../../answers/install-report.ts";
 import { InstallNotProvenError } from "../errors.ts";
 import { runGuestStep } from "../guest-step.ts";
@@ -103,5 +104,5 @@ async function proveInstall(env: BuildEnv, state: BuildState, step: PlanStep, lo
 
 /** Secret values a step's commands receive, masked in its log. */
 function secretValues(step: PlanStep, deps: BuildDeps): string[] {
-  return step.commands.flatMap((c) => Object.values(c.secretEnv ?? {}).map((ref) => deps.resolveSecret(ref)));
+  return stepSecretRefs(step).map((ref) => deps.resolveSecret(ref));
 }
