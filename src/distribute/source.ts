@@ -111,6 +111,6 @@ export function sitesOf(stack: StackConfig, env: NodeJS.ProcessEnv = process.env
 function secret(ref: string, env: NodeJS.ProcessEnv, pulumiSecret: PulumiSecretLookup, site: string, stack: string): string {
   const value = ref.startsWith("env:") ? env[ref.slice(4)] : ref.startsWith("pulumi:") ? pulumiSecret(ref.slice(7)) : undefined;
   if (value !== undefined) return value;
-  const fix = ref.startsWith("env:") ? `export ${ref.slice(4)}` : `set it with pulumi config set --secret ${ref.slice(7)} --stack ${stack}`;
+  const fix = ref.startsWith("env:") ? `export ${ref.slice(4)}` : `set it with pulumi config set ${ref.slice(7)} --secret --stack ${stack} (it prompts for the value)`;
   throw new SyncSecretError(`site ${site}: the store password ${ref} is not set; ${fix} before running rebake sync`);
 }

@@ -77,5 +77,5 @@ test("pulumi: password references are looked up; a missing key says how to set i
   const config = stack("m");
   const withPulumi: StackConfig = { ...config, pvs: { ...config.pvs!, sites: config.pvs!.sites.map((s) => (s.store.password ? { ...s, store: { ...s.store, password: "pulumi:storePassword" } } : s)) } };
   assert.equal(sitesOf(withPulumi, {}, (key) => (key === "storePassword" ? "from-pulumi" : undefined))[1]?.credentials?.password, "from-pulumi");
-  assert.throws(() => sitesOf(withPulumi, {}), /pulumi config set --secret storePassword --stack t/);
+  assert.throws(() => sitesOf(withPulumi, {}), /pulumi config set storePassword --secret --stack t/);
 });

@@ -20,7 +20,7 @@ function urlCredentials(rule: Rule, doc: SourceDocument<Recipe | App>, scanned: 
     );
 }
 
-const HINT = "pass it in from the environment instead ($env:NAME in PowerShell, %NAME% in cmd, $NAME in sh) and give it to the build as a secret; the product key belongs in os.productKey: env:NAME";
+const HINT = 'pass it in from the environment instead ($env:NAME in PowerShell; "!NAME!" in cmd after setlocal EnableDelayedExpansion, so a quote or & in the value stays literal; "$NAME" in sh) and give it to the build as a secret; the product key belongs in os.productKey: env:NAME';
 
 function recipeSecrets(rule: Rule, doc: SourceDocument<Recipe>, read: ReadText): Problem[] {
   const texts: { pointer: string; text: string; label: string }[] = [
