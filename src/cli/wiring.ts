@@ -64,8 +64,16 @@ export interface SelectedConnection {
 
 /** A credential the build needs and cannot find; names the stack key and the variable or secret to set. */
 export class MissingCredentialError extends Error {
-  constructor(readonly what: string, readonly source: string, cause: SecretError) {
-    super(`${what} from ${source}: ${cause.message}`);
+  constructor(
+    readonly source: string,
+    /** Every credential of the connection that could not be resolved, not only the first. */
+    readonly missing: readonly { readonly what: string; readonly cause: SecretError }[],
+  ) {
+    super(
+      missing.length === 1
+        ? `${missing[0]!.what} from ${source}: ${missing[0]!.cause.message}`
+        : `${missing.length} credentials from ${source} cannot be resolved:\n${missing.map((m) => `  - ${m.what}: ${m.cause.message}`).join("\n")}`,
+    );
     this.name = new.target.name;
   }
 }
@@ -155,14 +163,20 @@ export function driverSettings<N extends DriverName>(name: N, options: DriverOpt
   if (!connection || (name === "qemu" && connection.hypervisor.kind !== "qemu")) return { settings: {} as DriverSettingsByName[N], env };
   const source = connection.source;
   const sources: SecretSources = { env: options.env, ...(options.pulumiSecret ? { pulumi: options.pulumiSecret } : {}) };
+  const missing: { what: string; cause: SecretError }[] = [];
   const resolve = (what: string, ref: string, into: string) => {
     try {
       env[into] = SECRET_REF.test(ref) ? resolveSecret(ref, sources) : ref;
     } catch (error) {
-      if (error instanceof SecretError) throw new MissingCredentialError(what, source, error);
-      throw error;
+      if (!(error instanceof SecretError)) throw error;
+      missing.push({ what, cause: error });
     }
     return into;
+  };
+  // All of the connection's credentials are resolved before any is reported, so one run names every one to set.
+  const resolved = (settings: unknown) => {
+    if (missing.length > 0) throw new MissingCredentialError(source, missing);
+    return { settings: settings as DriverSettingsByName[N], env };
   };
   const hypervisor = connection.hypervisor;
   if (hypervisor.kind === "qemu") return { settings: (hypervisor.guest ? { guest: hypervisor.guest } : {}) as DriverSettingsByName[N], env };
@@ -187,7 +201,7 @@ export function driverSettings<N extends DriverName>(name: N, options: DriverOpt
         : {}),
       ...(guestSettings ? { guest: guestSettings } : {}),
     };
-    return { settings: settings as DriverSettingsByName[N], env };
+    return resolved(settings);
   }
   const x: XenOrchestraConnection = hypervisor;
   requireKeys(source, "xenorchestra", x, ["pool", "template", "isoSr", "guest"]);
@@ -200,7 +214,7 @@ export function driverSettings<N extends DriverName>(name: N, options: DriverOpt
     ...optionalFields(x, ["hostingUnit"] as const),
     ...(guestSettings ? { guest: guestSettings } : {}),
   };
-  return { settings: settings as DriverSettingsByName[N], env };
+  return resolved(settings);
 }
 
 /** The stack's guest block as channel settings, with its password resolved into the private env. */

@@ -182,6 +182,18 @@ describe("missing settings fail before any VM, naming what to set", () => {
     });
   }
 
+  test("every missing credential of the connection is named at once, not only the first", () => {
+    assert.throws(
+      () => createDriver(undefined, options({ connection: connection(VSPHERE), env: { ...ENV, VCENTER_PASSWORD: undefined, GUEST_PASSWORD: undefined } })),
+      (e: Error) =>
+        e instanceof MissingCredentialError &&
+        e.missing.length === 2 &&
+        /^2 credentials from stacks\/Pulumi\.lab\.yaml cannot be resolved:\n/.test(e.message) &&
+        /VCENTER_PASSWORD/.test(e.message) &&
+        /GUEST_PASSWORD/.test(e.message),
+    );
+  });
+
   test("a secret value never appears in the error", () => {
     assert.throws(() => createDriver(undefined, options({ connection: connection(XO), env: { ...ENV, WINRM_PASSWORD: undefined } })), (e: Error) => !/xo-secret|vc-secret/.test(e.message));
   });
