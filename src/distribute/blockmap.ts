@@ -70,12 +70,11 @@ export async function computeBlockmap(path: string, options: ComputeOptions = {}
  * size, when that differs), undefined when every block matches. As strong as comparing the
  * whole-file sha256, since the blockmap's block hashes and whole hash come from one read of the
  * same bytes, but the blocks hash in parallel on the libuv pool instead of one sequential hash.
- * Blocks in `checked` were already reread and matched by the caller: they are not read again.
  */
-export async function firstBadBlock(path: string, expected: Blockmap, options: Omit<ComputeOptions, "blockSize"> & { readonly checked?: ReadonlySet<number> } = {}): Promise<{ readonly index: number; readonly actual: string } | undefined> {
-  const { size, blocks } = await scanBlocks(path, expected.blockSize, options, undefined, options.checked);
+export async function firstBadBlock(path: string, expected: Blockmap, options: Omit<ComputeOptions, "blockSize"> = {}): Promise<{ readonly index: number; readonly actual: string } | undefined> {
+  const { size, blocks } = await scanBlocks(path, expected.blockSize, options);
   if (size !== expected.size) return { index: -1, actual: `size ${size}` };
-  const index = blocks.findIndex((hash, i) => !options.checked?.has(i) && hash !== expected.blocks[i]);
+  const index = blocks.findIndex((hash, i) => hash !== expected.blocks[i]);
   return index < 0 ? undefined : { index, actual: blocks[index]! };
 }
 
@@ -83,49 +82,37 @@ export async function firstBadBlock(path: string, expected: Blockmap, options: O
 const HASHES_IN_FLIGHT = 8;
 
 /** sha256 on the libuv thread pool (WebCrypto), leaving this thread free. */
-export async function digestHex(data: Buffer): Promise<string> {
+async function digestHex(data: Buffer): Promise<string> {
   return Buffer.from(await webcrypto.subtle.digest("SHA-256", data)).toString("hex");
 }
 
 /**
  * Reads the file in order with the next block's read already in flight, hands each block to
- * `each`, and returns every block's sha256 (empty for blocks in `skip`, which are not read). Each
- * block gets its own buffer: a block is still being hashed while the next ones are read.
+ * `each`, and returns every block's sha256. Each block gets its own buffer: a block is still being
+ * hashed while the next ones are read.
  */
-async function scanBlocks(path: string, blockSize: number, options: Omit<ComputeOptions, "blockSize">, each?: (data: Buffer) => void, skip?: ReadonlySet<number>): Promise<{ size: number; blocks: string[] }> {
+async function scanBlocks(path: string, blockSize: number, options: Omit<ComputeOptions, "blockSize">, each?: (data: Buffer) => void): Promise<{ size: number; blocks: string[] }> {
   const handle = await open(path, "r");
   let next: Promise<Buffer> | undefined;
   try {
     const size = (await handle.stat()).size;
-    const count = blockCount(size, blockSize);
-    const read = (index: number) => {
-      const offset = index * blockSize;
+    const read = (offset: number) => {
       const length = Math.min(blockSize, size - offset);
       return readFully(handle, Buffer.allocUnsafe(length), length, offset);
     };
-    const toRead = (from: number) => {
-      let index = from;
-      while (index < count && skip?.has(index)) index++;
-      return index;
-    };
     const blocks: string[] = [];
     const hashing: Promise<string>[] = [];
-    let index = toRead(0);
-    next = index < count ? read(index) : undefined;
-    while (index < count) {
+    next = size > 0 ? read(0) : undefined;
+    for (let offset = 0; offset < size; offset += blockSize) {
       options.signal?.throwIfAborted();
       const data = await next!;
-      const following = toRead(index + 1);
-      next = following < count ? read(following) : undefined;
+      next = offset + blockSize < size ? read(offset + blockSize) : undefined;
       each?.(data);
-      for (let skipped = blocks.length + hashing.length; skipped < index; skipped++) hashing.push(Promise.resolve(""));
       hashing.push(digestHex(data));
-      while (hashing.length >= HASHES_IN_FLIGHT) blocks.push(await hashing.shift()!);
-      options.onProgress?.(index * blockSize + data.length, size);
-      index = following;
+      if (hashing.length >= HASHES_IN_FLIGHT) blocks.push(await hashing.shift()!);
+      options.onProgress?.(offset + data.length, size);
     }
     blocks.push(...(await Promise.all(hashing)));
-    while (blocks.length < count) blocks.push("");
     return { size, blocks };
   } finally {
     // A read still in flight (abort, error) must end before its handle closes.

@@ -1,9 +1,9 @@
 /**
  * Builds a new vDisk in a filesystem store from the site's newest version plus the blocks it
- * lacks. The blocks it keeps come from the base first (kept-blocks.ts: copyFile where the kernel
- * copies without moving the bytes, a reflink on btrfs/XFS or a server-side copy on a mounted SMB
- * share; block by block, each checked as written, on ext4 and tmpfs), then only the blocks that
- * differ are written. The base itself is never touched: PVS devices may be streaming it.
+ * lacks. The base is first copied to the partial name with copyFile (a reflink on btrfs/XFS; on a
+ * mounted SMB share Linux turns copy_file_range into a server-side copy, so those bytes do not
+ * cross the link), then only the blocks that differ are written. The base itself is never touched:
+ * PVS devices may be streaming it.
  */
 import { constants } from "node:fs";
 import { copyFile, open, rm, truncate } from "node:fs/promises";
@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { readFully, type Blockmap } from "./blockmap.ts";
 import { planDelta } from "./delta-plan.ts";
 import { Journal, readJournal, type JournalHeader } from "./journal.ts";
-import { copyKeptBlocks, keptBlockCopyFor, type KeptBlockCopy } from "./kept-blocks.ts";
 import type { SitePhase, SyncSource } from "./model.ts";
 import type { Throttle } from "./token-bucket.ts";
 
@@ -39,17 +38,9 @@ export interface FilesystemBuildOptions {
   readonly throttle: Throttle;
   readonly signal?: AbortSignal;
   readonly onProgress?: (phase: SitePhase, done: number, total: number) => void;
-  /** @default keptBlockCopyFor(dir) */
-  readonly keptBlocks?: KeptBlockCopy;
 }
 
-export interface BuildOutcome {
-  readonly stats: BuildStats;
-  /** Blocks already reread from the partial file and matched with the target's blockmap. */
-  readonly checked: ReadonlySet<number>;
-}
-
-export async function buildOnFilesystem(options: FilesystemBuildOptions): Promise<BuildOutcome> {
+export async function buildOnFilesystem(options: FilesystemBuildOptions): Promise<BuildStats> {
   const { dir, source, base, throttle, signal } = options;
   const target = source.blockmap;
   const partialPath = join(dir, options.partial);
@@ -59,31 +50,16 @@ export async function buildOnFilesystem(options: FilesystemBuildOptions): Promis
   if (!state) await rm(partialPath, { force: true });
   const journal = await Journal.open(journalPath, header, !state);
   try {
-    const plan = planDelta(target, base?.blockmap);
-    let checked = new Set<number>();
     if (base && !state?.cloned) {
-      const basePath = join(dir, `${base.name}.vhdx`);
       options.onProgress?.("clone", 0, base.blockmap.size);
-      if ((options.keptBlocks ?? (await keptBlockCopyFor(dir))) === "kernel") {
-        await copyFile(basePath, partialPath, constants.COPYFILE_FICLONE);
-      } else {
-        await (await open(partialPath, "w")).close();
-        await truncate(partialPath, target.size);
-        checked = await copyKeptBlocks(basePath, partialPath, plan, target, signal, (done, total) => options.onProgress?.("clone", done, total));
-      }
+      await copyFile(join(dir, `${base.name}.vhdx`), partialPath, constants.COPYFILE_FICLONE);
       options.onProgress?.("clone", base.blockmap.size, base.blockmap.size);
-      // On stable storage before the journal says so: a rerun trusts "cloned" without rereading.
-      const cloned = await open(partialPath, "r+");
-      try {
-        await cloned.datasync();
-      } finally {
-        await cloned.close();
-      }
       await journal.markCloned();
     } else if (!state) {
       await (await open(partialPath, "w")).close();
     }
     await truncate(partialPath, target.size);
+    const plan = planDelta(target, base?.blockmap);
     const done = state?.done ?? new Set<number>();
     const out = await open(partialPath, "r+");
     const from = await open(source.path, "r");
@@ -132,7 +108,7 @@ export async function buildOnFilesystem(options: FilesystemBuildOptions): Promis
       await from.close();
       await out.close();
     }
-    return { stats: { sentBytes, localBytes, resumedBytes }, checked };
+    return { sentBytes, localBytes, resumedBytes };
   } finally {
     await journal.close();
   }

@@ -60,7 +60,7 @@ export async function syncSite(site: SyncSite, source: SyncSource, options: Site
         const firstTry = attempts === 1;
         const built = await build(store, source, options, firstTry);
         options.onProgress?.("verify", 0, source.blockmap.size);
-        const wrong = await checkCopy(store, source, options.signal, built.checked);
+        const wrong = await checkCopy(store, source, options.signal);
         if (wrong === undefined) {
           await store.rename(partialFile(source.vdisk), vdiskFile(source.vdisk));
           await store.remove(journalFile(source.vdisk));
@@ -107,13 +107,12 @@ async function alreadyThere(store: VdiskStore, source: SyncSource, verify: boole
 /**
  * Undefined when the partial copy holds the source's bytes, else what it holds instead. A
  * filesystem store is checked block by block against the source's blockmap (the blocks hash in
- * parallel), except the blocks the build already reread and matched as it wrote them (`checked`;
- * nothing is written to a block after that); over smbclient the store hashes the file.
+ * parallel); over smbclient the store hashes the file.
  */
-async function checkCopy(store: VdiskStore, source: SyncSource, signal: AbortSignal | undefined, checked: ReadonlySet<number> | undefined): Promise<string | undefined> {
+async function checkCopy(store: VdiskStore, source: SyncSource, signal?: AbortSignal): Promise<string | undefined> {
   const partial = partialFile(source.vdisk);
   if (store instanceof FilesystemStore) {
-    const bad = await firstBadBlock(join(store.location, partial), source.blockmap, { ...(signal ? { signal } : {}), ...(checked ? { checked } : {}) });
+    const bad = await firstBadBlock(join(store.location, partial), source.blockmap, signal ? { signal } : {});
     if (!bad) return undefined;
     return bad.index < 0 ? `${bad.actual}, not ${source.blockmap.size}` : `block ${bad.index} hashed to ${bad.actual}, not ${source.blockmap.blocks[bad.index]}`;
   }
@@ -127,11 +126,11 @@ async function writeIndex(store: VdiskStore, source: SyncSource): Promise<void> 
   await store.writeText(sidecarFile(source.vdisk), formatSidecar(source.vdisk, { sha256: source.blockmap.sha256, size: source.blockmap.size, properties: source.properties }));
 }
 
-async function build(store: VdiskStore, source: SyncSource, options: SiteSyncOptions, useBase: boolean): Promise<{ stats: BuildStats; base?: string; checked?: ReadonlySet<number> }> {
+async function build(store: VdiskStore, source: SyncSource, options: SiteSyncOptions, useBase: boolean): Promise<{ stats: BuildStats; base?: string }> {
   if (store instanceof SmbStore) return { stats: await uploadOverSmb(store, source, options) };
   const dir = store.location;
   const base = useBase ? await newestBase(store as FilesystemStore, source, options) : undefined;
-  const { stats, checked } = await buildOnFilesystem({
+  const stats = await buildOnFilesystem({
     dir,
     partial: partialFile(source.vdisk),
     journal: journalFile(source.vdisk),
@@ -144,7 +143,7 @@ async function build(store: VdiskStore, source: SyncSource, options: SiteSyncOpt
     if (error.code !== "ENOSPC" && error.code !== "EDQUOT") throw error;
     throw new StoreFullError(`the PVS store ${dir} is full while writing ${partialFile(source.vdisk)} (${error.code}); free space or remove old vDisk versions, then rerun: the partial file and its journal let the rerun continue`, dir);
   });
-  return { stats, checked, ...(base ? { base: base.name } : {}) };
+  return { stats, ...(base ? { base: base.name } : {}) };
 }
 
 /** The newest other version with a usable blockmap; one the site lacks a blockmap for is indexed at the site once. */
