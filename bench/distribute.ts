@@ -18,7 +18,9 @@
  *    rename, the old one stays); and a plain copy (`cp`) of the new version to each site.
  *    rebake's time includes indexing the source (one read; the CLI saves the blockmap beside the
  *    source, so later syncs skip it; vs_rsync_indexed leaves it out) and rereading each site's copy to verify every block's sha256
- *    against the source's blockmap, which neither rsync nor cp does.
+ *    against the source's blockmap, which neither rsync nor cp does. rebake and rsync alternate for
+ *    FULL_ROUNDS rounds and the best round of each is compared: on a machine shared with other
+ *    jobs single runs of either swing by 2x.
  * Every side runs the 3 sites at once and ends with the new file on stable storage, as rebake does
  * before its rename (rsync --fsync; cp then sync FILE): a copy still in the page cache is not
  * distributed. Each timed step starts after a `sync`, so none pays for writing back what the steps
@@ -63,6 +65,8 @@ const SPACE_NEEDED = (3 + 2 * SITES) * DISK_SIZE + GIB;
 const WRITE_CHUNK = 16 * MIB;
 const CHUNKING_SAMPLE = 256 * MIB;
 const IDENTICAL_RUNS = 5;
+/** Rounds of the full-vDisk comparison; the version's runs once (rsync --inplace overwrites the parent). */
+const FULL_ROUNDS = 2;
 const PROPERTIES = { description: "bench", writeCacheType: "device-ram-with-overflow-on-disk", writeCacheSizeMiB: 4096, recipe: "bench", version: "1.1.0", recipeHash: "0".repeat(64), buildId: "bench" } as const;
 const OLD = "bench-1.0.0.vhdx";
 const NEW = "bench-1.1.0.vhdx";
@@ -233,31 +237,47 @@ export async function main(_args: readonly string[]): Promise<number> {
     }
     const removeNew = () => Promise.all(sites.map((s) => Promise.all([NEW, blockmapName(NEW), "bench-1.1.0.rebake.ini"].map((f) => rm(join(s.location, f), { force: true })))));
 
-    // 2. The full vDisk.
-    console.log(`before rebake full sync: ${load()}`);
-    const index = await timed(() => computeBlockmap(v2));
-    const syncSource: SyncSource = { path: v2, vdisk: "bench-1.1.0", family: "bench", blockmap: index.value, properties: PROPERTIES };
-    const ours = await timed(() => syncAll(syncSource, sites, { concurrency: SITES, throttle: UNLIMITED }));
-    const results = ours.value;
-    for (const r of results) console.log(`rebake sync ${r.site}: ${r.status} from ${r.base ?? "-"}, sent ${(r.sentBytes / MIB).toFixed(1)} MiB, copied inside the site ${(r.localBytes / MIB).toFixed(1)} MiB${r.error ? `, ${r.error.message}` : ""}`);
-    if (results.some((r) => r.status !== "delta")) throw new Error("a site did not get a delta");
-    const bytesPerChanged = Math.max(...results.map((r) => r.sentBytes)) / changedBytes;
-    console.log(`rebake sync, full vDisk: ${seconds(index.ms + ours.ms)} for ${SITES} sites: indexing the source ${seconds(index.ms)} (once per build, saved beside it), then the sites ${seconds(ours.ms)} (per-site verification included); ${load()}`);
+    // 2. The full vDisk, FULL_ROUNDS times each, alternating: the other agents on this machine make
+    // single runs swing by 2x; the best round of each side is compared.
+    const syncTotals: number[] = [];
+    const syncSites: number[] = [];
+    const rsyncs: number[] = [];
+    let syncSource: SyncSource | undefined;
+    let bytesPerChanged = 0;
+    let identical = 0;
+    for (let round = 1; round <= FULL_ROUNDS; round++) {
+      console.log(`round ${round}, before rebake full sync: ${load()}`);
+      const index = await timed(() => computeBlockmap(v2));
+      const source: SyncSource = { path: v2, vdisk: "bench-1.1.0", family: "bench", blockmap: index.value, properties: PROPERTIES };
+      syncSource = source;
+      const ours = await timed(() => syncAll(source, sites, { concurrency: SITES, throttle: UNLIMITED }));
+      const results = ours.value;
+      for (const r of results) console.log(`rebake sync ${r.site}: ${r.status} from ${r.base ?? "-"}, sent ${(r.sentBytes / MIB).toFixed(1)} MiB, copied inside the site ${(r.localBytes / MIB).toFixed(1)} MiB${r.error ? `, ${r.error.message}` : ""}`);
+      if (results.some((r) => r.status !== "delta")) throw new Error("a site did not get a delta");
+      bytesPerChanged = Math.max(...results.map((r) => r.sentBytes)) / changedBytes;
+      console.log(`rebake sync, full vDisk: ${seconds(index.ms + ours.ms)} for ${SITES} sites: indexing the source ${seconds(index.ms)} (once per build, saved beside it), then the sites ${seconds(ours.ms)} (per-site verification included); ${load()}`);
+      syncTotals.push(index.ms + ours.ms);
+      syncSites.push(ours.ms);
 
-    // "Already there": the skip path of a real sync (lock, stat, sidecar) against one full read.
-    const skip = [];
-    for (let i = 0; i < IDENTICAL_RUNS; i++) skip.push((await timed(() => syncSite(sites[0]!, syncSource, { throttle: UNLIMITED }))).ms);
-    const read = await timed(() => fullRead(join(sites[0]!.location, NEW)));
-    skip.sort((a, b) => a - b);
-    const identicalMs = skip[Math.floor(skip.length / 2)]!;
-    console.log(`identical check: ${identicalMs.toFixed(2)} ms (median of ${IDENTICAL_RUNS}) vs a full sha256 read ${seconds(read.ms)}`);
-    await removeNew();
+      if (round === 1) {
+        // "Already there": the skip path of a real sync (lock, stat, sidecar) against one full read.
+        const skip = [];
+        for (let i = 0; i < IDENTICAL_RUNS; i++) skip.push((await timed(() => syncSite(sites[0]!, source, { throttle: UNLIMITED }))).ms);
+        const read = await timed(() => fullRead(join(sites[0]!.location, NEW)));
+        skip.sort((a, b) => a - b);
+        const identicalMs = skip[Math.floor(skip.length / 2)]!;
+        identical = identicalMs / read.ms;
+        console.log(`identical check: ${identicalMs.toFixed(2)} ms (median of ${IDENTICAL_RUNS}) vs a full sha256 read ${seconds(read.ms)}`);
+      }
+      await removeNew();
 
-    console.log(`before rsync --no-whole-file: ${load()}`);
-    const rsync = await timed(() => Promise.all(sites.map((s) => exec("rsync", ["--no-whole-file", "--fuzzy", "--fsync", "--stats", v2, join(s.location, NEW)]))));
-    const literal = /Literal data: ([\d,]+) bytes/.exec(rsync.value[0]?.stdout ?? "")?.[1];
-    console.log(`rsync --no-whole-file --fuzzy --fsync: ${seconds(rsync.ms)} for ${SITES} sites (literal data per site ${literal ?? "?"} bytes); ${load()}`);
-    await removeNew();
+      console.log(`round ${round}, before rsync --no-whole-file: ${load()}`);
+      const rsync = await timed(() => Promise.all(sites.map((s) => exec("rsync", ["--no-whole-file", "--fuzzy", "--fsync", "--stats", v2, join(s.location, NEW)]))));
+      const literal = /Literal data: ([\d,]+) bytes/.exec(rsync.value[0]?.stdout ?? "")?.[1];
+      console.log(`rsync --no-whole-file --fuzzy --fsync: ${seconds(rsync.ms)} for ${SITES} sites (literal data per site ${literal ?? "?"} bytes); ${load()}`);
+      rsyncs.push(rsync.ms);
+      await removeNew();
+    }
 
     const copy = await timed(() => Promise.all(sites.map(async (s) => {
       await exec("cp", [v2, join(s.location, NEW)]);
@@ -275,7 +295,7 @@ export async function main(_args: readonly string[]): Promise<number> {
       parentFile: OLD,
       parentLinkage: version.parentLinkage,
       parentSha256: v1map.sha256,
-      full: indexedFullVdisk(syncSource),
+      full: indexedFullVdisk(syncSource!),
     };
     console.log(`before rebake version sync: ${load()}`);
     const ourVersion = await timed(() => syncVersionAll(versionSource, sites, { concurrency: SITES, throttle: UNLIMITED }));
@@ -290,10 +310,11 @@ export async function main(_args: readonly string[]): Promise<number> {
 
     const vsInplace = ourVersion.ms / inplace.ms;
     const vsInplaceWithBuild = (ourVersion.ms + built.ms) / inplace.ms;
-    const vsRsync = (index.ms + ours.ms) / rsync.ms;
-    const vsRsyncIndexed = ours.ms / rsync.ms;
-    const vsCopy = (index.ms + ours.ms) / copy.ms;
-    const identical = identicalMs / read.ms;
+    const best = (ms: readonly number[]) => Math.min(...ms);
+    console.log(`full vDisk, best of ${FULL_ROUNDS}: rebake ${seconds(best(syncTotals))} (sites alone ${seconds(best(syncSites))}), rsync --no-whole-file ${seconds(best(rsyncs))}`);
+    const vsRsync = best(syncTotals) / best(rsyncs);
+    const vsRsyncIndexed = best(syncSites) / best(rsyncs);
+    const vsCopy = best(syncTotals) / copy.ms;
     const met = (ok: boolean) => (ok ? "met" : "MISSED");
     console.log(`targets: vs_rsync_inplace <= 1.0 (${met(vsInplace <= 1)}), version_bytes_per_changed_byte <= 1.05 (${met(versionPerChanged <= 1.05)}), bytes_per_changed_byte <= 1.1 (${met(bytesPerChanged <= 1.1)}), identical_check < 0.01 (${met(identical < 0.01)}); ${load()}`);
     console.log(
