@@ -19,7 +19,7 @@ import { captureDifferencingVhdx } from "../src/capture/vhdx-diff-capture.ts";
 import { VhdxChain } from "../src/capture/vhdx-reader.ts";
 import { computeBlockmap } from "../src/distribute/blockmap.ts";
 import { UNLIMITED } from "../src/distribute/token-bucket.ts";
-import { syncVersionToSite, type VersionSource } from "../src/distribute/version-sync.ts";
+import { indexedFullVdisk, syncVersionToSite, type VersionSource } from "../src/distribute/version-sync.ts";
 import type { BuildManifest } from "../src/manifest/model.ts";
 import { vhdxOf } from "../src/stores/published-vdisk.ts";
 import { createExec } from "../src/util/exec.ts";
@@ -86,7 +86,7 @@ export async function main(): Promise<number> {
       parentFile: "linux-demo.vhdx",
       parentLinkage: version.parentLinkage,
       parentSha256: vhdxOf(first.manifest)!.sha256,
-      full: { path: fullPath, vdisk: "linux-demo-2", family: "linux-demo", blockmap: full, properties: PROPERTIES },
+      full: indexedFullVdisk({ path: fullPath, vdisk: "linux-demo-2", family: "linux-demo", blockmap: full, properties: PROPERTIES }),
     };
     const withParent = join(dir, "site-with-parent");
     const without = join(dir, "site-without-parent");

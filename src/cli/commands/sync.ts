@@ -4,7 +4,7 @@
  * holds, or a full copy. Exit 0 when every site has it, 3 when some sites failed.
  */
 import { formatSize, parseSize, UnitError } from "../../cache/units.ts";
-import { resolveSyncSource, sitesOf } from "../../distribute/source.ts";
+import { indexSyncSource, locateSyncSource, sitesOf } from "../../distribute/source.ts";
 import { DEFAULT_CONCURRENCY, syncAll } from "../../distribute/sync.ts";
 import { createSyncView } from "../progress/sync-view.ts";
 import { TokenBucket, UNLIMITED } from "../../distribute/token-bucket.ts";
@@ -84,18 +84,21 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
     io.stderr(`rebake sync: --bwlimit does not apply to smb:// stores (smbclient has no rate limit)\n`);
   }
   const view = values.json ? undefined : createSyncView(io.isTty ? "tty" : "plain", io.stdout);
-  const source = await resolveSyncSource(io.cwd, stack, { ...(values.from ? { from: values.from } : {}), signal: io.signal });
-  const record = values.full || !source.manifestPath ? undefined : await readVersionRecord(source.manifestPath);
+  const resolveOptions = { ...(values.from ? { from: values.from } : {}), signal: io.signal };
+  const located = await locateSyncSource(io.cwd, stack, resolveOptions);
+  const record = values.full ? undefined : await readVersionRecord(located.manifestPath);
   const throttle = bytesPerSecond ? new TokenBucket(bytesPerSecond) : UNLIMITED;
-  if (record && source.manifestPath) {
-    const version = versionSourceOf(record, source.manifestPath, source);
-    if (!values.json) io.stdout(`syncing version ${record.number} of ${record.vdisk} (${version.file}, ${formatSize(version.size)}; full vDisk ${formatSize(source.blockmap.size)}) to ${sites.length} site${sites.length === 1 ? "" : "s"}\n`);
+  if (record) {
+    // The full vDisk is indexed (one read of all of it) only if a site needs it instead of the version.
+    const version = versionSourceOf(record, located.manifestPath, { vdisk: located.vdisk, size: located.expected.size, index: () => indexSyncSource(located, resolveOptions) });
+    if (!values.json) io.stdout(`syncing version ${record.number} of ${record.vdisk} (${version.file}, ${formatSize(version.size)}; full vDisk ${formatSize(located.expected.size)}) to ${sites.length} site${sites.length === 1 ? "" : "s"}\n`);
     const results = await syncVersionAll(version, sites, { concurrency, throttle, ...(values.verify ? { verify: true } : {}), signal: io.signal, ...(maxDeltaFraction === undefined ? {} : { maxDeltaFraction }) });
     const code = exitCode(results);
     if (values.json) io.stdout(`${JSON.stringify({ stack: stack.stack, vdisk: record.vdisk, version: version.file, size: version.size, sha256: version.sha256, sites: results, exitCode: code }, null, 2)}\n`);
-    else for (const r of results) io.stdout(`${r.site}: ${r.status === "version" ? `version ${version.file}` : r.status === "full" ? `full vDisk ${source.vdisk}.vhdx` : r.status}, sent ${formatSize(r.sentBytes)}: ${r.error ? r.error.message : r.reason}\n`);
+    else for (const r of results) io.stdout(`${r.site}: ${r.status === "version" ? `version ${version.file}` : r.status === "full" ? `full vDisk ${located.vdisk}.vhdx` : r.status}, sent ${formatSize(r.sentBytes)}: ${r.error ? r.error.message : r.reason}\n`);
     return code;
   }
+  const source = await indexSyncSource(located, resolveOptions);
   if (!values.json) io.stdout(`syncing ${source.vdisk}.vhdx (${formatSize(source.blockmap.size)}) to ${sites.length} site${sites.length === 1 ? "" : "s"}\n`);
   const results = await syncAll(source, sites, {
     concurrency,
