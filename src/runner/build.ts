@@ -103,7 +103,11 @@ async function buildOnce(request: BuildRequest, deps: BuildDeps): Promise<BuildR
   const state = newBuildState(request.buildId ?? newBuildId(started));
   const steps = buildSteps(env);
   request.emit({ type: "build-start", at: started.toISOString(), recipe: plan.recipe.name, buildId: state.buildId, steps: steps.map((s) => ({ id: s.name, title: s.title })) });
+  // Asked while the build runs (a process start per tool): the manifest is the first to need them.
+  const tools = deps.toolVersions();
+  tools.catch(() => undefined);
   const written = async (records: readonly StepRecord[]): Promise<BuildResult> => {
+    state.tools = await tools;
     const manifest = manifestOf(request, deps, state, records, started, clock());
     const manifestPath = join(request.outDir, MANIFEST_FILE);
     await writeManifest(manifestPath, manifest);

@@ -1,9 +1,9 @@
-import { describe, it } from "node:test";
+import { describe, it, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { AgentPortClosedError, QgaChannel, UploadChecksumError } from "../../src/guest/qga/qga-channel.ts";
+import { AgentPortClosedError, EXEC_POLL_MS, nextExecPoll, QgaChannel, UploadChecksumError } from "../../src/guest/qga/qga-channel.ts";
 import { AgentPortState } from "../../src/hypervisors/qemu/agent-port.ts";
 import { QgaCommandError, QgaConnection } from "../../src/guest/qga/qga-connection.ts";
 import { GuestTimeoutError } from "../../src/guest/channel.ts";
@@ -215,4 +215,18 @@ describe("AgentPortState", () => {
       assert.equal(await port.waitOpen(20), c.open);
     });
   }
+});
+
+test("guest-exec-status polls stay at most 100 ms apart for the first seconds, then back off to 1 s", () => {
+  const pauses: number[] = [];
+  let pause: number = EXEC_POLL_MS.first;
+  let elapsed = 0;
+  while (elapsed < 12_000) {
+    pauses.push(pause);
+    elapsed += pause;
+    pause = nextExecPoll(pause, elapsed);
+  }
+  assert.deepEqual(pauses.slice(0, 6), [10, 20, 40, 80, 100, 100], "a command of 350 ms is seen by 450 ms, not 630 ms");
+  assert.ok(pauses.filter((_, i) => pauses.slice(0, i).reduce((a, b) => a + b, 0) < 5_000).every((p) => p <= 100));
+  assert.equal(pauses.at(-1), 1_000, "long installs are asked once a second");
 });

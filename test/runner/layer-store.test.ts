@@ -4,9 +4,10 @@ import { join } from "node:path";
 import { LayerCache } from "../../src/cache/layer-cache.ts";
 import type { DriverCapabilities } from "../../src/hypervisors/driver.ts";
 import type { PlanStep } from "../../src/recipe/plan-model.ts";
-import { chooseLayerStore, type LayerStoreKind } from "../../src/runner/layers/layer-store.ts";
+import { chooseLayerStore, keepStateFor, type LayerStoreKind } from "../../src/runner/layers/layer-store.ts";
 
-const steps = ["01-os", "02-app", "03-app", "04-seal"].map((id, i) => ({ id, hash: String(i).repeat(64) }) as PlanStep);
+const KINDS = { "01-os": "os-install", "02-app": "app", "03-app": "app", "04-seal": "seal" } as const;
+const steps = (["01-os", "02-app", "03-app", "04-seal"] as const).map((id, i) => ({ id, kind: KINDS[id], hash: String(i).repeat(64) }) as PlanStep);
 const cache = new LayerCache("/cache/layers");
 const capabilities = (layersOutliveVm: boolean): DriverCapabilities => ({ layersOutliveVm, memoryResume: layersOutliveVm, exportFormats: ["qcow2"] });
 const store = (noCache: boolean, layersOutliveVm: boolean) =>
@@ -59,4 +60,13 @@ test("the shared cache keeps a running VM's memory state at the likely resume po
   );
   assert.equal(shared.checkpointOptions(1, false).saveState, undefined, "a powered-off VM has no memory state");
   assert.equal(shared.checkpointOptions(2, true).saveFirmwareVars, cache.companionPath(steps[2]!.hash, "firmwareVars"), "UEFI variables are kept with every layer");
+});
+
+test("memory state is kept only before the steps that change between builds (updates, apps, custom scripts)", () => {
+  const demo = (["os-install", "hypervisor-tools", "app", "app", "target-device", "seal"] as const).map((kind) => ({ kind }));
+  const keep = keepStateFor(demo);
+  // Changing the last app resumes from the layer below it; a new target-device version boots from the last app's layer.
+  assert.deepEqual(demo.map((_, i) => keep(i)), [false, true, true, false, false, false]);
+  const windows = (["os-install", "updates", "driver", "hypervisor-tools", "app", "vda", "custom", "seal"] as const).map((kind) => ({ kind }));
+  assert.deepEqual(windows.map((_, i) => keepStateFor(windows)(i)), [true, false, false, true, false, true, false, false]);
 });

@@ -38,7 +38,6 @@ export function prepareStep(env: BuildEnv): Step<BuildState> {
         tailPath,
       });
       state.resume = await state.layers.resume();
-      state.tools = await deps.toolVersions();
       note(env, ctx.stepId, state.layers.describe(state.resume));
       for (const warning of request.plan.warnings) note(env, ctx.stepId, `warning: ${warning}`);
     },
