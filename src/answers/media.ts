@@ -10,7 +10,7 @@ import { basename, dirname, join } from "node:path";
 import { sha256File } from "../util/hash-file.ts";
 import type { Recipe } from "../recipe/model.ts";
 import type { ResolveSecret } from "../recipe/secrets.ts";
-import type { Exec } from "../util/exec.ts";
+import { CommandFailedError, type Exec } from "../util/exec.ts";
 import { renderAutounattend } from "./autounattend.ts";
 import { renderCloudInit } from "./cloud-init.ts";
 import { DEFAULT_TOOLS_KIND } from "./defaults.ts";
@@ -57,6 +57,9 @@ export interface AnswerMedia {
 }
 
 /** The answer files or options cannot make an answer medium. */
+/** How xorriso reports that it caught a fatal signal (its own handler prints this, then exits 1). */
+const XORRISO_CRASH = /UNIX-SIGNAL:\s+SIG(SEGV|BUS|ILL|FPE|ABRT)/;
+
 export class AnswerMediaError extends Error {
   constructor(message: string) {
     super(message);
@@ -88,11 +91,19 @@ export async function createAnswerMedia(
       await utimes(join(staging, name), MEDIA_EPOCH_SECONDS, MEDIA_EPOCH_SECONDS);
     }
     await utimes(staging, MEDIA_EPOCH_SECONDS, MEDIA_EPOCH_SECONDS);
-    await options.exec(
-      "xorriso",
-      ["-as", "mkisofs", "-quiet", "-V", options.volumeLabel, "-J", "-r", "-o", partial, staging],
-      { env: { SOURCE_DATE_EPOCH: String(MEDIA_EPOCH_SECONDS) }, ...(options.signal ? { signal: options.signal } : {}) },
-    );
+    const mkisofs = () =>
+      options.exec(
+        "xorriso",
+        ["-as", "mkisofs", "-quiet", "-V", options.volumeLabel, "-J", "-r", "-o", partial, staging],
+        { env: { SOURCE_DATE_EPOCH: String(MEDIA_EPOCH_SECONDS) }, ...(options.signal ? { signal: options.signal } : {}) },
+      );
+    // Debian 12's xorriso 1.5.4 was seen to die of a SIGSEGV once in a loaded test run (never in 300
+    // runs of the same command alone): a crash, not an answer about the files, so it gets one more try.
+    await mkisofs().catch(async (error: unknown) => {
+      if (!(error instanceof CommandFailedError && XORRISO_CRASH.test(error.result.stderr)) || options.signal?.aborted) throw error;
+      await rm(partial, { force: true });
+      return mkisofs();
+    });
     // Windows media carry the administrator password and product key: owner-only, like a key file.
     await chmod(partial, PRIVATE_FILE_MODE);
     const sha256 = await sha256File(partial);

@@ -94,6 +94,34 @@ describe("createAnswerMedia with a recording exec", () => {
     assert.deepEqual(await readdir(dir), []);
   });
 
+  // What Debian 12's xorriso 1.5.4 printed when it crashed once in a loaded CI run.
+  const CRASH = "xorriso 1.5.4 : RockRidge filesystem manipulator, libburnia project.\n\nUNIX-SIGNAL:  SIGSEGV  errno= 0\nxorriso : ABORT : Trying to shut down drive and library\n";
+
+  test("a xorriso that crashes on a signal is run once more; a second crash fails with its output", async () => {
+    const dir = await freshDir("crash");
+    let runs = 0;
+    const once = createRecordingExec((_command, args) => {
+      runs++;
+      if (runs === 1) return { exitCode: 1, stderr: CRASH };
+      writeFileSync(args[args.indexOf("-o") + 1] ?? "", "fake iso");
+      return {};
+    });
+    const media = await createAnswerMedia(new Map([["user-data", "x"]]), { volumeLabel: "CIDATA", outPath: join(dir, "a.iso"), exec: once, tempDir: dir });
+    assert.equal(once.calls.length, 2);
+    assert.equal(media.path, join(dir, "a.iso"));
+    const always = createRecordingExec(() => ({ exitCode: 1, stderr: CRASH }));
+    await assert.rejects(createAnswerMedia(new Map([["user-data", "x"]]), { volumeLabel: "CIDATA", outPath: join(dir, "b.iso"), exec: always, tempDir: dir }), /SIGSEGV/);
+    assert.equal(always.calls.length, 2, "one retry, not a loop");
+    assert.deepEqual(await readdir(dir), ["a.iso"], "nothing is left of the failed one");
+  });
+
+  test("a xorriso failure that is not a crash is not retried", async () => {
+    const dir = await freshDir("noretry");
+    const exec = createRecordingExec(() => ({ exitCode: 5, stderr: "xorriso : FAILURE : no space left" }));
+    await assert.rejects(createAnswerMedia(new Map([["user-data", "x"]]), { volumeLabel: "CIDATA", outPath: join(dir, "a.iso"), exec, tempDir: dir }), CommandFailedError);
+    assert.equal(exec.calls.length, 1);
+  });
+
   const BAD_NAMES = ["../escape", "sub/dir.txt", ".hidden", ""];
   for (const name of BAD_NAMES) {
     test(`refuses the file name ${JSON.stringify(name)} before running anything`, async () => {
