@@ -56,10 +56,10 @@ export interface AnswerMedia {
   readonly sha256: string;
 }
 
-/** The answer files or options cannot make an answer medium. */
 /** How xorriso reports that it caught a fatal signal (its own handler prints this, then exits 1). */
 const XORRISO_CRASH = /UNIX-SIGNAL:\s+SIG(SEGV|BUS|ILL|FPE|ABRT)/;
 
+/** The answer files or options cannot make an answer medium. */
 export class AnswerMediaError extends Error {
   constructor(message: string) {
     super(message);
