@@ -74,11 +74,6 @@ export async function indexSyncSource(located: LocatedSyncSource, options: Resol
   return { ...source, blockmap };
 }
 
-/** Loads the manifest, finds the file, and reads (or builds once, and saves) its blockmap. */
-export async function resolveSyncSource(root: string, stack: StackConfig, options: ResolveOptions = {}): Promise<SyncSource> {
-  return indexSyncSource(await locateSyncSource(root, stack, options), options);
-}
-
 /** The blockmap beside the source; computed in one read and saved when missing or stale. */
 async function sourceBlockmap(path: string, options: ResolveOptions): Promise<Blockmap> {
   const file = join(dirname(path), blockmapName(basename(path)));

@@ -3,9 +3,13 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { resolveSyncSource, sitesOf, SyncSecretError, SyncSourceError } from "../../src/distribute/source.ts";
+import { indexSyncSource, locateSyncSource, sitesOf, SyncSecretError, SyncSourceError, type ResolveOptions } from "../../src/distribute/source.ts";
+
 import type { StackConfig } from "../../src/stacks/model.ts";
 import { content, workspace } from "./fixtures.ts";
+
+/** Finds the vDisk and indexes it, as `rebake sync` does for a full-vDisk sync. */
+const resolveSyncSource = async (root: string, config: StackConfig, options: ResolveOptions = {}) => indexSyncSource(await locateSyncSource(root, config, options), options);
 
 function stack(manifest: string): StackConfig {
   return {
