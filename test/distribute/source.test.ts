@@ -4,7 +4,6 @@ import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { indexSyncSource, locateSyncSource, sitesOf, SyncSecretError, SyncSourceError, type ResolveOptions } from "../../src/distribute/source.ts";
-
 import type { StackConfig } from "../../src/stacks/model.ts";
 import { content, workspace } from "./fixtures.ts";
 
