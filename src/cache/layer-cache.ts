@@ -58,6 +58,13 @@ export interface CompanionFile {
   readonly sha256: string;
 }
 
+/** What was saved with a layer and is there; see LayerCache.companions. */
+export interface LayerCompanions {
+  readonly state?: { readonly path: string; readonly sha256: string };
+  readonly firmwareVars?: string;
+  readonly tpmState?: string;
+}
+
 export interface LayerCacheOptions {
   readonly clock?: () => Date;
   /** Replaceable so the disk-full path is testable. */
@@ -121,25 +128,30 @@ export class LayerCache {
   }
 
   /**
-   * The companions of a committed layer that are there and intact, by kind, from one read of its
-   * marker; one that does not match its marker is removed (the layer stays: it still boots).
+   * The companions of a committed layer that are there, from one read of its marker; one that does
+   * not match its marker is removed (the layer stays: it still boots). The UEFI variables and the
+   * TPM state (KiB) are checked against their sha256 here. The memory state (tens of MiB to GiB)
+   * is checked by size only and comes with its sha256: whoever loads it checks the digest while
+   * the VM's memory is allocated, so a rebuild does not read it twice before the VM starts.
    */
-  async companions(hash: string): Promise<Partial<Record<Companion, string>>> {
+  async companions(hash: string): Promise<LayerCompanions> {
     const marker = await this.committed(hash);
-    const found: Partial<Record<Companion, string>> = {};
-    for (const companion of COMPANION_KINDS) {
-      const file = await this.#intact(marker?.[companion]);
-      if (file) found[companion] = file;
-    }
-    return found;
+    const state = await this.#present(marker?.state, false);
+    const firmwareVars = await this.#present(marker?.firmwareVars, true);
+    const tpmState = await this.#present(marker?.tpmState, true);
+    return {
+      ...(state ? { state: { path: state, sha256: marker!.state!.sha256 } } : {}),
+      ...(firmwareVars ? { firmwareVars } : {}),
+      ...(tpmState ? { tpmState } : {}),
+    };
   }
 
-  async #intact(listed: CompanionFile | undefined): Promise<string | undefined> {
+  async #present(listed: CompanionFile | undefined, checkDigest: boolean): Promise<string | undefined> {
     if (!listed) return undefined;
     const file = join(this.dir, listed.file);
     const size = await stat(file).then((s) => s.size, () => undefined);
     if (size === undefined) return undefined;
-    if (size === listed.size && (await sha256File(file)) === listed.sha256) return file;
+    if (size === listed.size && (!checkDigest || (await sha256File(file)) === listed.sha256)) return file;
     await rm(file, { force: true });
     return undefined;
   }

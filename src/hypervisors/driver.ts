@@ -6,6 +6,16 @@ import type { Firmware } from "../recipe/model.ts";
 import type { GuestChannel } from "../guest/channel.ts";
 import type { McsSnapshotPlacement } from "./mcs-snapshot-path.ts";
 
+/**
+ * A saved memory state and the sha256 it had when saved. A state is tens of MiB to gigabytes, so
+ * the driver checks the digest while it allocates the VM's memory, and the guest runs nothing from
+ * a state that does not match.
+ */
+export interface SavedVmState {
+  readonly path: string;
+  readonly sha256: string;
+}
+
 export interface VmSpec {
   readonly name: string;
   readonly cpus: number;
@@ -26,10 +36,10 @@ export interface VmSpec {
     readonly baseLayer?: LayerRef;
     /**
      * The VM's memory and device state saved with `baseLayer` (checkpoint's `saveState`): power
-     * on restores it instead of booting, and boots from the layer if it does not load. Optional;
-     * drivers that cannot restore state ignore it.
+     * on restores it instead of booting, and boots from the layer if it does not load or does not
+     * match its sha256. Optional; drivers that cannot restore state ignore it.
      */
-    readonly resumeState?: string;
+    readonly resumeState?: SavedVmState;
     /**
      * The UEFI variable store saved with `baseLayer` (checkpoint's `saveFirmwareVars`): the VM
      * starts with a copy of it (boot entries, Secure Boot updates) instead of the firmware's empty

@@ -100,12 +100,21 @@ test("a VM state beside the layer is committed with it: listed with size and sha
     const [layer] = await cache.list();
     assert.deepEqual(layer?.state, { file: `${h(1)}.vmstate`, size: STATE.length, sha256: createHash("sha256").update(STATE).digest("hex") });
     assert.equal(layer?.size, "layer".length + STATE.length);
-    assert.equal((await cache.companions(h(1))).state, cache.companionPath(h(1), "state"));
+    assert.deepEqual((await cache.companions(h(1))).state, { path: cache.companionPath(h(1), "state"), sha256: layer?.state?.sha256 }, "with the digest its loader checks");
+  }));
+
+test("a VM state of the listed size is not read here: its loader checks the sha256 while it loads", () =>
+  withCache(async (cache) => {
+    await writeFile(cache.companionPath(h(1), "state"), STATE);
+    await commitChain(cache, [h(1)]);
+    await writeFile(cache.companionPath(h(1), "state"), "other bytes!!!");
+    const listed = createHash("sha256").update(STATE).digest("hex");
+    assert.deepEqual((await cache.companions(h(1))).state, { path: cache.companionPath(h(1), "state"), sha256: listed });
   }));
 
 const unusableStates: readonly { name: string; damage: (file: string) => Promise<void> }[] = [
-  { name: "changed after the commit", damage: (file) => writeFile(file, "other bytes!!!") },
   { name: "truncated", damage: (file) => writeFile(file, "saved") },
+  { name: "grown", damage: (file) => writeFile(file, `${STATE} and more`) },
   { name: "missing", damage: (file) => rm(file) },
 ];
 
@@ -156,10 +165,11 @@ test("a UEFI variable store beside the layer is a companion too: listed, counted
     await writeFile(cache.companionPath(h(2), "firmwareVars"), VARS);
     assert.deepEqual((await cache.uncommitted()).map((o) => o.path), [cache.companionPath(h(2), "firmwareVars")], "an orphan without its layer");
 
-    await writeFile(cache.companionPath(h(1), "firmwareVars"), "changed after the commit");
+    // Same size: small companions are checked by their sha256 here.
+    await writeFile(cache.companionPath(h(1), "firmwareVars"), VARS.toUpperCase());
     assert.equal((await cache.companions(h(1))).firmwareVars, undefined);
     assert.equal(existsSync(cache.companionPath(h(1), "firmwareVars")), false, "removed, so no later build starts from it");
-    assert.equal((await cache.companions(h(1))).state, cache.companionPath(h(1), "state"), "the other companion is untouched");
+    assert.equal((await cache.companions(h(1))).state?.path, cache.companionPath(h(1), "state"), "the other companion is untouched");
 
     await cache.discardUncommitted(h(2));
     await cache.remove(h(1));

@@ -78,6 +78,22 @@ describe("buildQemuArgs", () => {
       ],
     },
     {
+      name: "a VM that boots has QEMU's default RAM and does not wait for a state",
+      machine: base,
+      has: [["-m", /^2048$/]],
+      lacks: [["-object", /memory-backend/], ["-incoming", /./]],
+    },
+    {
+      name: "a VM waiting for a saved state allocates its memory up front in threads, under the RAM id states are saved with",
+      machine: { ...base, incoming: { preallocThreads: 2 } },
+      has: [
+        ["-object", /^memory-backend-ram,id=pc\.ram,size=2048M,prealloc=on,prealloc-threads=2$/],
+        ["-machine", /^memory-backend=pc\.ram$/],
+        ["-m", /^2048$/],
+        ["-incoming", /^defer$/],
+      ],
+    },
+    {
       name: "commas in paths are doubled so they cannot start a new option",
       machine: { ...base, diskPath: "/odd,dir/top.qcow2" },
       has: [["-drive", /file=\/odd,,dir\/top.qcow2,format=qcow2/]],

@@ -2,7 +2,8 @@
  * Resuming a VM from the memory and device state saved with a checkpoint, with the rebake test OS
  * (build/testos/rebake-testos.iso, built by scripts/build-testos.sh): the guest continues where it
  * was (same boot, uptime goes on) instead of booting, sees the frozen layer's files, writes only
- * into the new child, and a state that does not load falls back to a boot. Skipped without the ISO.
+ * into the new child, and a state that does not load or does not match its sha256 falls back to a
+ * boot. Skipped without the ISO.
  */
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -70,7 +71,7 @@ describe("QEMU driver resuming from a saved VM state", () => {
       await sleep(CLOCK_GAP_MS);
       const frozenSha = await sha256(frozen);
 
-      const second = await driver.createVm(spec("second", { path: path.join(dir, "layers", "child-2.qcow2"), baseLayer: frozen, resumeState: saved }));
+      const second = await driver.createVm(spec("second", { path: path.join(dir, "layers", "child-2.qcow2"), baseLayer: frozen, resumeState: { path: saved, sha256: await sha256(saved) } }));
       vms.push(second);
       started = Date.now();
       assert.deepEqual(await driver.powerOn(second), { resumedFromMemory: true }, log.join("\n"));
@@ -90,11 +91,20 @@ describe("QEMU driver resuming from a saved VM state", () => {
       await driver.powerOff(second);
       assert.equal(await sha256(frozen), frozenSha, "writes after the resume land in the child only");
 
+      // A state that would load but is not the one its marker lists: the guest never runs from it.
+      const listed = createHash("sha256").update("what the marker listed").digest("hex");
+      const swapped = await driver.createVm(spec("swapped", { path: path.join(dir, "layers", "child-swapped.qcow2"), baseLayer: frozen, resumeState: { path: saved, sha256: listed } }));
+      vms.push(swapped);
+      assert.deepEqual(await driver.powerOn(swapped), { resumedFromMemory: false });
+      assert.ok(log.some((line) => /did not load \(its content does not match the sha256 .*booting from the layer/.test(line)), log.join("\n"));
+      assert.equal(existsSync(saved), false, "a state that does not match is removed");
+      await driver.destroy(swapped);
+
       await writeFile(saved, "not a vm state");
-      const third = await driver.createVm(spec("third", { path: path.join(dir, "layers", "child-3.qcow2"), baseLayer: frozen, resumeState: saved }));
+      const third = await driver.createVm(spec("third", { path: path.join(dir, "layers", "child-3.qcow2"), baseLayer: frozen, resumeState: { path: saved, sha256: await sha256(saved) } }));
       vms.push(third);
       assert.deepEqual(await driver.powerOn(third), { resumedFromMemory: false });
-      assert.ok(log.some((line) => /did not load .* booting from the layer/.test(line)), log.join("\n"));
+      assert.equal(log.filter((line) => /did not load .* booting from the layer/.test(line)).length, 2, log.join("\n"));
       assert.equal(existsSync(saved), false, "a state that does not load is removed");
       const booted = driver.guest(third);
       await booted.waitReady(BOOT_TIMEOUT_MS);

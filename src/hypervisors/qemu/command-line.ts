@@ -19,6 +19,13 @@ export const DEVICE_IDS = {
  */
 export const MACHINE_TYPE = "pc-q35-7.2";
 
+/**
+ * The RAM block id of pc-q35-7.2 (`"default-ram-id": "pc.ram"` in Debian 12's QEMU answer to QMP
+ * query-machines). A backend given to `-machine memory-backend` must carry it to stay migration
+ * compatible (https://www.qemu.org/docs/master/system/invocation.html, -machine memory-backend).
+ */
+const DEFAULT_RAM_ID = "pc.ram";
+
 /** Boot order: the installer first so a fresh disk never shadows it; the disk once it is removed. */
 const BOOT_INDEX = { install: 0, disk: 1 } as const;
 
@@ -50,7 +57,16 @@ export interface QemuMachine {
   readonly qgaSocket: string;
   readonly serialLog: string;
   /** Start paused, waiting for a saved VM state (QMP migrate-incoming) instead of booting. */
-  readonly incoming?: boolean;
+  readonly incoming?: {
+    /**
+     * Threads that allocate the guest's memory before the state loads. QEMU 7.2 loads a state by
+     * reading or writing every page of guest memory, one page at a time on one thread, so a fresh
+     * process pays a page fault per page inside the load; allocated up front in parallel, the load
+     * only copies. Measured on the demo (512 MiB, a host where a fault costs about 16 us): 1.2-2.3 s
+     * to load, against 0.7-1.0 s to allocate with 2 threads plus 0.3-0.4 s to load.
+     */
+    readonly preallocThreads: number;
+  };
 }
 
 export function buildQemuArgs(machine: QemuMachine): string[] {
@@ -80,7 +96,12 @@ export function buildQemuArgs(machine: QemuMachine): string[] {
     "-device", "virtio-serial-pci,id=virtio-serial0",
     "-device", `virtserialport,chardev=qga0,name=org.qemu.guest_agent.0,id=${DEVICE_IDS.agentPort}`,
   ];
-  if (machine.incoming) args.push("-incoming", "defer", "-S");
+  if (machine.incoming) {
+    // The backend keeps the default RAM id (pc.ram), so states saved by a VM without it still load.
+    const threads = Math.max(1, Math.floor(machine.incoming.preallocThreads));
+    const memory = `memory-backend-ram,id=${DEFAULT_RAM_ID},size=${machine.memoryMiB}M,prealloc=on,prealloc-threads=${threads}`;
+    args.push("-object", memory, "-machine", `memory-backend=${DEFAULT_RAM_ID}`, "-incoming", "defer", "-S");
+  }
   if (machine.uefi) {
     if (secureBoot) args.push("-global", "driver=cfi.pflash01,property=secure,value=on");
     args.push(

@@ -5,6 +5,7 @@
  */
 import { spawn as nodeSpawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { createWriteStream, existsSync } from "node:fs";
 import { chmod, copyFile, mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
@@ -19,6 +20,7 @@ import {
   type LayerRef,
   type Media,
   type PowerOnResult,
+  type SavedVmState,
   type SnapshotResult,
   type VmAccess,
   type VmActivity,
@@ -29,6 +31,7 @@ import {
   VmStoppedError,
 } from "../driver.ts";
 import { createExec, type Exec } from "../../util/exec.ts";
+import { sha256File } from "../../util/hash-file.ts";
 import { QgaChannel, type QuiescingGuestChannel } from "../../guest/qga/qga-channel.ts";
 import { AgentPortState } from "./agent-port.ts";
 import { abortError } from "../../guest/qga/qga-connection.ts";
@@ -39,7 +42,7 @@ import { recordAccelChoice } from "./accel-cache.ts";
 import { ACCEL_ENV, chooseAccel, qemuVersion, type AccelChoice } from "./kvm-probe.ts";
 import { processCpuMs } from "./process-cpu.ts";
 import { QmpClient } from "./qmp-client.ts";
-import { loadVmState, saveVmState } from "./vm-state.ts";
+import { loadVmState, saveVmState, VmStateFileError } from "./vm-state.ts";
 import { startSwtpm, swtpmPaths, tpmStateFile } from "./swtpm.ts";
 import { TrackedProcess, type ProcessExit } from "./tracked-process.ts";
 import { tiedToParent } from "../../util/tied-to-parent.ts";
@@ -99,6 +102,8 @@ export interface QemuDriverOptions {
    * (setpriv --pdeathsig): no VM outlives the build or test that started it. @default true
    */
   readonly tieToParent?: boolean;
+  /** Threads QEMU allocates guest memory with before loading a saved state. @default os.availableParallelism() */
+  readonly preallocThreads?: number;
   /** CPU time of a process by pid, for the watchdog. @default /proc/<pid>/stat */
   readonly cpuMs?: (pid: number) => Promise<number>;
 }
@@ -119,7 +124,7 @@ interface VmState {
   /** Whether the guest has the agent's port open, from QMP events. */
   readonly agentPort: AgentPortState;
   /** The saved state the next power on restores (spec.disk.resumeState), until it is used. */
-  resumeState?: string;
+  resumeState?: SavedVmState;
   /** The last QMP SHUTDOWN event of the running process: whether the guest asked for it. */
   shutdownEvent?: { readonly guest: boolean; readonly reason: string };
   /** Set while the driver itself stops the VM (power off, destroy). */
@@ -192,7 +197,7 @@ export class QemuDriver implements HypervisorDriver {
       }
       await accel;
       const handle: VmHandle = { id, name: spec.name };
-      this.vms.set(id, { handle, spec, dir, paths, ...(uefi ? { uefi } : {}), diskPath, media: {}, agentPort: new AgentPortState(DEVICE_IDS.agentPort), stopping: false, ...(spec.disk.resumeState ? { resumeState: path.resolve(spec.disk.resumeState) } : {}) });
+      this.vms.set(id, { handle, spec, dir, paths, ...(uefi ? { uefi } : {}), diskPath, media: {}, agentPort: new AgentPortState(DEVICE_IDS.agentPort), stopping: false, ...(spec.disk.resumeState ? { resumeState: { ...spec.disk.resumeState, path: path.resolve(spec.disk.resumeState.path) } } : {}) });
       return handle;
     } catch (error) {
       // A failed create leaves nothing behind.
@@ -229,21 +234,24 @@ export class QemuDriver implements HypervisorDriver {
     const saved = state.resumeState;
     // Only the first power on resumes: the disk has moved on from the saved state after that.
     delete state.resumeState;
-    if (saved && existsSync(saved)) {
+    if (saved && existsSync(saved.path)) {
       const started = Date.now();
+      // Read while QEMU allocates the guest's memory; checked before the guest runs from the state.
+      const matches = sha256File(saved.path).then((digest) => digest === saved.sha256, () => false);
       try {
-        await this.start(state, true);
-        await loadVmState(state.qmp!, state.qemu!, saved);
+        await this.start(state, { preallocThreads: this.options.preallocThreads ?? availableParallelism() });
+        await loadVmState(state.qmp!, state.qemu!, saved.path);
+        if (!(await matches)) throw new VmStateFileError("its content does not match the sha256 recorded when it was saved");
         await state.qmp!.execute("cont");
         // A state that loads into a guest that then never answers is as unusable as one that fails.
         await this.guest(vm).waitReady(RESUME_AGENT_TIMEOUT_MS);
         await this.thawAfterResume(state);
-        this.log(`${vm.name}: resumed from the saved state ${saved} in ${Date.now() - started} ms (no boot)`);
+        this.log(`${vm.name}: resumed from the saved state ${saved.path} in ${Date.now() - started} ms (no boot)`);
         return { resumedFromMemory: true };
       } catch (error) {
-        this.log(`${vm.name}: the saved state ${saved} did not load (${(error as Error).message}); removed it and booting from the layer instead`);
+        this.log(`${vm.name}: the saved state ${saved.path} did not load (${(error as Error).message}); removed it and booting from the layer instead`);
         await this.stopProcesses(state);
-        await rm(saved, { force: true });
+        await rm(saved.path, { force: true });
         // The resumed guest may have written into the new layer before it was given up: start it afresh.
         const base = state.spec.disk.baseLayer;
         if (base) {
@@ -252,7 +260,7 @@ export class QemuDriver implements HypervisorDriver {
         }
       }
     }
-    await this.start(state, false);
+    await this.start(state);
     return { resumedFromMemory: false };
   }
 
@@ -274,7 +282,7 @@ export class QemuDriver implements HypervisorDriver {
     });
   }
 
-  private async start(state: VmState, incoming: boolean): Promise<void> {
+  private async start(state: VmState, incoming?: QemuMachine["incoming"]): Promise<void> {
     const vm = state.handle;
     const accel = await this.accel();
     try {

@@ -5,7 +5,7 @@
  * resumable prefix, commit, discard and what is saved beside a layer, so the build's steps ask it
  * instead of testing flags.
  */
-import type { CheckpointOptions, DriverCapabilities, LayerRef } from "../../hypervisors/driver.ts";
+import type { CheckpointOptions, DriverCapabilities, LayerRef, SavedVmState } from "../../hypervisors/driver.ts";
 import type { LayerCache } from "../../cache/layer-cache.ts";
 import type { PlanStep, StepKind } from "../../recipe/plan-model.ts";
 import type { CleanupStack } from "../../util/cleanup-stack.ts";
@@ -22,8 +22,8 @@ export interface ResumePoint {
   /** The layer of step `prefix - 1` and what was saved with it; absent when the build starts from the ISO. */
   readonly base?: {
     readonly layer: LayerRef;
-    /** The VM's memory and device state at that layer. */
-    readonly state?: string;
+    /** The VM's memory and device state at that layer, checked by whoever loads it. */
+    readonly state?: SavedVmState;
     readonly firmwareVars?: string;
     readonly tpmState?: string;
   };
