@@ -18,6 +18,9 @@ import { loadStack, MAX_STACK_FILE_BYTES, parseHypervisorConfig } from "../stack
 import { pulumiKeys, readPulumiSecrets } from "../stacks/pulumi-secrets.ts";
 import type { Exec } from "../util/exec.ts";
 import { InputFileError, readInputFile } from "../util/read-input.ts";
+import { cacheDirs } from "../cache/cache-dir.ts";
+import { rememberedDigests } from "../cache/file-digests.ts";
+import { hashFileSha256, type HashFile } from "../recipe/hash.ts";
 
 export const DRIVER_NAMES = HYPERVISOR_NAMES;
 export type DriverName = HypervisorName;
@@ -298,4 +301,13 @@ export function publishEnvironment(env: NodeJS.ProcessEnv, refs: readonly string
     if (value !== undefined) out[pulumiSecretVariable(key)] = value;
   }
   return out;
+}
+
+/**
+ * How planning hashes a recipe's local files (an ISO by path, an installer beside the recipe): read
+ * once per change of the file, the digest remembered in the cache (cache/file-digests.ts). Builds
+ * remember; commands that only look (plan, hash) use what builds remembered and write nothing.
+ */
+export function planFileDigest(cwd: string, env: NodeJS.ProcessEnv, options: { readonly cacheDir?: string | undefined; readonly remember: boolean }): HashFile {
+  return rememberedDigests(cacheDirs(cwd, env, options.cacheDir).digests, hashFileSha256, { remember: options.remember });
 }

@@ -158,7 +158,8 @@ describe("every command takes --help and --json", () => {
     if (!json) continue;
     it(`${name} --json: one parseable document with the documented keys (${json.keys.join(", ")})`, async () => {
       const cwd = await json.cwd();
-      const env = json.env ?? { REBAKE_CACHE_DIR: join(cwd, ".cache") };
+      // Outside cwd: some commands run in the fixtures of the source tree.
+      const env = json.env ?? { REBAKE_CACHE_DIR: join(await tempRoot(), ".cache") };
       const { io, out } = capture(cwd, env);
       assert.equal(await main([...row.command, ...json.args, "--json"], io), json.exit ?? 0, out.stderr);
       const parsed = JSON.parse(out.stdout) as unknown;

@@ -24,7 +24,7 @@ import { planProject } from "../../recipe/plan-project.ts";
 import { resolveSecret } from "../../recipe/secrets.ts";
 import { build, type BuildResult } from "../../runner/build.ts";
 import { buildSecretRefs } from "../../recipe/secret-refs.ts";
-import { DEFAULT_DRIVER, checkDriverFlag, createDriver, loadConnection, recipeSecretSources } from "../wiring.ts";
+import { DEFAULT_DRIVER, checkDriverFlag, createDriver, loadConnection, planFileDigest, recipeSecretSources } from "../wiring.ts";
 import { BuildInterruptedError } from "../../runner/errors.ts";
 import { ON_ERROR_POLICIES, type OnErrorPolicy } from "../../runner/on-error.ts";
 import { StepsFailedError } from "../../runner/run-steps.ts";
@@ -89,7 +89,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const timeoutMs = durationFlag("--timeout", values.timeout);
   const stallFlagMs = durationFlag("--stall-timeout", values["stall-timeout"]);
 
-  const planned = await planProject(recipePath, { cwd: io.cwd });
+  const planned = await planProject(recipePath, { cwd: io.cwd, hashFile: planFileDigest(io.cwd, io.env, { cacheDir: values["cache-dir"], remember: true }) });
   if (!planned.ok) {
     io.stdout(values.json ? problemsAsJson(planned.problems, 1) : formatReport(planned.problems, 1));
     return EXIT.failed;

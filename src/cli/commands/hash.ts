@@ -3,6 +3,7 @@
  * cumulative hash of each step (the layer-cache key).
  */
 import { EXIT, UsageError, type CliIo } from "../io.ts";
+import { planFileDigest } from "../wiring.ts";
 import { formatReport, problemsAsJson } from "../../recipe/format-problems.ts";
 import { planProject } from "../../recipe/plan-project.ts";
 import type { Plan } from "../../recipe/plan-model.ts";
@@ -30,7 +31,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   }
   const [recipe, ...extra] = parsed.positionals;
   if (!recipe || extra.length) throw new UsageError(`name exactly one recipe`);
-  const planned = await planProject(recipe, { cwd: io.cwd });
+  const planned = await planProject(recipe, { cwd: io.cwd, hashFile: planFileDigest(io.cwd, io.env, { remember: false }) });
   if (!planned.ok) {
     io.stdout(parsed.values.json ? problemsAsJson(planned.problems, 1) : formatReport(planned.problems, 1));
     return EXIT.failed;

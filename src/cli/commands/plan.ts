@@ -4,6 +4,7 @@
  */
 import { parseCommandArgs } from "../args.ts";
 import { EXIT, UsageError, type CliIo } from "../io.ts";
+import { planFileDigest } from "../wiring.ts";
 import { formatReport, problemsAsJson } from "../../recipe/format-problems.ts";
 import { planProject } from "../../recipe/plan-project.ts";
 import { PLAN_FORMATS, renderPlan, type PlanFormat } from "../../recipe/render-plan.ts";
@@ -32,7 +33,7 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const [recipe, ...extra] = parsed.positionals;
   if (!recipe || extra.length) throw new UsageError(`name exactly one recipe`);
   const format = formatOf(parsed.values);
-  const planned = await planProject(recipe, { cwd: io.cwd });
+  const planned = await planProject(recipe, { cwd: io.cwd, hashFile: planFileDigest(io.cwd, io.env, { remember: false }) });
   if (!planned.ok) {
     io.stdout(format === "json" ? problemsAsJson(planned.problems, 1) : formatReport(planned.problems, 1));
     return EXIT.failed;
