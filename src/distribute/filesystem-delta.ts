@@ -53,6 +53,13 @@ export async function buildOnFilesystem(options: FilesystemBuildOptions): Promis
     if (base && !state?.cloned) {
       options.onProgress?.("clone", 0, base.blockmap.size);
       await copyFile(join(dir, `${base.name}.vhdx`), partialPath, constants.COPYFILE_FICLONE);
+      // The journal records only what is on disk: a clone still in the page cache is not cloned yet.
+      const clone = await open(partialPath, "r+");
+      try {
+        await clone.datasync();
+      } finally {
+        await clone.close();
+      }
       options.onProgress?.("clone", base.blockmap.size, base.blockmap.size);
       await journal.markCloned();
     } else if (!state) {
