@@ -12,7 +12,7 @@ import { createDriver as createHypervisorDriver, HYPERVISOR_NAMES, isHypervisorN
 import type { GuestChannelSettings } from "../guest/guest-channel-settings.ts";
 import { UsageError } from "./io.ts";
 import type { SecretRef } from "../recipe/model.ts";
-import { checkSecrets, pulumiSecretVariable, resolveSecret, SecretError, type SecretSources } from "../recipe/secrets.ts";
+import { pulumiSecretVariable, resolveSecret, secretErrors, SecretError, SecretNotFoundError, SecretsMissingError, type SecretSources } from "../recipe/secrets.ts";
 import type { HypervisorConnection, StackConfig, StackGuestChannel, VsphereConnection, XenOrchestraConnection } from "../stacks/model.ts";
 import { loadStack, MAX_STACK_FILE_BYTES, parseHypervisorConfig } from "../stacks/load-stack.ts";
 import { pulumiKeys, readPulumiSecrets } from "../stacks/pulumi-secrets.ts";
@@ -81,6 +81,24 @@ export class MissingCredentialError extends Error {
   }
 }
 
+/**
+ * Every secret a build needs that cannot be resolved, the recipe's and its connection's, in one
+ * report: one run names everything to set.
+ */
+export class BuildSecretsMissingError extends Error {
+  readonly rule: string;
+
+  constructor(
+    readonly recipe: readonly SecretError[],
+    readonly connection: MissingCredentialError,
+  ) {
+    const lines = [...recipe.map((error) => error.message), ...connection.missing.map((m) => `${m.what} from ${connection.source}: ${m.cause.message}`)];
+    super(`${lines.length} secrets cannot be resolved:\n${lines.map((line) => `  - ${line}`).join("\n")}`);
+    this.name = new.target.name;
+    this.rule = [...recipe, ...connection.missing.map((m) => m.cause)].every((error) => error instanceof SecretNotFoundError) ? "secret-not-found" : "invalid-secret-ref";
+  }
+}
+
 /** A stack or config file that lacks a setting builds need (publish does not). */
 export class BuildConnectionError extends Error {
   constructor(readonly source: string, readonly kind: string, readonly missing: readonly string[]) {
@@ -119,9 +137,13 @@ export interface LoadedConnection {
 
 /**
  * Reads the hypervisor block: `--hypervisor-config` replaces the stack's; `pulumi:` references in
- * it are read from the stack (so they need `--stack`). Invalid files throw StackConfigError.
+ * it, and in `recipeRefs` (a build's recipe secrets), are read from the stack in one pass (so they
+ * need `--stack`). Invalid files throw StackConfigError.
  */
-export async function loadConnection(flags: ConnectionFlags, deps: { readonly cwd: string; readonly exec: Exec; readonly signal?: AbortSignal }): Promise<LoadedConnection> {
+export async function loadConnection(
+  flags: ConnectionFlags,
+  deps: { readonly cwd: string; readonly exec: Exec; readonly signal?: AbortSignal; readonly recipeRefs?: readonly SecretRef[] },
+): Promise<LoadedConnection> {
   let connection: SelectedConnection | undefined;
   if (flags.hypervisorConfig !== undefined) {
     const file = resolvePath(deps.cwd, flags.hypervisorConfig);
@@ -138,11 +160,34 @@ export async function loadConnection(flags: ConnectionFlags, deps: { readonly cw
     const stack = await loadStack(deps.cwd, flags.stack);
     connection = { hypervisor: stack.hypervisor, source: stack.file };
   }
-  if (!connection || flags.stack === undefined) return connection ? { connection } : {};
-  if (flags.driver === "qemu" && connection.hypervisor.kind !== "qemu") return { connection };
-  const h = connection.hypervisor as unknown as Record<string, unknown> & { guest?: Record<string, unknown> };
-  const pulumiSecret = await stackSecretLookup([h.username, h.password, h.token, h.guest?.user, h.guest?.password], { ...deps, stack: flags.stack });
-  return pulumiSecret ? { connection, pulumiSecret } : { connection };
+  const loaded: LoadedConnection = connection ? { connection } : {};
+  if (flags.stack === undefined) return loaded;
+  // A local build of a remote stack's recipe (--driver qemu) needs none of its connection's secrets.
+  const used = connection && !(flags.driver === "qemu" && connection.hypervisor.kind !== "qemu") ? connection.hypervisor : {};
+  const h = used as Record<string, unknown> & { guest?: Record<string, unknown> };
+  const refs = [h.username, h.password, h.token, h.guest?.user, h.guest?.password, ...(deps.recipeRefs ?? [])];
+  const pulumiSecret = await stackSecretLookup(refs, { cwd: deps.cwd, exec: deps.exec, stack: flags.stack, ...(deps.signal ? { signal: deps.signal } : {}) });
+  return pulumiSecret ? { ...loaded, pulumiSecret } : loaded;
+}
+
+/**
+ * Checks every secret a build needs before any VM exists: the recipe's references and the
+ * connection's credentials, all that fail named in one error. Returns where the recipe's come from.
+ */
+export function checkBuildSecrets(recipeRefs: readonly SecretRef[], driverName: string | undefined, options: ConnectionSecrets): SecretSources {
+  const sources: SecretSources = { env: options.env, ...(options.pulumiSecret ? { pulumi: options.pulumiSecret } : {}) };
+  const recipe = secretErrors(recipeRefs, sources);
+  let connection: MissingCredentialError | undefined;
+  try {
+    driverSettings(selectDriverName(driverName, options.connection), options);
+  } catch (error) {
+    if (!(error instanceof MissingCredentialError)) throw error;
+    connection = error;
+  }
+  if (connection && recipe.length > 0) throw new BuildSecretsMissingError(recipe, connection);
+  if (connection) throw connection;
+  if (recipe.length > 0) throw new SecretsMissingError(recipe);
+  return sources;
 }
 
 export function createDriver(name: string | undefined, options: DriverOptions): HypervisorDriver {
@@ -158,8 +203,11 @@ export function createDriver(name: string | undefined, options: DriverOptions): 
   });
 }
 
+/** What resolving a connection's credentials reads. */
+export type ConnectionSecrets = Pick<DriverOptions, "env" | "connection" | "pulumiSecret">;
+
 /** The driver's settings and the environment its credential names point into. */
-export function driverSettings<N extends DriverName>(name: N, options: DriverOptions): { settings: DriverSettingsByName[N]; env: NodeJS.ProcessEnv } {
+export function driverSettings<N extends DriverName>(name: N, options: ConnectionSecrets): { settings: DriverSettingsByName[N]; env: NodeJS.ProcessEnv } {
   const env: NodeJS.ProcessEnv = { ...options.env };
   const connection = options.connection;
   // A local build of a remote stack's recipe (--driver qemu) uses nothing of its connection.
@@ -265,22 +313,6 @@ export async function stackSecretLookup(
   const keys = pulumiKeys(refs);
   if (keys.length === 0) return undefined;
   return readPulumiSecrets(keys, { stack: deps.stack, cwd: deps.cwd, exec: deps.exec, ...(deps.signal ? { signal: deps.signal } : {}) });
-}
-
-/**
- * Where a build's recipe secrets come from: `env:NAME` from the environment and, with `--stack`,
- * the `pulumi:` keys among `refs` read from that stack once. Every reference is resolved here,
- * before any VM exists, and all that fail are reported at once (SecretsMissingError); without a
- * stack a `pulumi:` reference fails with the hint to build with `--stack`.
- */
-export async function recipeSecretSources(
-  refs: readonly SecretRef[],
-  deps: { readonly stack?: string; readonly env: NodeJS.ProcessEnv; readonly cwd: string; readonly exec: Exec; readonly signal?: AbortSignal },
-): Promise<SecretSources> {
-  const pulumi = deps.stack !== undefined ? await stackSecretLookup(refs, { stack: deps.stack, cwd: deps.cwd, exec: deps.exec, ...(deps.signal ? { signal: deps.signal } : {}) }) : undefined;
-  const sources: SecretSources = { env: deps.env, ...(pulumi ? { pulumi } : {}) };
-  checkSecrets(refs, sources);
-  return sources;
 }
 
 /** Every secret reference the publish program hands its providers: store passwords, API tokens, WinRM passwords of the executors. */

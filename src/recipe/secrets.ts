@@ -116,11 +116,8 @@ export class SecretsMissingError extends Error {
   }
 }
 
-/**
- * Resolves every reference once, before anything runs, and throws {@link SecretsMissingError}
- * naming all that fail, not just the first; the values are not kept.
- */
-export function checkSecrets(refs: readonly SecretRef[], sources: SecretSources): void {
+/** Resolves every reference once and returns why each that fails does; the values are not kept. */
+export function secretErrors(refs: readonly SecretRef[], sources: SecretSources): SecretError[] {
   const errors: SecretError[] = [];
   for (const ref of new Set(refs)) {
     try {
@@ -130,6 +127,15 @@ export function checkSecrets(refs: readonly SecretRef[], sources: SecretSources)
       errors.push(error);
     }
   }
+  return errors;
+}
+
+/**
+ * Resolves every reference once, before anything runs, and throws {@link SecretsMissingError}
+ * naming all that fail, not just the first; the values are not kept.
+ */
+export function checkSecrets(refs: readonly SecretRef[], sources: SecretSources): void {
+  const errors = secretErrors(refs, sources);
   if (errors.length > 0) throw new SecretsMissingError(errors);
 }
 

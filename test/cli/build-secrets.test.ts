@@ -1,7 +1,7 @@
 /**
- * `pulumi:` secrets in recipes: `rebake build --stack S` reads the recipe's keys from the stack
- * once, before anything runs, and checks every reference the recipe uses, reporting all that are
- * missing at once, before any VM exists.
+ * `pulumi:` secrets in recipes: `rebake build --stack S` reads the recipe's keys and the
+ * connection's from the stack in one pass, before anything runs, and checks every reference the
+ * recipe and the connection use, reporting all that are missing at once, before any VM exists.
  *
  * The Pulumi CLI cannot run here; its fakes keep the contract of `pulumi config get <key> --stack
  * <stack>` (https://www.pulumi.com/docs/iac/cli/commands/pulumi_config_get/): it prints the value
@@ -13,55 +13,102 @@ import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/prom
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { recipeSecretSources } from "../../src/cli/wiring.ts";
+import { BuildSecretsMissingError, checkBuildSecrets, loadConnection, MissingCredentialError } from "../../src/cli/wiring.ts";
 import { resolveSecret, SecretsMissingError } from "../../src/recipe/secrets.ts";
 import { createRecordingExec } from "../../src/util/exec.ts";
 import { runCliJson } from "../support/cli-child.ts";
 
 const STACK_VALUES: Readonly<Record<string, string>> = { "win:productKey": "KEY-VALUE-1111", joinPassword: "join \"&calc& %PATH%" };
 
-/** `pulumi config get` answering from STACK_VALUES (see the contract above). */
-const pulumiCli = () =>
+/** `pulumi config get` answering from STACK_VALUES and `more` (see the contract above). */
+const pulumiCli = (more: Readonly<Record<string, string>> = {}) =>
   createRecordingExec((command, args) => {
-    const value = command === "pulumi" && args[0] === "config" && args[1] === "get" ? STACK_VALUES[args[2]!] : undefined;
+    const values: Readonly<Record<string, string>> = { ...STACK_VALUES, ...more };
+    const value = command === "pulumi" && args[0] === "config" && args[1] === "get" ? values[args[2]!] : undefined;
     return value === undefined ? { exitCode: 255, stderr: `error: configuration key '${args[2]}' not found for stack '${args[4]}'` } : { stdout: `${value}\n` };
   });
 
-describe("recipeSecretSources", () => {
-  it("reads each pulumi: key once from the stack and resolves every reference", async () => {
-    const exec = pulumiCli();
-    const refs = ["pulumi:win:productKey", "env:JOIN_USER", "pulumi:joinPassword"];
-    const sources = await recipeSecretSources(refs, { stack: "lab", env: { JOIN_USER: "svc" }, cwd: "/project", exec });
-    assert.deepEqual(exec.calls.map((c) => [c.command, ...c.args, c.options?.cwd]), [
-      ["pulumi", "config", "get", "win:productKey", "--stack", "lab", "/project"],
-      ["pulumi", "config", "get", "joinPassword", "--stack", "lab", "/project"],
-    ]);
+/** A build's connection from a stack whose vCenter password is a pulumi: key and whose user is an env: variable. */
+async function vsphereStack(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), "rebake-build-secrets-unit-"));
+  await mkdir(join(root, "stacks"));
+  await writeFile(join(root, "stacks/Pulumi.lab.yaml"), [
+    "config:",
+    "  rebake:target: pvs",
+    "  rebake:image: { recipe: plan-win-mcs, version: 1.0.0 }",
+    "  rebake:pvs:",
+    "    server: pvs01.corp.example",
+    "    executor: { kind: local }",
+    "    accessMode: production",
+    "    sites: [{ name: HQ, server: pvs01.corp.example, collection: Apps, store: { name: Store-HQ, location: /mnt/hq } }]",
+    "  rebake:hypervisor:",
+    "    kind: vsphere",
+    "    server: vcenter.corp.example",
+    "    datacenter: DC1",
+    "    username: env:VCENTER_USER",
+    "    password: pulumi:vcenterPassword",
+    "    datastore: vsanDatastore",
+    "    network: VM Network",
+    "",
+  ].join("\n"));
+  return root;
+}
+
+describe("a build's secrets: loadConnection reads the stack once, checkBuildSecrets reports everything missing at once", () => {
+  let root: string;
+  before(async () => {
+    root = await vsphereStack();
+  });
+  after(() => rm(root, { recursive: true, force: true }));
+
+  it("reads each pulumi: key once, the recipe's and the connection's in one pass, and resolves every reference", async () => {
+    const exec = pulumiCli({ vcenterPassword: "vc-secret" });
+    const refs = ["pulumi:win:productKey", "env:JOIN_USER", "pulumi:joinPassword", "pulumi:vcenterPassword"];
+    const loaded = await loadConnection({ stack: "lab" }, { cwd: root, exec, recipeRefs: refs });
+    assert.deepEqual(exec.calls.map((c) => c.args[2]).sort(), ["joinPassword", "vcenterPassword", "win:productKey"], "vcenterPassword, used by both, read once");
+    const env = { JOIN_USER: "svc", VCENTER_USER: "svc-rebake" };
+    const sources = checkBuildSecrets(refs, undefined, { env, ...loaded });
     assert.equal(resolveSecret("pulumi:joinPassword", sources), STACK_VALUES.joinPassword);
     assert.equal(resolveSecret("env:JOIN_USER", sources), "svc");
   });
 
-  it("names every missing reference at once, with how to provide it, never a value", async () => {
-    const refs = ["pulumi:win:productKey", "pulumi:absentKey", "env:ABSENT_VAR", "pulumi:otherKey"];
-    await assert.rejects(recipeSecretSources(refs, { stack: "lab", env: {}, cwd: "/project", exec: pulumiCli() }), (error: Error) => {
-      assert.ok(error instanceof SecretsMissingError);
+  it("names every missing secret of the recipe and of the connection in one error, with how to provide each, never a value", async () => {
+    const refs = ["pulumi:win:productKey", "pulumi:absentKey", "env:ABSENT_VAR"];
+    const loaded = await loadConnection({ stack: "lab" }, { cwd: root, exec: pulumiCli(), recipeRefs: refs });
+    assert.throws(() => checkBuildSecrets(refs, undefined, { env: {}, ...loaded }), (error: Error) => {
+      assert.ok(error instanceof BuildSecretsMissingError);
       assert.equal(error.rule, "secret-not-found");
-      assert.deepEqual(error.errors.map((e) => e.ref), ["pulumi:absentKey", "env:ABSENT_VAR", "pulumi:otherKey"]);
+      assert.deepEqual(error.recipe.map((e) => e.ref), ["pulumi:absentKey", "env:ABSENT_VAR"]);
+      assert.match(error.message, /^4 secrets cannot be resolved:\n/);
       assert.match(error.message, /pulumi config set absentKey --secret/);
       assert.match(error.message, /export the environment variable ABSENT_VAR/);
+      assert.match(error.message, /hypervisor\.username from stacks\/Pulumi\.lab\.yaml: .*VCENTER_USER/);
+      assert.match(error.message, /hypervisor\.password \(vSphere password\) from stacks\/Pulumi\.lab\.yaml: .*pulumi config set vcenterPassword --secret/);
       assert.ok(!error.message.includes(STACK_VALUES["win:productKey"]!));
       return true;
     });
   });
 
-  it("without a stack runs no pulumi and says to build with --stack", async () => {
-    const exec = pulumiCli();
-    await assert.rejects(recipeSecretSources(["pulumi:joinPassword"], { env: {}, cwd: "/project", exec }), /secret pulumi:joinPassword needs a Pulumi stack.*build with --stack NAME/);
-    assert.equal(exec.calls.length, 0);
+  it("only the recipe's or only the connection's missing: the error of that kind", async () => {
+    const loaded = await loadConnection({ stack: "lab" }, { cwd: root, exec: pulumiCli({ vcenterPassword: "vc-secret" }), recipeRefs: ["env:ABSENT_VAR"] });
+    assert.throws(() => checkBuildSecrets(["env:ABSENT_VAR"], undefined, { env: { VCENTER_USER: "svc" }, ...loaded }), (e: Error) => e instanceof SecretsMissingError && e.errors.length === 1);
+    assert.throws(() => checkBuildSecrets([], undefined, { env: {}, ...loaded }), (e: Error) => e instanceof MissingCredentialError && e.missing.length === 1);
   });
 
-  it("a recipe with only env: references reads nothing from the stack", async () => {
+  it("without a stack runs no pulumi and says to build with --stack", () => {
+    assert.throws(() => checkBuildSecrets(["pulumi:joinPassword"], undefined, { env: {} }), /secret pulumi:joinPassword needs a Pulumi stack.*build with --stack NAME/);
+  });
+
+  it("a local build (--driver qemu) of a remote stack reads only the recipe's keys", async () => {
     const exec = pulumiCli();
-    await recipeSecretSources(["env:JOIN_USER"], { stack: "lab", env: { JOIN_USER: "svc" }, cwd: "/project", exec });
+    const loaded = await loadConnection({ stack: "lab", driver: "qemu" }, { cwd: root, exec, recipeRefs: ["pulumi:joinPassword", "env:JOIN_USER"] });
+    assert.deepEqual(exec.calls.map((c) => c.args[2]), ["joinPassword"]);
+    checkBuildSecrets(["pulumi:joinPassword"], "qemu", { env: {}, ...loaded });
+  });
+
+  it("a recipe with only env: references and an env: connection reads nothing from the stack", async () => {
+    const exec = pulumiCli();
+    await loadConnection({ stack: "lab", driver: "qemu" }, { cwd: root, exec, recipeRefs: ["env:JOIN_USER"] });
     assert.equal(exec.calls.length, 0);
   });
 });

@@ -24,7 +24,7 @@ import { planProject } from "../../recipe/plan-project.ts";
 import { resolveSecret } from "../../recipe/secrets.ts";
 import { build, type BuildResult } from "../../runner/build.ts";
 import { buildSecretRefs } from "../../recipe/secret-refs.ts";
-import { DEFAULT_DRIVER, checkDriverFlag, createDriver, loadConnection, planFileDigest, recipeSecretSources } from "../wiring.ts";
+import { DEFAULT_DRIVER, checkBuildSecrets, checkDriverFlag, createDriver, loadConnection, planFileDigest } from "../wiring.ts";
 import { BuildInterruptedError } from "../../runner/errors.ts";
 import { ON_ERROR_POLICIES, type OnErrorPolicy } from "../../runner/on-error.ts";
 import { StepsFailedError } from "../../runner/run-steps.ts";
@@ -102,9 +102,11 @@ export async function run(args: readonly string[], io: CliIo): Promise<number> {
   const reporter = createReporter({ mode: values.json ? "json" : io.isTty ? "tty" : "plain", write: io.stdout });
   const emit = reporter.emit;
   const exec = createExec();
-  const loaded = await loadConnection({ ...(values.stack !== undefined ? { stack: values.stack } : {}), ...(values["hypervisor-config"] !== undefined ? { hypervisorConfig: values["hypervisor-config"] } : {}), ...(values.driver !== undefined ? { driver: values.driver } : {}) }, { cwd: io.cwd, exec, signal: io.signal });
-  // Every secret the recipe needs, checked now: all that are missing fail before any VM exists.
-  const secretSources = await recipeSecretSources(buildSecretRefs(recipe, plan), { ...(values.stack !== undefined ? { stack: values.stack } : {}), env: io.env, cwd: io.cwd, exec, signal: io.signal });
+  const recipeRefs = buildSecretRefs(recipe, plan);
+  const flags = { ...(values.stack !== undefined ? { stack: values.stack } : {}), ...(values["hypervisor-config"] !== undefined ? { hypervisorConfig: values["hypervisor-config"] } : {}), ...(values.driver !== undefined ? { driver: values.driver } : {}) };
+  const loaded = await loadConnection(flags, { cwd: io.cwd, exec, signal: io.signal, recipeRefs });
+  // Every secret the build needs, the recipe's and the connection's, checked now and reported together, before any VM exists.
+  const secretSources = checkBuildSecrets(recipeRefs, values.driver, { env: io.env, ...loaded });
   const runtimeDir = await makeOwnedDir(tmpdir(), "rebake-vm-");
   let driver: ReturnType<typeof createDriver>;
   try {
