@@ -116,7 +116,10 @@ export class SecretsMissingError extends Error {
   }
 }
 
-/** Resolves every reference once and returns why each that fails does; the values are not kept. */
+/**
+ * Resolves every reference once, before anything runs, and returns why each that fails does (for
+ * one {@link SecretsMissingError} naming them all); the values are not kept.
+ */
 export function secretErrors(refs: readonly SecretRef[], sources: SecretSources): SecretError[] {
   const errors: SecretError[] = [];
   for (const ref of new Set(refs)) {
@@ -130,14 +133,6 @@ export function secretErrors(refs: readonly SecretRef[], sources: SecretSources)
   return errors;
 }
 
-/**
- * Resolves every reference once, before anything runs, and throws {@link SecretsMissingError}
- * naming all that fail, not just the first; the values are not kept.
- */
-export function checkSecrets(refs: readonly SecretRef[], sources: SecretSources): void {
-  const errors = secretErrors(refs, sources);
-  if (errors.length > 0) throw new SecretsMissingError(errors);
-}
 
 /** A resolver that remembers every value it handed out, so the build can redact them from logs. */
 export function createSecretResolver(sources: SecretSources): ResolveSecret & { readonly resolved: ReadonlySet<string> } {

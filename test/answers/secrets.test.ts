@@ -5,7 +5,7 @@ import {
   REDACTED,
   SecretNotFoundError,
   SecretsMissingError,
-  checkSecrets,
+  secretErrors,
   createSecretResolver,
   redact,
   resolveSecret,
@@ -53,35 +53,27 @@ describe("resolveSecret", () => {
   }
 });
 
-describe("checkSecrets", () => {
-  test("passes when every reference resolves", () => {
-    checkSecrets(["env:WIN_KEY", "pulumi:win:productKey", "env:WIN_KEY"], WITH_STACK);
+describe("secretErrors and SecretsMissingError", () => {
+  const missing = (refs: readonly string[], sources: SecretSources) => new SecretsMissingError(secretErrors(refs, sources));
+
+  test("nothing when every reference resolves", () => {
+    assert.deepEqual(secretErrors(["env:WIN_KEY", "pulumi:win:productKey", "env:WIN_KEY"], WITH_STACK), []);
   });
 
-  test("names every reference that fails at once, each with its fix, never a value", () => {
-    assert.throws(
-      () => checkSecrets(["env:WIN_KEY", "pulumi:nope", "env:MISSING", "pulumi:win:productKey"], WITH_STACK),
-      (thrown: Error) => {
-        assert.ok(thrown instanceof SecretsMissingError);
-        assert.equal(thrown.rule, "secret-not-found");
-        assert.deepEqual(thrown.errors.map((e) => e.ref), ["pulumi:nope", "env:MISSING"]);
-        assert.match(thrown.message, /^2 secrets cannot be resolved:\n {2}- secret pulumi:nope .*pulumi config set nope --secret.*\n {2}- secret env:MISSING .*export the environment variable MISSING/);
-        assert.ok(!thrown.message.includes(VALUE));
-        return true;
-      },
-    );
+  test("names every reference that fails, once each, with its fix, never a value", () => {
+    const thrown = missing(["env:WIN_KEY", "pulumi:nope", "env:MISSING", "pulumi:win:productKey", "pulumi:nope"], WITH_STACK);
+    assert.equal(thrown.rule, "secret-not-found");
+    assert.deepEqual(thrown.errors.map((e) => e.ref), ["pulumi:nope", "env:MISSING"]);
+    assert.match(thrown.message, /^2 secrets cannot be resolved:\n {2}- secret pulumi:nope .*pulumi config set nope --secret.*\n {2}- secret env:MISSING .*export the environment variable MISSING/);
+    assert.ok(!thrown.message.includes(VALUE));
   });
 
   test("one failure reads as that failure alone", () => {
-    assert.throws(() => checkSecrets(["pulumi:win:productKey"], WITHOUT_STACK), (thrown: Error) => {
-      assert.ok(thrown instanceof SecretsMissingError);
-      assert.match(thrown.message, /^secret pulumi:win:productKey needs a Pulumi stack.*--stack NAME/);
-      return true;
-    });
+    assert.match(missing(["pulumi:win:productKey"], WITHOUT_STACK).message, /^secret pulumi:win:productKey needs a Pulumi stack.*--stack NAME/);
   });
 
   test("a malformed reference is invalid-secret-ref", () => {
-    assert.throws(() => checkSecrets(["vault:x", "env:MISSING"], WITH_STACK), { rule: "invalid-secret-ref" });
+    assert.equal(missing(["vault:x", "env:MISSING"], WITH_STACK).rule, "invalid-secret-ref");
   });
 });
 
