@@ -63,7 +63,9 @@ export interface QemuMachine {
      * reading or writing every page of guest memory, one page at a time on one thread, so a fresh
      * process pays a page fault per page inside the load; allocated up front in parallel, the load
      * only copies. Measured on the demo (512 MiB, a host where a fault costs about 16 us): 1.2-2.3 s
-     * to load, against 0.7-1.0 s to allocate with 2 threads plus 0.3-0.4 s to load.
+     * to load, against 0.7-1.0 s to allocate with 2 threads plus 0.3-0.4 s to load. Where reads
+     * map the shared zero page instead, the load still allocates nearly all of it, as the 2 MiB
+     * pages QEMU asks for, so allocating up front costs little memory there either.
      */
     readonly preallocThreads: number;
   };
