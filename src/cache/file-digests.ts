@@ -12,7 +12,7 @@
  * calls racy files). A file that changes while it is being read is not remembered either.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 
 /** Hashes one file (the streaming sha256 of util/hash-file.ts in production). */
@@ -79,4 +79,28 @@ async function remember(record: string, value: DigestRecord): Promise<void> {
     // A cache that cannot be written (read-only, full) only means the next plan reads the file again.
     await rm(temp, { force: true }).catch(() => undefined);
   }
+}
+
+/**
+ * Removes remembered digests: all of them with `all`, otherwise those whose file is gone or has
+ * changed since (they can never answer again). Returns how many were removed.
+ */
+export async function pruneDigests(dir: string, options: { readonly all: boolean }): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of names) {
+    const record = join(dir, name);
+    const stale = options.all || !name.endsWith(".json") || !(await stillAnswers(record));
+    if (!stale) continue;
+    await rm(record, { force: true });
+    removed++;
+  }
+  return removed;
+}
+
+async function stillAnswers(record: string): Promise<boolean> {
+  const known = await readFile(record, "utf8").then((text) => JSON.parse(text) as DigestRecord).catch(() => undefined);
+  if (!known || typeof known.path !== "string") return false;
+  const current = await identity(known.path).catch(() => undefined);
+  return current !== undefined && same(known, current.id);
 }

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "../../src/cli/commands/cache.ts";
 import { LayerCache } from "../../src/cache/layer-cache.ts";
+import { rememberedDigests } from "../../src/cache/file-digests.ts";
 import type { CliIo } from "../../src/cli/io.ts";
 
 const h = (n: number) => String(n).repeat(64);
@@ -70,4 +71,24 @@ test("cache prune --older-than keeps the newest chain with its shared base and r
 test("cache prune needs a limit and says which", () =>
   withCache(async (_dir, io) => {
     await assert.rejects(run(["prune"], io, now), /prune needs --max-size, --older-than or --all/);
+  }));
+
+test("cache prune forgets file digests whose file is gone or changed; --all forgets every one", () =>
+  withCache(async (dir, io) => {
+    const digestsDir = join(dir, ".rebake/cache/digests");
+    const remember = rememberedDigests(digestsDir, async () => "0".repeat(64), { now: () => Date.now() + 60_000 });
+    const [kept, changed, gone] = ["kept.iso", "changed.iso", "gone.iso"].map((name) => join(dir, name));
+    for (const file of [kept!, changed!, gone!]) {
+      await writeFile(file, "media");
+      await remember(file);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20)); // past the file system's timestamp granularity
+    await writeFile(changed!, "other");
+    await rm(gone!);
+    assert.equal(await run(["prune", "--older-than", "30d", "--json"], io, now), 0);
+    assert.equal((JSON.parse(io.out()) as { digests: number }).digests, 2);
+    assert.equal((await readdir(digestsDir)).length, 1, "the unchanged file's digest stays");
+    assert.equal(await run(["prune", "--all"], io, now), 0);
+    assert.deepEqual(await readdir(digestsDir), []);
+    assert.match(io.out(), /forgot 1 file digests/);
   }));

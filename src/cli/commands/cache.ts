@@ -15,6 +15,7 @@ import { removeAbandonedDirs } from "../../util/owned-dir.ts";
 import { formatSize, parseDuration, parseSize, UnitError } from "../../cache/units.ts";
 import { formatDuration } from "../progress/format.ts";
 import { rm } from "node:fs/promises";
+import { pruneDigests } from "../../cache/file-digests.ts";
 
 export const HELP = `usage: rebake cache ls [--json]
        rebake cache prune [--max-size 20G] [--older-than 7d] [--all] [--json]
@@ -23,7 +24,7 @@ ls      lists cached layers (step, size, age, parent) and downloads
 prune   removes layers and downloads: the newest chains are kept within --max-size, chains whose
         newest layer is older than --older-than go, --all empties the cache. A layer another kept
         layer is built on is never removed. Layer files of killed builds (no commit marker) older
-        than an hour go too.
+        than an hour go too, and so do remembered file digests whose file is gone or has changed.
 
 options:
   --cache-dir DIR   cache location (default: $REBAKE_CACHE_DIR or .rebake/cache)
@@ -107,11 +108,12 @@ export async function run(args: readonly string[], io: CliIo, now: Date = new Da
   }
   // Work dirs of builds killed without a chance to clean up (their owner process is gone).
   const abandoned = await removeAbandonedDirs(tmpdir(), [WORK_DIR_PREFIX]);
-  const summary = { removed: remove.length + orphans.length, kept: items.length - remove.length, freedBytes: freed, abandonedWorkDirs: abandoned.length };
+  const staleDigests = await pruneDigests(dirs.digests, { all: Boolean(values.all) });
+  const summary = { removed: remove.length + orphans.length, kept: items.length - remove.length, freedBytes: freed, abandonedWorkDirs: abandoned.length, digests: staleDigests };
   io.stdout(
     values.json
       ? `${JSON.stringify(summary)}\n`
-      : `removed ${summary.removed} entries (${formatSize(freed)}), kept ${summary.kept}${abandoned.length ? `; removed ${abandoned.length} work dirs of builds that are gone` : ""}\n`,
+      : `removed ${summary.removed} entries (${formatSize(freed)}), kept ${summary.kept}${abandoned.length ? `; removed ${abandoned.length} work dirs of builds that are gone` : ""}${staleDigests ? `; forgot ${staleDigests} file digests` : ""}\n`,
   );
   return EXIT.ok;
 }
