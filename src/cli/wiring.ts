@@ -12,7 +12,7 @@ import { createDriver as createHypervisorDriver, HYPERVISOR_NAMES, isHypervisorN
 import type { GuestChannelSettings } from "../guest/guest-channel-settings.ts";
 import { UsageError } from "./io.ts";
 import type { SecretRef } from "../recipe/model.ts";
-import { pulumiSecretVariable, resolveSecret, secretErrors, SecretError, SecretNotFoundError, SecretsMissingError, type SecretSources } from "../recipe/secrets.ts";
+import { pulumiSecretVariable, resolveSecret, secretErrors, SecretError, SecretsMissingError, type SecretSources } from "../recipe/secrets.ts";
 import type { HypervisorConnection, StackConfig, StackGuestChannel, VsphereConnection, XenOrchestraConnection } from "../stacks/model.ts";
 import { loadStack, MAX_STACK_FILE_BYTES, parseHypervisorConfig } from "../stacks/load-stack.ts";
 import { pulumiKeys, readPulumiSecrets } from "../stacks/pulumi-secrets.ts";
@@ -78,24 +78,6 @@ export class MissingCredentialError extends Error {
         : `${missing.length} credentials from ${source} cannot be resolved:\n${missing.map((m) => `  - ${m.what}: ${m.cause.message}`).join("\n")}`,
     );
     this.name = new.target.name;
-  }
-}
-
-/**
- * Every secret a build needs that cannot be resolved, the recipe's and its connection's, in one
- * report: one run names everything to set.
- */
-export class BuildSecretsMissingError extends Error {
-  readonly rule: string;
-
-  constructor(
-    readonly recipe: readonly SecretError[],
-    readonly connection: MissingCredentialError,
-  ) {
-    const lines = [...recipe.map((error) => error.message), ...connection.missing.map((m) => `${m.what} from ${connection.source}: ${m.cause.message}`)];
-    super(`${lines.length} secrets cannot be resolved:\n${lines.map((line) => `  - ${line}`).join("\n")}`);
-    this.name = new.target.name;
-    this.rule = [...recipe, ...connection.missing.map((m) => m.cause)].every((error) => error instanceof SecretNotFoundError) ? "secret-not-found" : "invalid-secret-ref";
   }
 }
 
@@ -184,7 +166,11 @@ export function checkBuildSecrets(recipeRefs: readonly SecretRef[], driverName: 
     if (!(error instanceof MissingCredentialError)) throw error;
     connection = error;
   }
-  if (connection && recipe.length > 0) throw new BuildSecretsMissingError(recipe, connection);
+  if (connection && recipe.length > 0) {
+    // One report: the connection's lines name the stack key each reference was written under.
+    const where = new Map(connection.missing.map((m) => [m.cause, `${m.what} from ${connection.source}: `]));
+    throw new SecretsMissingError([...recipe, ...where.keys()], (error) => `${where.get(error) ?? ""}${error.message}`);
+  }
   if (connection) throw connection;
   if (recipe.length > 0) throw new SecretsMissingError(recipe);
   return sources;

@@ -105,11 +105,15 @@ export function resolveSecret(ref: SecretRef, sources: SecretSources): string {
 export class SecretsMissingError extends Error {
   readonly rule: string;
 
-  constructor(readonly errors: readonly SecretError[]) {
+  constructor(
+    readonly errors: readonly SecretError[],
+    /** Each error's line; a caller names where a reference was written (a stack key) here. @default its message */
+    describe: (error: SecretError) => string = (error) => error.message,
+  ) {
     super(
       errors.length === 1
-        ? errors[0]!.message
-        : `${errors.length} secrets cannot be resolved:\n${errors.map((error) => `  - ${error.message}`).join("\n")}`,
+        ? describe(errors[0]!)
+        : `${errors.length} secrets cannot be resolved:\n${errors.map((error) => `  - ${describe(error)}`).join("\n")}`,
     );
     this.name = new.target.name;
     this.rule = errors.every((error) => error instanceof SecretNotFoundError) ? "secret-not-found" : "invalid-secret-ref";

@@ -13,7 +13,7 @@ import { chmod, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/prom
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BuildSecretsMissingError, checkBuildSecrets, loadConnection, MissingCredentialError } from "../../src/cli/wiring.ts";
+import { checkBuildSecrets, loadConnection, MissingCredentialError } from "../../src/cli/wiring.ts";
 import { resolveSecret, SecretsMissingError } from "../../src/recipe/secrets.ts";
 import { createRecordingExec } from "../../src/util/exec.ts";
 import { runCliJson } from "../support/cli-child.ts";
@@ -28,11 +28,9 @@ const pulumiCli = (more: Readonly<Record<string, string>> = {}) =>
     return value === undefined ? { exitCode: 255, stderr: `error: configuration key '${args[2]}' not found for stack '${args[4]}'` } : { stdout: `${value}\n` };
   });
 
-/** A build's connection from a stack whose vCenter password is a pulumi: key and whose user is an env: variable. */
-async function vsphereStack(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), "rebake-build-secrets-unit-"));
-  await mkdir(join(root, "stacks"));
-  await writeFile(join(root, "stacks/Pulumi.lab.yaml"), [
+/** The lab stack: a PVS target for the fixture recipe, with the given `rebake:hypervisor` lines. */
+const labStack = (hypervisor: readonly string[]) =>
+  [
     "config:",
     "  rebake:target: pvs",
     "  rebake:image: { recipe: plan-win-mcs, version: 1.0.0 }",
@@ -41,6 +39,15 @@ async function vsphereStack(): Promise<string> {
     "    executor: { kind: local }",
     "    accessMode: production",
     "    sites: [{ name: HQ, server: pvs01.corp.example, collection: Apps, store: { name: Store-HQ, location: /mnt/hq } }]",
+    ...hypervisor,
+    "",
+  ].join("\n");
+
+/** A build's connection from a stack whose vCenter password is a pulumi: key and whose user is an env: variable. */
+async function vsphereStack(): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), "rebake-build-secrets-unit-"));
+  await mkdir(join(root, "stacks"));
+  await writeFile(join(root, "stacks/Pulumi.lab.yaml"), labStack([
     "  rebake:hypervisor:",
     "    kind: vsphere",
     "    server: vcenter.corp.example",
@@ -49,8 +56,7 @@ async function vsphereStack(): Promise<string> {
     "    password: pulumi:vcenterPassword",
     "    datastore: vsanDatastore",
     "    network: VM Network",
-    "",
-  ].join("\n"));
+  ]));
   return root;
 }
 
@@ -76,9 +82,9 @@ describe("a build's secrets: loadConnection reads the stack once, checkBuildSecr
     const refs = ["pulumi:win:productKey", "pulumi:absentKey", "env:ABSENT_VAR"];
     const loaded = await loadConnection({ stack: "lab" }, { cwd: root, exec: pulumiCli(), recipeRefs: refs });
     assert.throws(() => checkBuildSecrets(refs, undefined, { env: {}, ...loaded }), (error: Error) => {
-      assert.ok(error instanceof BuildSecretsMissingError);
+      assert.ok(error instanceof SecretsMissingError);
       assert.equal(error.rule, "secret-not-found");
-      assert.deepEqual(error.recipe.map((e) => e.ref), ["pulumi:absentKey", "env:ABSENT_VAR"]);
+      assert.deepEqual(error.errors.map((e) => e.ref), ["pulumi:absentKey", "env:ABSENT_VAR", "env:VCENTER_USER", "pulumi:vcenterPassword"]);
       assert.match(error.message, /^4 secrets cannot be resolved:\n/);
       assert.match(error.message, /pulumi config set absentKey --secret/);
       assert.match(error.message, /export the environment variable ABSENT_VAR/);
@@ -128,18 +134,7 @@ describe("rebake build with pulumi: secrets in the recipe", () => {
       recipe.replace("  edition: Windows 11 Enterprise\n", "  edition: Windows 11 Enterprise\n  productKey: pulumi:win:productKey\n").replace("password: env:JOIN_PASSWORD", "password: pulumi:joinPassword"),
     );
     await mkdir(join(root, "stacks"));
-    await writeFile(join(root, "stacks/Pulumi.lab.yaml"), [
-      "config:",
-      "  rebake:target: pvs",
-      "  rebake:image: { recipe: plan-win-mcs, version: 1.0.0 }",
-      "  rebake:hypervisor: { kind: qemu }",
-      "  rebake:pvs:",
-      "    server: pvs01.corp.example",
-      "    executor: { kind: local }",
-      "    accessMode: production",
-      "    sites: [{ name: HQ, server: pvs01.corp.example, collection: Apps, store: { name: Store-HQ, location: /mnt/hq } }]",
-      "",
-    ].join("\n"));
+    await writeFile(join(root, "stacks/Pulumi.lab.yaml"), labStack(["  rebake:hypervisor: { kind: qemu }"]));
     // The fake `pulumi` first on PATH: records its arguments, answers `config get` from values.txt (key=value lines).
     await mkdir(join(root, "bin"));
     await writeFile(join(root, "bin/pulumi"), [
