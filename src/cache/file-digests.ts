@@ -60,13 +60,19 @@ export function rememberedDigests(dir: string, digest: Digest, options: FileDige
     const path = resolve(file);
     const record = join(dir, `${createHash("sha256").update(path).digest("hex")}.json`);
     const before = await identity(path);
-    const known = await readFile(record, "utf8").then((text) => JSON.parse(text) as DigestRecord).catch(() => undefined);
-    if (known && known.path === path && same(known, before.id) && /^[0-9a-f]{64}$/.test(known.sha256)) return known.sha256;
+    const known = await readRecord(record);
+    if (known?.path === path && same(known, before.id)) return known.sha256;
     const sha256 = await digest(path);
     const after = await identity(path);
     if (options.remember !== false && same(before.id, after.id) && now() - after.ctimeMs >= RECENT_MS) await remember(record, { path, ...after.id, sha256 });
     return sha256;
   };
+}
+
+/** A record as written by remember(), or undefined when it is missing or damaged. */
+async function readRecord(record: string): Promise<DigestRecord | undefined> {
+  const known = await readFile(record, "utf8").then((text) => JSON.parse(text) as Partial<DigestRecord>).catch(() => undefined);
+  return typeof known?.path === "string" && typeof known.sha256 === "string" && /^[0-9a-f]{64}$/.test(known.sha256) ? (known as DigestRecord) : undefined;
 }
 
 async function remember(record: string, value: DigestRecord): Promise<void> {
@@ -99,8 +105,8 @@ export async function pruneDigests(dir: string, options: { readonly all: boolean
 }
 
 async function stillAnswers(record: string): Promise<boolean> {
-  const known = await readFile(record, "utf8").then((text) => JSON.parse(text) as DigestRecord).catch(() => undefined);
-  if (!known || typeof known.path !== "string") return false;
+  const known = await readRecord(record);
+  if (!known) return false;
   const current = await identity(known.path).catch(() => undefined);
   return current !== undefined && same(known, current.id);
 }

@@ -102,8 +102,6 @@ export interface QemuDriverOptions {
    * (setpriv --pdeathsig): no VM outlives the build or test that started it. @default true
    */
   readonly tieToParent?: boolean;
-  /** Threads QEMU allocates guest memory with before loading a saved state. @default os.availableParallelism() */
-  readonly preallocThreads?: number;
   /** CPU time of a process by pid, for the watchdog. @default /proc/<pid>/stat */
   readonly cpuMs?: (pid: number) => Promise<number>;
 }
@@ -239,7 +237,7 @@ export class QemuDriver implements HypervisorDriver {
       // Read while QEMU allocates the guest's memory; checked before the guest runs from the state.
       const matches = sha256File(saved.path).then((digest) => digest === saved.sha256, () => false);
       try {
-        await this.start(state, { preallocThreads: this.options.preallocThreads ?? availableParallelism() });
+        await this.start(state, { preallocThreads: availableParallelism() });
         await loadVmState(state.qmp!, state.qemu!, saved.path);
         if (!(await matches)) throw new VmStateFileError("its content does not match the sha256 recorded when it was saved");
         await state.qmp!.execute("cont");
